@@ -1,0 +1,747 @@
+/*
+ * entity.c - reading and changing entities, their logs and their links.
+ *
+ * The write path, in one place:
+ *   1. BEGIN IMMEDIATE: take the write lock first, so the row we validate
+ *      against is the row we change (no lost update between processes).
+ *   2. Load the current document (with secrets) and check the patch against
+ *      it: revision (stale edit), known fields, types, sets, read-only fields.
+ *      Secret fields sent back masked, as they were read, are left alone.
+ *   3. Write the whole row with one cached UPDATE, bumping revision and
+ *      updated_at; skip the UPDATE when nothing changed.
+ *   4. Insert the audit row with the masked documents before and after.
+ *   5. COMMIT. Any failure rolls everything back, then audits the refusal
+ *      in its own transaction, so the database holds either the change and
+ *      its audit row, or only the audit row of the refusal.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+static void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, const char *key)
+{
+	if (c->integer_key)
+		sqlite3_bind_int64(s, i, strtoll(key, NULL, 10));
+	else
+		sqlite3_bind_text(s, i, key, -1, SQLITE_TRANSIENT);
+}
+
+static cJSON *entity_row(const struct map_column *cols, size_t n, enum map_time time, sqlite3_stmt *s,
+			 bool secrets)
+{
+	cJSON *doc = cJSON_CreateObject();
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToObject(doc, cols[i].name, value_read(&cols[i], time, s, (int)i, secrets));
+	return doc;
+}
+
+int entity_load(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc)
+{
+	sqlite3_stmt *s = conn_stmt(cn, cn->st->sql[c->index].get);
+	int rc;
+
+	*doc = NULL;
+	if (!s)
+		return store_errno(sqlite3_errcode(cn->db));
+	entity_bind_key(c, s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*doc = entity_row(c->columns, c->ncolumns, c->db->time, s, secrets);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+}
+
+const char *entity_task(const struct map_collection *c, const char *key, const cJSON *doc)
+{
+	const cJSON *v;
+
+	if (!c || !c->task)
+		return NULL;
+	if (c->task == c->key)
+		return key;
+	v = doc ? cJSON_GetObjectItemCaseSensitive(doc, c->task->name) : NULL;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int store_get(store *st, const struct map_collection *c, const char *key, unsigned flags, cJSON **doc)
+{
+	struct conn *cn;
+	int rc;
+
+	*doc = NULL;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	return entity_load(cn, c, key, flags & STORE_SECRETS, doc);
+}
+
+int store_exists(store *st, const struct map_collection *c, const char *key)
+{
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->sql[c->index].exists)))
+		return store_errno(sqlite3_errcode(cn->db));
+	entity_bind_key(c, s, 1, key);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Run a one-parameter (or none) query and call fn with column 0 of each row. */
+static int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg)
+{
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, sql)))
+		return store_errno(sqlite3_errcode(cn->db));
+	if (param)
+		sqlite3_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+		if (v && (rc = fn(arg, v)) != 0) {
+			sqlite3_reset(s);
+			return rc;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int store_list(store *st, const struct map_collection *c, store_key_fn fn, void *arg)
+{
+	return entity_walk(st, st->sql[c->index].list, NULL, fn, arg);
+}
+
+int store_view_values(store *st, const struct map_collection *c, const struct map_view *v, store_key_fn fn,
+		      void *arg)
+{
+	return entity_walk(st, st->sql[c->index].view_values[v - c->views], NULL, fn, arg);
+}
+
+int store_view_list(store *st, const struct map_collection *c, const struct map_view *v, const char *value,
+		    store_key_fn fn, void *arg)
+{
+	return entity_walk(st, st->sql[c->index].view_list[v - c->views], value, fn, arg);
+}
+
+int store_related(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+		  store_key_fn fn, void *arg)
+{
+	return entity_walk(st, st->sql[c->index].rel_list[r - c->relations], key, fn, arg);
+}
+
+int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
+		   store_row_fn fn, void *arg)
+{
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->sql[c->index].log_rows[l - c->logs])))
+		return store_errno(sqlite3_errcode(cn->db));
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *row = entity_row(l->columns, l->ncolumns, c->db->time, s, false);
+		rc = fn(arg, row);
+		cJSON_Delete(row);
+		if (rc) {
+			sqlite3_reset(s);
+			return rc;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* --- the write path --- */
+
+/* A copy of doc with secret fields masked, for the audit row's arguments. */
+static cJSON *entity_redact(const struct map_column *cols, size_t n, const cJSON *doc)
+{
+	cJSON *out = cJSON_Duplicate(doc, true);
+
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *v;
+		if (!cols[i].secret || !(v = cJSON_GetObjectItemCaseSensitive(out, cols[i].name)) ||
+		    !cJSON_IsString(v))
+			continue;
+		char *m = value_mask(v->valuestring);
+		cJSON_ReplaceItemInObjectCaseSensitive(out, cols[i].name, cJSON_CreateString(m));
+		free(m);
+	}
+	return out;
+}
+
+static const char *entity_name_from_error(const struct map_column *cols, size_t n, const char *msg)
+{
+	const char *dot = strrchr(msg, '.');
+
+	if (!dot || !strstr(msg, "NOT NULL constraint failed"))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cols[i].column, dot + 1) == 0)
+			return cols[i].name;
+	return NULL;
+}
+
+/* Turn a failed statement into errno and a cause that names the field if it can. */
+static int entity_sqlerr(struct conn *cn, const struct map_column *cols, size_t n, int rc, char **cause)
+{
+	const char *field = entity_name_from_error(cols, n, sqlite3_errmsg(cn->db));
+
+	if (field)
+		return store_cause(cause, -EINVAL, "%s: required", field);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT && rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return store_cause(cause, -EINVAL, "a field refers to an entity that does not exist");
+	if (rc == SQLITE_CONSTRAINT_CHECK)
+		return store_cause(cause, -EINVAL, "value refused by the schema: %s", sqlite3_errmsg(cn->db));
+	return store_sqlerr(cn, rc, cause);
+}
+
+/* Check that a ref field names an existing entity (before SQLite's bare FK error). */
+static int entity_check_ref(struct conn *cn, const struct map_column *col, const cJSON *v, char **cause)
+{
+	cJSON *doc;
+	int rc;
+
+	if (!col->ref || !cJSON_IsString(v))
+		return 0;
+	rc = entity_load(cn, col->ref, v->valuestring, false, &doc);
+	cJSON_Delete(doc);
+	if (rc == -ENOENT)
+		return store_cause(cause, -EINVAL, "%s: no %s entity \"%.80s\"", col->name, col->ref->dir,
+				   v->valuestring);
+	return rc;
+}
+
+/*
+ * Apply patch onto work (a document with every field when updating, or an
+ * empty object when creating). cur is the current document with secrets, or
+ * NULL when creating.
+ */
+static int entity_apply(struct conn *cn, const struct map_collection *c, cJSON *work, const cJSON *cur,
+			const cJSON *patch, char **cause)
+{
+	const cJSON *p;
+	int rc;
+
+	if (!cJSON_IsObject(patch))
+		return store_cause(cause, -EINVAL, "expected a JSON object");
+	cJSON_ArrayForEach(p, patch) {
+		const struct map_column *col = map_column(c, p->string);
+		const cJSON *old = cur ? cJSON_GetObjectItemCaseSensitive(cur, p->string) : NULL;
+		cJSON *val = NULL;
+
+		if (!col)
+			return store_cause(cause, -EINVAL, "unknown field \"%.80s\"", p->string);
+		if (col->readonly) {
+			if (!cur || col->type == MAP_REVISION)
+				continue; /* creating: ignored; revision: checked by the caller */
+			if (!cJSON_Compare(old, p, true))
+				return store_cause(cause, -EINVAL, "%s: read-only field cannot be changed",
+						   col->name);
+			continue;
+		}
+		if (col->secret && cur && cJSON_IsString(p) && cJSON_IsString(old)) {
+			char *m = value_mask(old->valuestring);
+			bool same = strcmp(m, p->valuestring) == 0;
+			free(m);
+			if (same)
+				continue; /* sent back as it was read */
+		}
+		if (col->type == MAP_JSON && cJSON_IsObject(p) && !cJSON_IsNull(p)) {
+			cJSON *merged = json_merge_patch(old ? cJSON_Duplicate(old, true) : NULL, p);
+			rc = value_check(col, merged, &val, cause);
+			cJSON_Delete(merged);
+		} else {
+			rc = value_check(col, p, &val, cause);
+		}
+		if (!rc)
+			rc = entity_check_ref(cn, col, val, cause);
+		if (rc) {
+			cJSON_Delete(val);
+			return rc;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(work, col->name))
+			cJSON_ReplaceItemInObjectCaseSensitive(work, col->name, val);
+		else
+			cJSON_AddItemToObject(work, col->name, val);
+	}
+	return 0;
+}
+
+static int entity_check_revision(const struct map_collection *c, const char *key, const cJSON *cur,
+				 const cJSON *patch, char **cause)
+{
+	const cJSON *want, *have;
+
+	if (!c->revision || !(want = cJSON_GetObjectItemCaseSensitive(patch, c->revision->name)))
+		return 0;
+	have = cJSON_GetObjectItemCaseSensitive(cur, c->revision->name);
+	if (!cJSON_IsNumber(want) || want->valuedouble != floor(want->valuedouble))
+		return store_cause(cause, -EINVAL, "%s: expected an integer", c->revision->name);
+	if (!cJSON_IsNumber(have) || want->valuedouble == have->valuedouble)
+		return 0;
+	if (want->valuedouble < have->valuedouble) {
+		const cJSON *at = c->updated ? cJSON_GetObjectItemCaseSensitive(cur, c->updated->name) : NULL;
+		return store_cause(cause, -ESTALE,
+				   "stale edit: %s changed since revision %.0f was read (now revision %.0f%s%s);"
+				   " reload and save again",
+				   key, want->valuedouble, have->valuedouble, cJSON_IsString(at) ? ", updated " : "",
+				   cJSON_IsString(at) ? at->valuestring : "");
+	}
+	return store_cause(cause, -EINVAL, "%s: %.0f is newer than the entity's revision %.0f",
+			   c->revision->name, want->valuedouble, have->valuedouble);
+}
+
+/* Bind every column of work into the collection's UPDATE and run it. */
+static int entity_update_row(struct conn *cn, const struct map_collection *c, const char *key, cJSON *work,
+			     int64_t now)
+{
+	sqlite3_stmt *s = conn_stmt(cn, cn->st->sql[c->index].update);
+	int rc;
+
+	if (!s)
+		return sqlite3_errcode(cn->db);
+	entity_bind_key(c, s, 1, key);
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(work, col->name);
+		if (col == c->key || col->type == MAP_CREATED)
+			continue;
+		if (col->type == MAP_UPDATED)
+			value_bind_now(c->db->time, now, s, (int)i + 2);
+		else if (col->type == MAP_REVISION)
+			sqlite3_bind_int64(s, (int)i + 2, (cJSON_IsNumber(v) ? (sqlite3_int64)v->valuedouble : 0) + 1);
+		else
+			value_bind(col, c->db->time, v, s, (int)i + 2);
+	}
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Common frame of every change: connection, transaction, audit, refusal. */
+struct change {
+	store *st;
+	struct conn *cn;
+	struct audit_row row;
+	cJSON *before, *after, *args;
+	char *keybuf;
+};
+
+static int change_begin(struct change *ch, store *st, const struct map_collection *c, const char *key,
+			const struct store_actor *who, char **cause)
+{
+	int rc;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->st = st;
+	ch->row.who = who;
+	ch->row.c = c;
+	ch->row.key = key;
+	ch->row.start_ms = time_now_ms();
+	if (st->flags & STORE_READONLY)
+		return store_cause(cause, -EROFS, "the store is read-only");
+	if (c && c->readonly)
+		return store_cause(cause, -EROFS, "%s is read-only", c->dir);
+	if ((rc = conn_get(st, &ch->cn)))
+		return store_cause(cause, rc, "cannot open the database: %s", strerror(-rc));
+	if ((rc = conn_begin(ch->cn, true)) != SQLITE_OK)
+		return store_sqlerr(ch->cn, rc, cause);
+	return 0;
+}
+
+/* Finish: on rc == 0 audit and commit; otherwise roll back and audit the refusal. */
+static int change_end(struct change *ch, int rc, char **cause)
+{
+	if (rc == 0) {
+		ch->row.status = "success";
+		ch->row.before = ch->before;
+		ch->row.after = ch->after;
+		ch->row.arguments = ch->args;
+		if (!ch->row.task)
+			ch->row.task = entity_task(ch->row.c, ch->row.key, ch->after ? ch->after : ch->before);
+		if ((rc = audit_insert(ch->cn, &ch->row)) != SQLITE_OK ||
+		    (rc = conn_commit(ch->cn)) != SQLITE_OK)
+			rc = store_sqlerr(ch->cn, rc, cause);
+	}
+	if (rc) {
+		if (ch->cn)
+			conn_rollback(ch->cn);
+		if (rc != -EROFS || !(ch->st->flags & STORE_READONLY)) {
+			ch->row.status = rc == -EACCES ? "denied" : "failure";
+			ch->row.result = cause && *cause ? *cause : strerror(-rc);
+			ch->row.before = ch->row.after = NULL;
+			ch->row.arguments = ch->args;
+			ch->row.task = entity_task(ch->row.c, ch->row.key, ch->before);
+			audit_refusal(ch->st, &ch->row);
+		}
+	}
+	cJSON_Delete(ch->before);
+	cJSON_Delete(ch->after);
+	cJSON_Delete(ch->args);
+	free(ch->keybuf);
+	return rc;
+}
+
+/* Next free key of c->alloc, counted in _orchfs_keys so allocation never scans. */
+static int entity_alloc_key(struct conn *cn, const struct map_collection *c, char **key, char **cause)
+{
+	static const char get[] = "SELECT last FROM _orchfs_keys WHERE collection = ?1";
+	static const char put[] = "INSERT INTO _orchfs_keys (collection, last) VALUES (?1, ?2)"
+				  " ON CONFLICT (collection) DO UPDATE SET last = excluded.last";
+	sqlite3_stmt *s;
+	int64_t n = 0;
+	int rc;
+
+	if (!c->alloc)
+		return store_cause(cause, -EINVAL, "%s: keys are not allocated here; name the entity", c->dir);
+	if (!(s = conn_stmt(cn, get)))
+		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlerr(cn, rc, cause);
+	for (;;) {
+		cJSON *doc;
+		*key = xasprintf(c->alloc, (int)++n);
+		rc = entity_load(cn, c, *key, false, &doc);
+		cJSON_Delete(doc);
+		if (rc == -ENOENT)
+			break;
+		free(*key);
+		*key = NULL;
+		if (rc)
+			return store_cause(cause, rc, "cannot allocate a key");
+	}
+	if (!(s = conn_stmt(cn, put)))
+		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, n);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
+}
+
+static int entity_insert(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *work,
+			 char **cause)
+{
+	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
+	int64_t now = time_now_ms();
+	sqlite3_stmt *s = NULL;
+	int n = 0, rc;
+
+	strbuf_addf(&sql, "INSERT INTO %s (", cn->st->sql[c->index].table_q);
+	strbuf_init(&vals, 64);
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		if (col != c->key && !col->readonly && !cJSON_GetObjectItemCaseSensitive(work, col->name))
+			continue; /* absent: the column's default */
+		if (col->readonly && col != c->key && col->type != MAP_REVISION && col->type != MAP_CREATED &&
+		    col->type != MAP_UPDATED)
+			continue;
+		strbuf_addstr(&sql, n ? ", " : "");
+		sql_quote(&sql, col->column);
+		strbuf_addf(&vals, "%s?%zu", n ? ", " : "", i + 1);
+		n++;
+	}
+	strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
+	rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		if (col == c->key)
+			entity_bind_key(c, s, (int)i + 1, key);
+		else if (col->type == MAP_CREATED || col->type == MAP_UPDATED)
+			value_bind_now(c->db->time, now, s, (int)i + 1);
+		else if (col->type == MAP_REVISION)
+			sqlite3_bind_int(s, (int)i + 1, 1);
+		else
+			value_bind(col, c->db->time, cJSON_GetObjectItemCaseSensitive(work, col->name), s, (int)i + 1);
+	}
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+out:
+	if (rc != SQLITE_OK) {
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			rc = store_cause(cause, -EEXIST, "%s already exists", key);
+		else
+			rc = entity_sqlerr(cn, c->columns, c->ncolumns, rc, cause);
+	}
+	sqlite3_finalize(s);
+	strbuf_release(&sql);
+	strbuf_release(&vals);
+	return rc;
+}
+
+int store_create(store *st, const struct map_collection *c, const char *key, const cJSON *doc,
+		 const struct store_actor *who, char **newkey, char **cause)
+{
+	struct change ch;
+	cJSON *work = NULL;
+	int rc;
+
+	if (newkey)
+		*newkey = NULL;
+	if ((rc = change_begin(&ch, st, c, key, who, cause)))
+		goto out;
+	ch.args = entity_redact(c->columns, c->ncolumns, doc);
+	if (key && !map_key_valid(c, key)) {
+		rc = store_cause(cause, -EINVAL, "invalid key \"%.80s\": use printable characters, no '/',"
+				 " no leading '.', at most 200 bytes%s", key, c->integer_key ? ", digits only" : "");
+		goto out;
+	}
+	if (!key) {
+		if ((rc = entity_alloc_key(ch.cn, c, &ch.keybuf, cause)))
+			goto out;
+		key = ch.row.key = ch.keybuf;
+	}
+	work = cJSON_CreateObject();
+	if ((rc = entity_apply(ch.cn, c, work, NULL, doc, cause)))
+		goto out;
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(work, c->columns[i].name);
+		if (c->columns[i].required && (!v || cJSON_IsNull(v))) {
+			rc = store_cause(cause, -EINVAL, "%s: required", c->columns[i].name);
+			goto out;
+		}
+	}
+	if ((rc = entity_insert(ch.cn, c, key, work, cause)))
+		goto out;
+	rc = entity_load(ch.cn, c, key, false, &ch.after);
+	if (!rc && newkey)
+		*newkey = xstrdup(key);
+out:
+	cJSON_Delete(work);
+	return change_end(&ch, rc, cause);
+}
+
+int store_patch(store *st, const struct map_collection *c, const char *key, const cJSON *patch,
+		const struct store_actor *who, char **cause)
+{
+	struct change ch;
+	cJSON *cur = NULL, *work = NULL;
+	int rc;
+
+	if ((rc = change_begin(&ch, st, c, key, who, cause)))
+		goto out;
+	ch.args = cJSON_IsObject(patch) ? entity_redact(c->columns, c->ncolumns, patch) : NULL;
+	if ((rc = entity_load(ch.cn, c, key, true, &cur))) {
+		if (rc == -ENOENT)
+			store_cause(cause, rc, "%s: no such entity", key);
+		goto out;
+	}
+	if ((rc = entity_load(ch.cn, c, key, false, &ch.before)))
+		goto out;
+	if (!cJSON_IsObject(patch)) {
+		rc = store_cause(cause, -EINVAL, "expected a JSON object");
+		goto out;
+	}
+	if ((rc = entity_check_revision(c, key, cur, patch, cause)))
+		goto out;
+	work = cJSON_Duplicate(cur, true);
+	if ((rc = entity_apply(ch.cn, c, work, cur, patch, cause)))
+		goto out;
+	if (cJSON_Compare(work, cur, true)) {
+		ch.row.result = "unchanged";
+		ch.after = cJSON_Duplicate(ch.before, true);
+		goto out;
+	}
+	if ((rc = entity_update_row(ch.cn, c, key, work, time_now_ms())) != SQLITE_OK) {
+		rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
+		goto out;
+	}
+	rc = entity_load(ch.cn, c, key, false, &ch.after);
+out:
+	cJSON_Delete(cur);
+	cJSON_Delete(work);
+	return change_end(&ch, rc, cause);
+}
+
+int store_delete(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		 char **cause)
+{
+	struct change ch;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = change_begin(&ch, st, c, key, who, cause)))
+		goto out;
+	if ((rc = entity_load(ch.cn, c, key, false, &ch.before))) {
+		if (rc == -ENOENT)
+			store_cause(cause, rc, "%s: no such entity", key);
+		goto out;
+	}
+	if (!(s = conn_stmt(ch.cn, st->sql[c->index].delete))) {
+		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+		goto out;
+	}
+	entity_bind_key(c, s, 1, key);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	rc = rc == SQLITE_DONE ? 0 : entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
+out:
+	return change_end(&ch, rc, cause);
+}
+
+int store_log_append(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
+		     const cJSON *rows, const struct store_actor *who, char **cause)
+{
+	struct change ch;
+	const cJSON *row;
+	int rc, line = 0;
+
+	if ((rc = change_begin(&ch, st, c, key, who, cause)))
+		goto out;
+	ch.row.task = entity_task(c, key, NULL);
+	if ((rc = store_exists(st, c, key)) <= 0) {
+		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no such entity", key);
+		goto out;
+	}
+	ch.args = cJSON_CreateObject();
+	cJSON_AddStringToObject(ch.args, "log", l->file);
+	cJSON_AddNumberToObject(ch.args, "rows", cJSON_GetArraySize(rows));
+	cJSON_ArrayForEach(row, rows) {
+		struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
+		const cJSON *f;
+		sqlite3_stmt *s = NULL;
+		int n = 1;
+
+		line++;
+		if (!cJSON_IsObject(row)) {
+			rc = store_cause(cause, -EINVAL, "line %d: expected a JSON object", line);
+			goto out;
+		}
+		strbuf_addstr(&sql, "INSERT INTO ");
+		sql_quote(&sql, l->table);
+		strbuf_addstr(&sql, " (");
+		sql_quote(&sql, l->owner);
+		strbuf_addstr(&vals, "?1");
+		cJSON_ArrayForEach(f, row) {
+			const struct map_column *col = map_log_column(l, f->string);
+			cJSON *val = NULL;
+			if (!col || col->readonly) {
+				rc = store_cause(cause, -EINVAL, "line %d: %s field \"%.80s\"", line,
+						 col ? "read-only" : "unknown", f->string);
+				break;
+			}
+			if ((rc = value_check(col, f, &val, cause))) {
+				char *inner = *cause;
+				*cause = NULL;
+				store_cause(cause, rc, "line %d: %s", line, inner);
+				free(inner);
+				break;
+			}
+			cJSON_Delete(val);
+			strbuf_addstr(&sql, ", ");
+			sql_quote(&sql, col->column);
+			strbuf_addf(&vals, ", ?%d", ++n);
+		}
+		if (!rc) {
+			strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
+			rc = sqlite3_prepare_v2(ch.cn->db, sql.buf, -1, &s, NULL);
+			if (rc == SQLITE_OK) {
+				n = 1;
+				sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+				cJSON_ArrayForEach(f, row) {
+					cJSON *val = NULL;
+					const struct map_column *col = map_log_column(l, f->string);
+					value_check(col, f, &val, NULL);
+					value_bind(col, c->db->time, val, s, ++n);
+					cJSON_Delete(val);
+				}
+				rc = sqlite3_step(s);
+				rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+			}
+			if (rc != SQLITE_OK) {
+				rc = entity_sqlerr(ch.cn, l->columns, l->ncolumns, rc, cause);
+				if (cause && *cause) {
+					char *inner = *cause;
+					*cause = xasprintf("line %d: %s", line, inner);
+					free(inner);
+				}
+			}
+		}
+		sqlite3_finalize(s);
+		strbuf_release(&sql);
+		strbuf_release(&vals);
+		if (rc)
+			goto out;
+	}
+out:
+	return change_end(&ch, rc, cause);
+}
+
+static int entity_link(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+		       const char *target, const struct store_actor *who, bool link, char **cause)
+{
+	struct coll_sql *q = &st->sql[c->index];
+	struct change ch;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = change_begin(&ch, st, c, key, who, cause)))
+		goto out;
+	ch.args = cJSON_CreateObject();
+	cJSON_AddStringToObject(ch.args, "relation", r->dir);
+	cJSON_AddStringToObject(ch.args, "target", target);
+	if (link && (rc = store_exists(st, r->target, target)) <= 0) {
+		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no %s entity \"%.80s\"", r->dir, r->target->dir,
+					   target);
+		goto out;
+	}
+	if (!(s = conn_stmt(ch.cn, link ? q->rel_link[r - c->relations] : q->rel_unlink[r - c->relations]))) {
+		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			rc = store_cause(cause, -EEXIST, "%s/%s is already linked", r->dir, target);
+		else
+			rc = store_sqlerr(ch.cn, rc, cause);
+		goto out;
+	}
+	rc = 0;
+	if (!link && sqlite3_changes(ch.cn->db) == 0)
+		rc = store_cause(cause, -ENOENT, "%s/%s is not linked", r->dir, target);
+out:
+	return change_end(&ch, rc, cause);
+}
+
+int store_link(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+	       const char *target, const struct store_actor *who, char **cause)
+{
+	return entity_link(st, c, r, key, target, who, true, cause);
+}
+
+int store_unlink(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+		 const char *target, const struct store_actor *who, char **cause)
+{
+	return entity_link(st, c, r, key, target, who, false, cause);
+}

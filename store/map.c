@@ -1,0 +1,600 @@
+/*
+ * map.c - load mapping descriptions (see map.h and docs/mapping.md).
+ *
+ * The loader is strict: an unknown attribute, a wrong type or a dangling
+ * reference is an error naming where it is, so a typo in a description
+ * never silently changes what the mount shows. It is a fuzz target
+ * (tests/fuzz/fuzz_map.c): it must reject any input cleanly.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "store/embed.h"
+#include "store/map.h"
+#include "store/util.h"
+
+struct map_ctx {
+	char *cause;
+	char where[160];
+};
+
+static int map_fail(struct map_ctx *ctx, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (ctx->cause)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctx->cause = xasprintf("mapping: %s%s%s", ctx->where, ctx->where[0] ? ": " : "", msg);
+	return -EINVAL;
+}
+
+/* Only the listed attribute names may appear in obj. */
+static int map_check_keys(struct map_ctx *ctx, const cJSON *obj, const char *const *allowed)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(obj))
+		return map_fail(ctx, "expected an object");
+	cJSON_ArrayForEach(it, obj) {
+		const char *const *a;
+		for (a = allowed; *a; a++)
+			if (strcmp(*a, it->string) == 0)
+				break;
+		if (!*a)
+			return map_fail(ctx, "unknown attribute \"%s\"", it->string);
+	}
+	return 0;
+}
+
+/* Copy string attribute name of obj into *out; absent is fine unless required. */
+static int map_str(struct map_ctx *ctx, const cJSON *obj, const char *name, bool required, char **out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*out = NULL;
+	if (!v || cJSON_IsNull(v)) {
+		if (required)
+			return map_fail(ctx, "\"%s\" is required", name);
+		return 0;
+	}
+	if (!cJSON_IsString(v))
+		return map_fail(ctx, "\"%s\" must be a string", name);
+	*out = xstrdup(v->valuestring);
+	return 0;
+}
+
+static int map_bool(struct map_ctx *ctx, const cJSON *obj, const char *name, bool *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*out = false;
+	if (!v)
+		return 0;
+	if (!cJSON_IsBool(v))
+		return map_fail(ctx, "\"%s\" must be true or false", name);
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int map_array(struct map_ctx *ctx, const cJSON *obj, const char *name, const cJSON **out, size_t *n)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	*out = NULL;
+	*n = 0;
+	if (!v)
+		return 0;
+	if (!cJSON_IsArray(v))
+		return map_fail(ctx, "\"%s\" must be an array", name);
+	*out = v;
+	*n = (size_t)cJSON_GetArraySize(v);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum map_type type;
+} map_types[] = {
+	{ "text", MAP_TEXT },           { "integer", MAP_INTEGER }, { "real", MAP_REAL },
+	{ "boolean", MAP_BOOLEAN },     { "json", MAP_JSON },       { "timestamp", MAP_TIMESTAMP },
+	{ "revision", MAP_REVISION },   { "created", MAP_CREATED }, { "updated", MAP_UPDATED },
+};
+
+static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_column *col)
+{
+	static const char *const keys[] = { "name", "column", "type", "shape", "null", "required",
+					    "readonly", "secret", "enum", "min", "max", "ref", NULL };
+	const cJSON *v, *e;
+	char *type = NULL, *shape = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = map_check_keys(ctx, obj, keys)) || (rc = map_str(ctx, obj, "name", true, &col->name)) ||
+	    (rc = map_str(ctx, obj, "column", false, &col->column)) ||
+	    (rc = map_str(ctx, obj, "type", true, &type)) || (rc = map_str(ctx, obj, "shape", false, &shape)) ||
+	    (rc = map_bool(ctx, obj, "null", &col->nullable)) ||
+	    (rc = map_bool(ctx, obj, "required", &col->required)) ||
+	    (rc = map_bool(ctx, obj, "readonly", &col->readonly)) ||
+	    (rc = map_bool(ctx, obj, "secret", &col->secret)) ||
+	    (rc = map_str(ctx, obj, "ref", false, &col->ref_name)))
+		goto out;
+	if (!col->column)
+		col->column = xstrdup(col->name);
+	for (i = 0; i < ARRAY_SIZE(map_types); i++)
+		if (strcmp(type, map_types[i].name) == 0)
+			break;
+	if (i == ARRAY_SIZE(map_types)) {
+		rc = map_fail(ctx, "field \"%s\": unknown type \"%s\"", col->name, type);
+		goto out;
+	}
+	col->type = map_types[i].type;
+	if (col->type == MAP_REVISION || col->type == MAP_CREATED || col->type == MAP_UPDATED)
+		col->readonly = true;
+	col->shape = MAP_SHAPE_ANY;
+	if (shape) {
+		if (col->type != MAP_JSON) {
+			rc = map_fail(ctx, "field \"%s\": \"shape\" needs type json", col->name);
+			goto out;
+		}
+		if (strcmp(shape, "array") == 0)
+			col->shape = MAP_SHAPE_ARRAY;
+		else if (strcmp(shape, "object") == 0)
+			col->shape = MAP_SHAPE_OBJECT;
+		else {
+			rc = map_fail(ctx, "field \"%s\": shape must be array or object", col->name);
+			goto out;
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "enum"))) {
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0) {
+			rc = map_fail(ctx, "field \"%s\": \"enum\" must be a non-empty array", col->name);
+			goto out;
+		}
+		col->nenum = (size_t)cJSON_GetArraySize(v);
+		col->enumv = xcalloc(col->nenum, sizeof(char *));
+		i = 0;
+		cJSON_ArrayForEach(e, v) {
+			if (cJSON_IsString(e) && col->type == MAP_TEXT)
+				col->enumv[i++] = xstrdup(e->valuestring);
+			else if (cJSON_IsNumber(e) && col->type == MAP_INTEGER)
+				col->enumv[i++] = xasprintf("%lld", (long long)e->valuedouble);
+			else {
+				rc = map_fail(ctx, "field \"%s\": enum values must match its type", col->name);
+				goto out;
+			}
+		}
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "min"))) {
+		if (!cJSON_IsNumber(v)) {
+			rc = map_fail(ctx, "field \"%s\": \"min\" must be a number", col->name);
+			goto out;
+		}
+		col->has_min = true;
+		col->min = v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "max"))) {
+		if (!cJSON_IsNumber(v)) {
+			rc = map_fail(ctx, "field \"%s\": \"max\" must be a number", col->name);
+			goto out;
+		}
+		col->has_max = true;
+		col->max = v->valuedouble;
+	}
+out:
+	free(type);
+	free(shape);
+	return rc;
+}
+
+static int map_load_columns(struct map_ctx *ctx, const cJSON *obj, struct map_column **cols, size_t *n)
+{
+	const cJSON *arr, *e;
+	size_t i = 0, j;
+	int rc;
+
+	if ((rc = map_array(ctx, obj, "columns", &arr, n)))
+		return rc;
+	if (*n == 0)
+		return map_fail(ctx, "\"columns\" must list at least one field");
+	*cols = xcalloc(*n, sizeof(**cols));
+	cJSON_ArrayForEach(e, arr) {
+		if ((rc = map_load_column(ctx, e, &(*cols)[i])))
+			return rc;
+		for (j = 0; j < i; j++)
+			if (strcmp((*cols)[j].name, (*cols)[i].name) == 0)
+				return map_fail(ctx, "field \"%s\" is listed twice", (*cols)[i].name);
+		i++;
+	}
+	return 0;
+}
+
+static const struct map_column *map_find(const struct map_column *cols, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cols[i].name, name) == 0)
+			return &cols[i];
+	return NULL;
+}
+
+static bool map_name_ok(const char *s)
+{
+	if (!s[0] || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	return true;
+}
+
+static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map_collection *c)
+{
+	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
+					    "key_type", "task", "columns", "relations", "logs", "views",
+					    NULL };
+	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", NULL };
+	static const char *const lkeys[] = { "file", "table", "owner", "id", "columns", NULL };
+	static const char *const vkeys[] = { "dir", "column", NULL };
+	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
+	const cJSON *arr, *e;
+	size_t i;
+	int rc;
+
+	if ((rc = map_check_keys(ctx, obj, keys)) || (rc = map_str(ctx, obj, "dir", true, &c->dir)))
+		goto out;
+	snprintf(ctx->where, sizeof(ctx->where), "collection \"%s\"", c->dir);
+	if ((rc = map_str(ctx, obj, "table", true, &c->table)) || (rc = map_str(ctx, obj, "key", true, &key)) ||
+	    (rc = map_str(ctx, obj, "alloc", false, &c->alloc)) ||
+	    (rc = map_str(ctx, obj, "form", true, &form)) || (rc = map_str(ctx, obj, "file", false, &c->file)) ||
+	    (rc = map_bool(ctx, obj, "readonly", &c->readonly)) ||
+	    (rc = map_str(ctx, obj, "key_type", false, &key_type)) ||
+	    (rc = map_str(ctx, obj, "task", false, &task)) ||
+	    (rc = map_load_columns(ctx, obj, &c->columns, &c->ncolumns)))
+		goto out;
+	if (!map_name_ok(c->dir)) {
+		rc = map_fail(ctx, "\"dir\" must be a plain name");
+		goto out;
+	}
+	if (strcmp(form, "file") == 0) {
+		if (c->file) {
+			rc = map_fail(ctx, "\"file\" goes with form \"dir\"");
+			goto out;
+		}
+	} else if (strcmp(form, "dir") == 0) {
+		if (!c->file || !map_name_ok(c->file)) {
+			rc = map_fail(ctx, "form \"dir\" needs a \"file\" name");
+			goto out;
+		}
+	} else {
+		rc = map_fail(ctx, "\"form\" must be \"file\" or \"dir\"");
+		goto out;
+	}
+	if (c->alloc) {
+		const char *p = strchr(c->alloc, '%');
+		if (p && *++p == '0')
+			while (*p >= '0' && *p <= '9')
+				p++;
+		if (!p || p[0] != 'd' || p[1]) {
+			rc = map_fail(ctx, "\"alloc\" must end in %%d or %%0Nd");
+			goto out;
+		}
+	}
+	if (key_type && strcmp(key_type, "integer") != 0 && strcmp(key_type, "text") != 0) {
+		rc = map_fail(ctx, "\"key_type\" must be \"text\" or \"integer\"");
+		goto out;
+	}
+	c->integer_key = key_type && strcmp(key_type, "integer") == 0;
+	if (!(c->key = map_find(c->columns, c->ncolumns, key))) {
+		rc = map_fail(ctx, "key \"%s\" is not one of its columns", key);
+		goto out;
+	}
+	if (task && !(c->task = map_find(c->columns, c->ncolumns, task))) {
+		rc = map_fail(ctx, "task \"%s\" is not one of its columns", task);
+		goto out;
+	}
+	for (i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		const struct map_column **slot = col->type == MAP_REVISION ? &c->revision
+						 : col->type == MAP_CREATED ? &c->created
+						 : col->type == MAP_UPDATED ? &c->updated
+									    : NULL;
+		if (!slot)
+			continue;
+		if (*slot) {
+			rc = map_fail(ctx, "only one field may have type \"%s\"",
+				      col->type == MAP_REVISION ? "revision"
+				      : col->type == MAP_CREATED ? "created" : "updated");
+			goto out;
+		}
+		*slot = col;
+	}
+
+	if ((rc = map_array(ctx, obj, "relations", &arr, &c->nrelations)))
+		goto out;
+	c->relations = xcalloc(c->nrelations + 1, sizeof(*c->relations));
+	i = 0;
+	cJSON_ArrayForEach(e, arr) {
+		struct map_relation *r = &c->relations[i++];
+		if ((rc = map_check_keys(ctx, e, rkeys)) || (rc = map_str(ctx, e, "dir", true, &r->dir)) ||
+		    (rc = map_str(ctx, e, "table", true, &r->table)) ||
+		    (rc = map_str(ctx, e, "from", true, &r->from)) || (rc = map_str(ctx, e, "to", true, &r->to)) ||
+		    (rc = map_str(ctx, e, "target", true, &r->target_name)) ||
+		    (rc = map_str(ctx, e, "order", false, &r->order)))
+			goto out;
+		if (!map_name_ok(r->dir)) {
+			rc = map_fail(ctx, "relation \"dir\" must be a plain name");
+			goto out;
+		}
+	}
+
+	if ((rc = map_array(ctx, obj, "logs", &arr, &c->nlogs)))
+		goto out;
+	c->logs = xcalloc(c->nlogs + 1, sizeof(*c->logs));
+	i = 0;
+	cJSON_ArrayForEach(e, arr) {
+		struct map_log *l = &c->logs[i++];
+		if ((rc = map_check_keys(ctx, e, lkeys)) || (rc = map_str(ctx, e, "file", true, &l->file)) ||
+		    (rc = map_str(ctx, e, "table", true, &l->table)) ||
+		    (rc = map_str(ctx, e, "owner", true, &l->owner)) ||
+		    (rc = map_str(ctx, e, "id", true, &l->id)) ||
+		    (rc = map_load_columns(ctx, e, &l->columns, &l->ncolumns)))
+			goto out;
+		if (!map_name_ok(l->file)) {
+			rc = map_fail(ctx, "log \"file\" must be a plain name");
+			goto out;
+		}
+	}
+	if (c->nlogs && !c->file) {
+		rc = map_fail(ctx, "logs need form \"dir\"");
+		goto out;
+	}
+
+	if ((rc = map_array(ctx, obj, "views", &arr, &c->nviews)))
+		goto out;
+	c->views = xcalloc(c->nviews + 1, sizeof(*c->views));
+	i = 0;
+	cJSON_ArrayForEach(e, arr) {
+		struct map_view *v = &c->views[i++];
+		free(colname);
+		colname = NULL;
+		if ((rc = map_check_keys(ctx, e, vkeys)) || (rc = map_str(ctx, e, "dir", true, &v->dir)) ||
+		    (rc = map_str(ctx, e, "column", true, &colname)))
+			goto out;
+		if (!(v->column = map_find(c->columns, c->ncolumns, colname))) {
+			rc = map_fail(ctx, "view column \"%s\" is not one of its columns", colname);
+			goto out;
+		}
+		if (!map_name_ok(v->dir)) {
+			rc = map_fail(ctx, "view \"dir\" must be a plain name");
+			goto out;
+		}
+	}
+out:
+	free(key);
+	free(form);
+	free(task);
+	free(key_type);
+	free(colname);
+	return rc;
+}
+
+/* Resolve names that point at other collections of the same database. */
+static int map_resolve(struct map_ctx *ctx, struct map_database *db)
+{
+	for (size_t i = 0; i < db->ncollections; i++) {
+		struct map_collection *c = &db->collections[i];
+		snprintf(ctx->where, sizeof(ctx->where), "collection \"%s\"", c->dir);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(db->collections[j].dir, c->dir) == 0)
+				return map_fail(ctx, "directory listed twice");
+		for (size_t j = 0; j < c->ncolumns; j++) {
+			struct map_column *col = &c->columns[j];
+			if (col->ref_name && !(col->ref = map_collection(db, col->ref_name)))
+				return map_fail(ctx, "field \"%s\": no collection \"%s\"", col->name, col->ref_name);
+		}
+		for (size_t j = 0; j < c->nrelations; j++) {
+			struct map_relation *r = &c->relations[j];
+			if (!(r->target = map_collection(db, r->target_name)))
+				return map_fail(ctx, "relation \"%s\": no collection \"%s\"", r->dir, r->target_name);
+		}
+	}
+	return 0;
+}
+
+int map_load(const char *text, size_t len, struct mapping **out, char **cause)
+{
+	static const char *const keys[] = { "schema", "description", "databases", NULL };
+	static const char *const dkeys[] = { "name", "dir", "audit", "timestamps", "collections", NULL };
+	struct map_ctx ctx = { 0 };
+	struct mapping *m = xcalloc(1, sizeof(*m));
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	const cJSON *arr, *e, *ce;
+	char *time = NULL;
+	size_t i = 0, j;
+	int rc;
+
+	*out = NULL;
+	if (!root) {
+		rc = map_fail(&ctx, "not valid JSON");
+		goto out;
+	}
+	if ((rc = map_check_keys(&ctx, root, keys)) || (rc = map_str(&ctx, root, "schema", true, &m->schema)) ||
+	    (rc = map_array(&ctx, root, "databases", &arr, &m->ndatabases)))
+		goto out;
+	if (m->ndatabases == 0) {
+		rc = map_fail(&ctx, "\"databases\" must list at least one database");
+		goto out;
+	}
+	m->databases = xcalloc(m->ndatabases, sizeof(*m->databases));
+	cJSON_ArrayForEach(e, arr) {
+		struct map_database *db = &m->databases[i++];
+		const cJSON *carr;
+		ctx.where[0] = 0;
+		free(time);
+		time = NULL;
+		if ((rc = map_check_keys(&ctx, e, dkeys)) || (rc = map_str(&ctx, e, "name", true, &db->name)) ||
+		    (rc = map_str(&ctx, e, "dir", true, &db->dir)) ||
+		    (rc = map_str(&ctx, e, "audit", false, &db->audit)) ||
+		    (rc = map_str(&ctx, e, "timestamps", false, &time)) ||
+		    (rc = map_array(&ctx, e, "collections", &carr, &db->ncollections)))
+			goto out;
+		if (db->dir[0] && !map_name_ok(db->dir)) {
+			rc = map_fail(&ctx, "database \"%s\": \"dir\" must be a plain name", db->name);
+			goto out;
+		}
+		if (!time || strcmp(time, "iso") == 0)
+			db->time = MAP_TIME_ISO;
+		else if (strcmp(time, "epoch") == 0)
+			db->time = MAP_TIME_EPOCH;
+		else if (strcmp(time, "epoch_ms") == 0)
+			db->time = MAP_TIME_EPOCH_MS;
+		else if (strcmp(time, "sqlite") == 0)
+			db->time = MAP_TIME_SQLITE;
+		else {
+			rc = map_fail(&ctx, "\"timestamps\" must be iso, epoch, epoch_ms or sqlite");
+			goto out;
+		}
+		db->collections = xcalloc(db->ncollections + 1, sizeof(*db->collections));
+		j = 0;
+		cJSON_ArrayForEach(ce, carr) {
+			struct map_collection *c = &db->collections[j];
+			c->index = j++;
+			c->db = db;
+			if ((rc = map_load_collection(&ctx, ce, c)))
+				goto out;
+		}
+		if ((rc = map_resolve(&ctx, db)))
+			goto out;
+	}
+	*out = m;
+	m = NULL;
+	rc = 0;
+out:
+	free(time);
+	cJSON_Delete(root);
+	map_free(m);
+	if (rc && cause)
+		*cause = ctx.cause ? ctx.cause : xstrdup("mapping: invalid");
+	else
+		free(ctx.cause);
+	return rc;
+}
+
+int map_load_builtin(const char *schema, struct mapping **out, char **cause)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "%s.json", schema);
+	for (const struct embedded_file *f = embedded_mappings; f->name; f++)
+		if (strcmp(f->name, name) == 0)
+			return map_load(f->data, f->len, out, cause);
+	*out = NULL;
+	if (cause)
+		*cause = xasprintf("no built-in mapping for schema \"%s\"", schema);
+	return -ENOENT;
+}
+
+static void map_free_columns(struct map_column *cols, size_t n)
+{
+	if (!cols)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(cols[i].name);
+		free(cols[i].column);
+		for (size_t j = 0; cols[i].enumv && j < cols[i].nenum; j++)
+			free(cols[i].enumv[j]);
+		free(cols[i].enumv);
+		free(cols[i].ref_name);
+	}
+	free(cols);
+}
+
+void map_free(struct mapping *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; m->databases && i < m->ndatabases; i++) {
+		struct map_database *db = &m->databases[i];
+		for (size_t j = 0; db->collections && j < db->ncollections; j++) {
+			struct map_collection *c = &db->collections[j];
+			free(c->dir);
+			free(c->table);
+			free(c->alloc);
+			free(c->file);
+			map_free_columns(c->columns, c->ncolumns);
+			for (size_t k = 0; c->relations && k < c->nrelations; k++) {
+				free(c->relations[k].dir);
+				free(c->relations[k].table);
+				free(c->relations[k].from);
+				free(c->relations[k].to);
+				free(c->relations[k].order);
+				free(c->relations[k].target_name);
+			}
+			free(c->relations);
+			for (size_t k = 0; c->logs && k < c->nlogs; k++) {
+				free(c->logs[k].file);
+				free(c->logs[k].table);
+				free(c->logs[k].owner);
+				free(c->logs[k].id);
+				map_free_columns(c->logs[k].columns, c->logs[k].ncolumns);
+			}
+			free(c->logs);
+			for (size_t k = 0; c->views && k < c->nviews; k++)
+				free(c->views[k].dir);
+			free(c->views);
+		}
+		free(db->collections);
+		free(db->name);
+		free(db->dir);
+		free(db->audit);
+	}
+	free(m->databases);
+	free(m->schema);
+	free(m);
+}
+
+const struct map_database *map_database(const struct mapping *m, const char *name)
+{
+	for (size_t i = 0; i < m->ndatabases; i++)
+		if (strcmp(m->databases[i].name, name) == 0)
+			return &m->databases[i];
+	return NULL;
+}
+
+const struct map_collection *map_collection(const struct map_database *db, const char *dir)
+{
+	for (size_t i = 0; i < db->ncollections; i++)
+		if (db->collections[i].dir && strcmp(db->collections[i].dir, dir) == 0)
+			return &db->collections[i];
+	return NULL;
+}
+
+const struct map_column *map_column(const struct map_collection *c, const char *name)
+{
+	return map_find(c->columns, c->ncolumns, name);
+}
+
+const struct map_column *map_log_column(const struct map_log *l, const char *name)
+{
+	return map_find(l->columns, l->ncolumns, name);
+}
+
+bool map_key_valid(const struct map_collection *c, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 200 || name[0] == '.')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+			return false;
+		if (c->integer_key && (*p < '0' || *p > '9'))
+			return false;
+	}
+	return utf8_valid(name, n);
+}

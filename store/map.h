@@ -1,0 +1,152 @@
+/*
+ * map.h - the mapping: how tables become directories and JSON files.
+ *
+ * A mapping is one declarative description per schema (mappings/NAME.json,
+ * docs/mapping.md): for each database, which table is which collection
+ * directory, its key column, whether an entity is one file or a directory,
+ * the JSON fields with their types, value sets and read-only or secret
+ * flags, its relations (link tables shown as symlinks), its logs (child
+ * tables shown as append-only JSON Lines) and its views (symlinks grouped
+ * by a column's value). store/ generates its SQL from it; fs/ walks it to
+ * build the tree. Nothing else in orchfs knows a table by name.
+ *
+ * A loaded mapping is immutable and may be read from any thread. All of it
+ * is owned by the struct mapping and freed by map_free().
+ */
+#ifndef ORCHFS_STORE_MAP_H
+#define ORCHFS_STORE_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum map_type {
+	MAP_TEXT,
+	MAP_INTEGER,
+	MAP_REAL,
+	MAP_BOOLEAN,   /* stored 0/1, shown true/false */
+	MAP_JSON,      /* stored as JSON text, shown as a JSON value */
+	MAP_TIMESTAMP, /* stored as the database's format, shown as ISO 8601 UTC */
+	MAP_REVISION,  /* read-only integer, +1 on every change */
+	MAP_CREATED,   /* read-only timestamp, set on insert */
+	MAP_UPDATED,   /* read-only timestamp, set on every change */
+};
+
+enum map_shape { MAP_SHAPE_ANY, MAP_SHAPE_ARRAY, MAP_SHAPE_OBJECT };
+
+/* How a database stores its timestamps. */
+enum map_time { MAP_TIME_ISO, MAP_TIME_EPOCH, MAP_TIME_EPOCH_MS, MAP_TIME_SQLITE };
+
+struct map_collection;
+
+struct map_column {
+	char *name;     /* JSON field name */
+	char *column;   /* SQL column name (same as name unless "column" says) */
+	enum map_type type;
+	enum map_shape shape;
+	bool nullable;  /* null is a valid value */
+	bool required;  /* must be given when the entity is created */
+	bool readonly;  /* may be sent back unchanged, never changed */
+	bool secret;    /* masked on read, set by writing a new value */
+	char **enumv;   /* allowed values (text or integer), or NULL */
+	size_t nenum;
+	bool has_min, has_max;
+	double min, max;
+	char *ref_name;                   /* collection this column refers to */
+	const struct map_collection *ref; /* resolved ref_name, or NULL */
+};
+
+/* A link table shown as a directory of symlinks: <entity>/<dir>/<target key>. */
+struct map_relation {
+	char *dir;
+	char *table;
+	char *from;  /* link column holding this entity's key */
+	char *to;    /* link column holding the target's key */
+	char *order; /* column that orders the links, or NULL (by target key) */
+	char *target_name;
+	const struct map_collection *target;
+};
+
+/* A child table shown as an append-only JSON Lines file: <entity>/<file>. */
+struct map_log {
+	char *file;
+	char *table;
+	char *owner; /* column holding the owning entity's key */
+	char *id;    /* integer column that orders rows (newest last) */
+	struct map_column *columns;
+	size_t ncolumns;
+};
+
+/* A directory of symlinks grouped by a column: <collection>/<dir>/<value>/<key>. */
+struct map_view {
+	char *dir;
+	const struct map_column *column;
+};
+
+struct map_database;
+
+struct map_collection {
+	size_t index;     /* position in db->collections */
+	char *dir;        /* directory name under the database's root */
+	char *table;
+	char *alloc;      /* printf format for allocated keys ("BUG-%03d"), or NULL */
+	char *file;       /* entity file inside a directory entity, or NULL for file form */
+	bool readonly;    /* nothing can be written through the mount */
+	bool integer_key; /* the key column is an INTEGER */
+	const struct map_column *key;
+	const struct map_column *revision; /* or NULL */
+	const struct map_column *created;  /* or NULL */
+	const struct map_column *updated;  /* or NULL */
+	const struct map_column *task;     /* column naming the task, for the audit; or NULL */
+	struct map_column *columns;
+	size_t ncolumns;
+	struct map_relation *relations;
+	size_t nrelations;
+	struct map_log *logs;
+	size_t nlogs;
+	struct map_view *views;
+	size_t nviews;
+	const struct map_database *db;
+};
+
+struct map_database {
+	char *name;  /* "project", "user" */
+	char *dir;   /* where its collections appear: "" is the root */
+	char *audit; /* table that takes audit rows, or NULL */
+	enum map_time time;
+	struct map_collection *collections;
+	size_t ncollections;
+};
+
+struct mapping {
+	char *schema;
+	struct map_database *databases;
+	size_t ndatabases;
+};
+
+/* --- loading --- */
+
+/*
+ * map_load - parse a mapping description (JSON text of len bytes).
+ * On success *out is a new mapping the caller frees with map_free().
+ * Returns 0, or -EINVAL with a one-line *cause (caller frees) naming
+ * the place in the description that is wrong.
+ */
+int map_load(const char *text, size_t len, struct mapping **out, char **cause);
+
+/* map_load_builtin - load the embedded mapping named schema ("native"). */
+int map_load_builtin(const char *schema, struct mapping **out, char **cause);
+
+void map_free(struct mapping *m);
+
+/* --- lookups (NULL when absent) --- */
+
+const struct map_database *map_database(const struct mapping *m, const char *name);
+const struct map_collection *map_collection(const struct map_database *db, const char *dir);
+const struct map_column *map_column(const struct map_collection *c, const char *name);
+const struct map_column *map_log_column(const struct map_log *l, const char *name);
+
+/* map_key_valid - is name usable as a key? (printable UTF-8, no '/', not "." or "..",
+ * no leading '.', at most 200 bytes; digits only for integer keys) */
+bool map_key_valid(const struct map_collection *c, const char *name);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * migrate.c - numbered up/down migrations, embedded from migrations/KIND/.
+ *
+ * The version is kept in _orchfs_migrations (one row per applied step).
+ * Each step runs in one transaction with its version row, so a failed step
+ * leaves no trace of itself. Before the first step touches a file that
+ * already has a schema, the whole database is copied to PATH.bak with
+ * SQLite's online backup; if any step fails, the copy is restored, so a run
+ * of several steps is all or nothing too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/embed.h"
+#include "store/internal.h"
+
+static const char migrate_table[] = "CREATE TABLE IF NOT EXISTS _orchfs_migrations ("
+				    " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+				    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))";
+
+/* The step file of kind with this version and direction ("up"/"down"), or NULL. */
+static const struct embedded_file *migrate_find(const char *kind, int version, const char *dir)
+{
+	size_t klen = strlen(kind);
+	char suffix[16];
+
+	snprintf(suffix, sizeof(suffix), ".%s.sql", dir);
+	for (const struct embedded_file *f = embedded_migrations; f->name; f++) {
+		const char *base = f->name + klen + 1;
+		size_t n;
+		if (strncmp(f->name, kind, klen) != 0 || f->name[klen] != '/')
+			continue;
+		if (atoi(base) != version || (n = strlen(base)) < strlen(suffix) ||
+		    strcmp(base + n - strlen(suffix), suffix) != 0)
+			continue;
+		return f;
+	}
+	return NULL;
+}
+
+static int migrate_latest(const char *kind)
+{
+	int latest = 0;
+
+	while (migrate_find(kind, latest + 1, "up"))
+		latest++;
+	return latest;
+}
+
+int store_migrate_status(store *st, int *current, int *latest)
+{
+	struct conn *cn;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*current = 0;
+	*latest = st->kind ? migrate_latest(st->kind) : 0;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	rc = sqlite3_prepare_v2(cn->db,
+				"SELECT coalesce(max(version), 0) FROM _orchfs_migrations", -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		/* No version table: a new file, or one whose schema is not ours. */
+		sqlite3_finalize(s);
+		return 0;
+	}
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*current = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+/* Copy database from into to with the online backup API. */
+static int migrate_copy(sqlite3 *from, sqlite3 *to)
+{
+	sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+	int rc;
+
+	if (!b)
+		return sqlite3_errcode(to);
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int migrate_backup(struct conn *cn, const char *bak, bool restore)
+{
+	sqlite3 *other = NULL;
+	int rc;
+
+	if (!restore) {
+		FILE *f = fopen(bak, "w");
+		if (f)
+			fclose(f);
+		chmod(bak, 0600);
+	}
+	rc = sqlite3_open_v2(bak, &other, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK)
+		rc = restore ? migrate_copy(other, cn->db) : migrate_copy(cn->db, other);
+	sqlite3_close_v2(other);
+	return rc;
+}
+
+static int migrate_step(struct conn *cn, const char *kind, int version, bool up, char **cause)
+{
+	const struct embedded_file *f = migrate_find(kind, version, up ? "up" : "down");
+	sqlite3_stmt *s = NULL;
+	char *err = NULL;
+	int rc;
+
+	if (!f)
+		return store_cause(cause, -ENOENT, "no %s migration %04d for the %s database", up ? "up" : "down",
+				   version, kind);
+	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	rc = sqlite3_exec(cn->db, f->data, NULL, NULL, &err);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_prepare_v2(cn->db,
+					up ? "INSERT INTO _orchfs_migrations (version, name) VALUES (?1, ?2)"
+					   : "DELETE FROM _orchfs_migrations WHERE version = ?1",
+					-1, &s, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_int(s, 1, version);
+			sqlite3_bind_text(s, 2, f->name, -1, SQLITE_STATIC);
+			rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(cn->db);
+		}
+		sqlite3_finalize(s);
+	}
+	if (rc == SQLITE_OK)
+		rc = conn_commit(cn);
+	if (rc != SQLITE_OK) {
+		store_cause(cause, store_errno(rc) ? store_errno(rc) : -EIO, "migration %s failed: %s", f->name,
+			    err ? err : sqlite3_errmsg(cn->db));
+		conn_rollback(cn);
+		sqlite3_free(err);
+		return store_errno(rc) ? store_errno(rc) : -EIO;
+	}
+	return 0;
+}
+
+int store_migrate_to(store *st, int target, char **cause)
+{
+	struct conn *cn;
+	char *bak = NULL;
+	int cur, latest, rc, v;
+
+	if (!st->kind)
+		return store_cause(cause, -EINVAL, "%s: orchfs does not own this schema", st->path);
+	if (st->flags & STORE_READONLY)
+		return store_cause(cause, -EROFS, "%s: opened read-only", st->path);
+	if ((rc = store_migrate_status(st, &cur, &latest)))
+		return store_cause(cause, rc, "cannot read the schema version");
+	if (target < 0 || target > latest)
+		return store_cause(cause, -EINVAL, "no version %d (versions are 0 to %d)", target, latest);
+	if (target == cur)
+		return 0;
+	if ((rc = conn_get(st, &cn)))
+		return store_cause(cause, rc, "cannot open %s", st->path);
+	if (conn_exec(cn, migrate_table) != SQLITE_OK)
+		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+	if (cur > 0) {
+		bak = xasprintf("%s.bak", st->path);
+		if ((rc = migrate_backup(cn, bak, false)) != SQLITE_OK) {
+			rc = store_cause(cause, store_errno(rc), "cannot back up %s to %s", st->path, bak);
+			goto out;
+		}
+	}
+	for (v = cur; v != target && !rc;) {
+		if (target > v)
+			rc = migrate_step(cn, st->kind, ++v, true, cause);
+		else
+			rc = migrate_step(cn, st->kind, v--, false, cause);
+	}
+	if (rc && bak) {
+		if (migrate_backup(cn, bak, true) == SQLITE_OK) {
+			char *inner = *cause;
+			*cause = xasprintf("%s; %s restored from %s", inner ? inner : "migration failed", st->path,
+					   bak);
+			free(inner);
+		}
+	}
+out:
+	free(bak);
+	return rc;
+}

@@ -1,0 +1,163 @@
+/*
+ * store.h - the state behind the mount: one database, read and changed as
+ * JSON documents through its mapping.
+ *
+ * A store is one database file (the project's or the user's) together with
+ * the map_database that says how its tables look as collections. Callers
+ * speak documents (cJSON), keys and field names; the store generates the SQL
+ * from the mapping, binds every value (names and keys never reach SQL as
+ * text), validates, and runs each change in one transaction together with
+ * its audit row. fs/ and the CLI verbs both sit on this interface, and a
+ * second backend (PostgreSQL) can sit behind it without them changing.
+ *
+ * Threads: a store may be used from many threads at once. Each thread gets
+ * its own connection on first use (with its own prepared statement cache);
+ * connections are closed when their thread exits or by store_free().
+ *
+ * Errors: functions return 0 (or a count) on success and a negative errno
+ * on failure, never a SQLite code: -EINVAL invalid content, -EEXIST key
+ * taken, -ENOENT no such entity, -ESTALE edit based on an older revision,
+ * -EROFS read-only collection or store, -EFBIG too large, -EAGAIN database
+ * busy past the busy timeout, -ENOSPC disk full, -EIO anything else. Where a
+ * function takes char **cause, a failure sets it to one line naming the
+ * field and the problem (git style, lowercase); the caller frees it.
+ *
+ * Secrets: columns marked secret never leave the store unmasked unless the
+ * caller passes STORE_SECRETS. Audit rows hold masked documents only.
+ */
+#ifndef ORCHFS_STORE_STORE_H
+#define ORCHFS_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "store/map.h"
+
+typedef struct store store;
+
+/* Who makes a change, for the audit row. Strings are borrowed. */
+struct store_actor {
+	const char *tool;      /* process name: comm of the pid, or "orchfs" */
+	pid_t pid;
+	uid_t uid;
+	const char *operation; /* write, create, delete, append, link, unlink, ... */
+	const char *path;      /* path under the mount, or the CLI command line */
+};
+
+/* Largest document or log batch accepted, in bytes (see docs/errors.md). */
+#define STORE_MAX_DOCUMENT (8u << 20)
+
+/* --- opening --- */
+
+enum store_flags {
+	STORE_READONLY = 1 << 0,  /* refuse every change with -EROFS */
+	STORE_CREATE = 1 << 1,    /* create the file (mode 0600) if it does not exist */
+	STORE_NO_MIGRATE = 1 << 2 /* do not migrate on open (for `orchfs migrate`) */
+};
+
+/*
+ * store_open - open the database at path, described by db.
+ * kind names the migration set ("project", "user") that is applied on open
+ * to bring the file to the latest version (zero-config), or NULL for a file
+ * whose schema orchfs does not own. Sets WAL, foreign keys, a busy timeout
+ * and synchronous=NORMAL. *out is freed with store_free().
+ */
+int store_open(const char *path, const struct map_database *db, const char *kind, unsigned flags,
+	       store **out, char **cause);
+void store_free(store *st);
+
+const struct map_database *store_map(const store *st);
+const char *store_path(const store *st);
+bool store_readonly(const store *st);
+
+/* store_data_version - a number that changes whenever any connection (ours or
+ * another process's) commits to the file; for cache invalidation. */
+int store_data_version(store *st, int64_t *out);
+
+/* --- reading --- */
+
+enum store_get_flags { STORE_SECRETS = 1 << 0 };
+
+/* store_get - the entity's document: fields in mapping order, JSON columns as
+ * JSON, timestamps as ISO 8601, secrets masked unless STORE_SECRETS.
+ * *doc is the caller's (cJSON_Delete). -ENOENT if there is no such key. */
+int store_get(store *st, const struct map_collection *c, const char *key, unsigned flags, cJSON **doc);
+
+/* store_exists - 1 if the key exists, 0 if not, or a negative errno. */
+int store_exists(store *st, const struct map_collection *c, const char *key);
+
+/* Called once per key or value, in order; a non-zero return stops the walk and
+ * is returned by the walker. key is valid only during the call. */
+typedef int (*store_key_fn)(void *arg, const char *key);
+
+/* store_list - every key of the collection, in key order, in one query. */
+int store_list(store *st, const struct map_collection *c, store_key_fn fn, void *arg);
+/* store_view_values - the distinct non-null values of the view's column. */
+int store_view_values(store *st, const struct map_collection *c, const struct map_view *v, store_key_fn fn,
+		      void *arg);
+/* store_view_list - keys whose view column equals value (compared as text). */
+int store_view_list(store *st, const struct map_collection *c, const struct map_view *v, const char *value,
+		    store_key_fn fn, void *arg);
+/* store_related - target keys linked from key through relation r. */
+int store_related(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+		  store_key_fn fn, void *arg);
+
+/* Called once per log row with the row's document (borrowed). */
+typedef int (*store_row_fn)(void *arg, const cJSON *row);
+/* store_log_rows - the rows of log l owned by key, oldest first, in one query. */
+int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
+		   store_row_fn fn, void *arg);
+
+/* --- changing (each call is one transaction with its audit row) --- */
+
+/*
+ * store_create - create an entity from doc (a JSON object of fields).
+ * key NULL allocates the next key of c->alloc. Read-only fields in doc are
+ * ignored (a copied file makes a new entity). *newkey, if not NULL, gets the
+ * key (caller frees). -EEXIST if the key is taken.
+ */
+int store_create(store *st, const struct map_collection *c, const char *key, const cJSON *doc,
+		 const struct store_actor *who, char **newkey, char **cause);
+
+/*
+ * store_patch - apply a JSON Merge Patch (RFC 7396) to the entity. Unknown
+ * fields, wrong types, values outside a field's set and changed read-only
+ * fields are -EINVAL; a "revision" older than the row's is -ESTALE. A patch
+ * that changes nothing is audited but does not touch the row.
+ */
+int store_patch(store *st, const struct map_collection *c, const char *key, const cJSON *patch,
+		const struct store_actor *who, char **cause);
+
+/* store_delete - delete the entity; relations and logs follow the schema's
+ * ON DELETE rules; the audit row keeps the whole document. */
+int store_delete(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		 char **cause);
+
+/* store_log_append - append rows (a JSON array of objects) to log l of key. */
+int store_log_append(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
+		     const cJSON *rows, const struct store_actor *who, char **cause);
+
+/* store_link / store_unlink - add or remove the link key -> target in r. */
+int store_link(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+	       const char *target, const struct store_actor *who, char **cause);
+int store_unlink(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
+		 const char *target, const struct store_actor *who, char **cause);
+
+/* store_refused - audit an attempt refused before it reached the store
+ * (a read-only place, a bad name); err is the errno given to the caller. */
+void store_refused(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		   int err, const char *reason);
+
+/* --- migrations (store/migrate.c) --- */
+
+/* store_migrate_status - current and latest version of the store's kind. */
+int store_migrate_status(store *st, int *current, int *latest);
+/* store_migrate_to - run up or down steps to reach version target, each in
+ * one transaction; the file is backed up first (PATH.bak) and restored if a
+ * step fails. */
+int store_migrate_to(store *st, int target, char **cause);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * util.h - small helpers every module uses: allocation that never returns
+ * NULL (out of memory aborts, as git's xmalloc does), formatted strings,
+ * a growable byte buffer (git's strbuf), UTF-8 checks and timestamps.
+ */
+#ifndef ORCHFS_STORE_UTIL_H
+#define ORCHFS_STORE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* --- allocation: abort on out of memory --- */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- growable buffer; buf is always NUL-terminated after strbuf_init --- */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t alloc;
+};
+#define STRBUF_INIT { NULL, 0, 0 }
+void strbuf_init(struct strbuf *sb, size_t hint);
+void strbuf_release(struct strbuf *sb);
+void strbuf_grow(struct strbuf *sb, size_t extra);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_addstr(struct strbuf *sb, const char *s);
+void strbuf_addch(struct strbuf *sb, char c);
+void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* strbuf_detach - hand the buffer to the caller (free()), leave sb empty */
+char *strbuf_detach(struct strbuf *sb, size_t *len);
+
+/* --- text --- */
+bool utf8_valid(const char *s, size_t len);
+
+/* --- time: milliseconds since the epoch, and ISO 8601 UTC text --- */
+int64_t time_now_ms(void);
+/* time_format_iso - "2026-11-24T05:28:23.123Z" into buf (at least 32 bytes) */
+void time_format_iso(int64_t ms, char *buf, size_t size);
+/* time_parse_iso - accept YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM], also with a
+ * space for T (SQLite's datetime()); 0 or -EINVAL */
+int time_parse_iso(const char *s, int64_t *ms);
+
+#endif

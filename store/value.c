@@ -1,0 +1,308 @@
+/*
+ * value.c - one field's value between SQLite and JSON, and its validation.
+ *
+ * Reading never loses data: a value whose storage does not match its
+ * declared type (text in an integer column, invalid JSON in a JSON column,
+ * written by another tool) is shown as what it is rather than dropped.
+ * Writing is strict: value_check() accepts only values of the field's type,
+ * within its set and range, and the error names the field.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+char *value_mask(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n <= 8)
+		return xstrdup("****");
+	return xasprintf("****%s", s + n - 4);
+}
+
+static int64_t value_time_ms(enum map_time time, sqlite3_stmt *s, int i, bool *ok)
+{
+	int64_t ms;
+
+	*ok = true;
+	if (sqlite3_column_type(s, i) == SQLITE_INTEGER || sqlite3_column_type(s, i) == SQLITE_FLOAT) {
+		double d = sqlite3_column_double(s, i);
+		if (time == MAP_TIME_EPOCH_MS)
+			return (int64_t)d;
+		return (int64_t)(d * 1000.0);
+	}
+	if (time_parse_iso((const char *)sqlite3_column_text(s, i), &ms) == 0)
+		return ms;
+	*ok = false;
+	return 0;
+}
+
+cJSON *value_read(const struct map_column *col, enum map_time time, sqlite3_stmt *s, int i, bool secrets)
+{
+	int t = sqlite3_column_type(s, i);
+	const char *text;
+	char buf[40];
+	cJSON *v;
+
+	if (t == SQLITE_NULL)
+		return cJSON_CreateNull();
+	switch (col->type) {
+	case MAP_INTEGER:
+	case MAP_REVISION:
+	case MAP_REAL:
+		if (t == SQLITE_INTEGER)
+			return cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
+		if (t == SQLITE_FLOAT)
+			return cJSON_CreateNumber(sqlite3_column_double(s, i));
+		break;
+	case MAP_BOOLEAN:
+		if (t == SQLITE_INTEGER)
+			return cJSON_CreateBool(sqlite3_column_int64(s, i) != 0);
+		break;
+	case MAP_JSON:
+		if (t == SQLITE_TEXT) {
+			text = (const char *)sqlite3_column_text(s, i);
+			if ((v = cJSON_ParseWithLength(text, (size_t)sqlite3_column_bytes(s, i))))
+				return v;
+		}
+		break;
+	case MAP_TIMESTAMP:
+	case MAP_CREATED:
+	case MAP_UPDATED: {
+		bool ok;
+		int64_t ms = value_time_ms(time, s, i, &ok);
+		if (ok) {
+			time_format_iso(ms, buf, sizeof(buf));
+			return cJSON_CreateString(buf);
+		}
+		break;
+	}
+	case MAP_TEXT:
+		break;
+	}
+	if (t == SQLITE_INTEGER)
+		return cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
+	if (t == SQLITE_FLOAT)
+		return cJSON_CreateNumber(sqlite3_column_double(s, i));
+	text = (const char *)sqlite3_column_text(s, i);
+	if (t == SQLITE_BLOB || !utf8_valid(text, (size_t)sqlite3_column_bytes(s, i)))
+		return cJSON_CreateString("(binary)");
+	if (col->secret && !secrets) {
+		char *m = value_mask(text);
+		v = cJSON_CreateString(m);
+		free(m);
+		return v;
+	}
+	return cJSON_CreateString(text);
+}
+
+void value_bind_now(enum map_time time, int64_t ms, sqlite3_stmt *s, int i)
+{
+	char buf[40];
+
+	switch (time) {
+	case MAP_TIME_EPOCH:
+		sqlite3_bind_int64(s, i, ms / 1000);
+		break;
+	case MAP_TIME_EPOCH_MS:
+		sqlite3_bind_int64(s, i, ms);
+		break;
+	case MAP_TIME_SQLITE:
+		time_format_iso(ms, buf, sizeof(buf));
+		buf[10] = ' ';
+		buf[19] = 0; /* "YYYY-MM-DD HH:MM:SS" as datetime('now') */
+		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+		break;
+	case MAP_TIME_ISO:
+		time_format_iso(ms, buf, sizeof(buf));
+		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+		break;
+	}
+}
+
+int value_bind(const struct map_column *col, enum map_time time, const cJSON *v, sqlite3_stmt *s, int i)
+{
+	int64_t ms;
+	char *text;
+	int rc;
+
+	if (!v || cJSON_IsNull(v))
+		return sqlite3_bind_null(s, i);
+	switch (col->type) {
+	case MAP_JSON:
+		text = cJSON_PrintUnformatted(v);
+		rc = sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+		cJSON_free(text);
+		return rc;
+	case MAP_BOOLEAN:
+		if (cJSON_IsBool(v))
+			return sqlite3_bind_int(s, i, cJSON_IsTrue(v));
+		break;
+	case MAP_TIMESTAMP:
+	case MAP_CREATED:
+	case MAP_UPDATED:
+		if (cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0) {
+			value_bind_now(time, ms, s, i);
+			return SQLITE_OK;
+		}
+		break;
+	default:
+		break;
+	}
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (col->type != MAP_REAL && d == floor(d) && fabs(d) < 9.2e18)
+			return sqlite3_bind_int64(s, i, (sqlite3_int64)d);
+		return sqlite3_bind_double(s, i, d);
+	}
+	if (cJSON_IsBool(v))
+		return sqlite3_bind_int(s, i, cJSON_IsTrue(v));
+	if (cJSON_IsString(v))
+		return sqlite3_bind_text(s, i, v->valuestring, -1, SQLITE_TRANSIENT);
+	text = cJSON_PrintUnformatted(v);
+	rc = sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+	cJSON_free(text);
+	return rc;
+}
+
+static const char *value_kind(const cJSON *v)
+{
+	if (cJSON_IsNull(v))
+		return "null";
+	if (cJSON_IsBool(v))
+		return "a boolean";
+	if (cJSON_IsNumber(v))
+		return "a number";
+	if (cJSON_IsString(v))
+		return "a string";
+	if (cJSON_IsArray(v))
+		return "an array";
+	return "an object";
+}
+
+static int value_enum(const struct map_column *col, const char *s, char **cause)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!col->enumv)
+		return 0;
+	for (size_t i = 0; i < col->nenum; i++)
+		if (strcmp(col->enumv[i], s) == 0)
+			return 0;
+	for (size_t i = 0; i < col->nenum; i++) {
+		strbuf_addstr(&sb, i ? ", " : "");
+		strbuf_addstr(&sb, col->enumv[i]);
+	}
+	store_cause(cause, -EINVAL, "%s: must be one of %s (got \"%.60s\")", col->name, sb.buf, s);
+	strbuf_release(&sb);
+	return -EINVAL;
+}
+
+static int value_range(const struct map_column *col, double d, char **cause)
+{
+	if (col->has_min && d < col->min)
+		return store_cause(cause, -EINVAL, "%s: must be at least %g (got %g)", col->name, col->min, d);
+	if (col->has_max && d > col->max)
+		return store_cause(cause, -EINVAL, "%s: must be at most %g (got %g)", col->name, col->max, d);
+	return 0;
+}
+
+int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char **cause)
+{
+	char buf[40];
+	int64_t ms;
+	int rc;
+
+	*norm = NULL;
+	if (cJSON_IsNull(v)) {
+		if (!col->nullable)
+			return store_cause(cause, -EINVAL, "%s: cannot be null", col->name);
+		*norm = cJSON_CreateNull();
+		return 0;
+	}
+	switch (col->type) {
+	case MAP_TEXT:
+		if (!cJSON_IsString(v))
+			return store_cause(cause, -EINVAL, "%s: expected a string, got %s", col->name,
+					   value_kind(v));
+		if ((rc = value_enum(col, v->valuestring, cause)))
+			return rc;
+		break;
+	case MAP_INTEGER:
+	case MAP_REVISION:
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 9e15)
+			return store_cause(cause, -EINVAL, "%s: expected an integer, got %s", col->name,
+					   cJSON_IsNumber(v) ? "a fraction" : value_kind(v));
+		if (col->enumv) {
+			snprintf(buf, sizeof(buf), "%lld", (long long)v->valuedouble);
+			if ((rc = value_enum(col, buf, cause)))
+				return rc;
+		}
+		if ((rc = value_range(col, v->valuedouble, cause)))
+			return rc;
+		break;
+	case MAP_REAL:
+		if (!cJSON_IsNumber(v))
+			return store_cause(cause, -EINVAL, "%s: expected a number, got %s", col->name,
+					   value_kind(v));
+		if ((rc = value_range(col, v->valuedouble, cause)))
+			return rc;
+		break;
+	case MAP_BOOLEAN:
+		if (!cJSON_IsBool(v))
+			return store_cause(cause, -EINVAL, "%s: expected true or false, got %s", col->name,
+					   value_kind(v));
+		break;
+	case MAP_JSON:
+		if (col->shape == MAP_SHAPE_ARRAY && !cJSON_IsArray(v))
+			return store_cause(cause, -EINVAL, "%s: expected an array, got %s", col->name,
+					   value_kind(v));
+		if (col->shape == MAP_SHAPE_OBJECT && !cJSON_IsObject(v))
+			return store_cause(cause, -EINVAL, "%s: expected an object, got %s", col->name,
+					   value_kind(v));
+		break;
+	case MAP_TIMESTAMP:
+	case MAP_CREATED:
+	case MAP_UPDATED:
+		if (!cJSON_IsString(v) || time_parse_iso(v->valuestring, &ms) < 0)
+			return store_cause(cause, -EINVAL,
+					   "%s: expected an ISO 8601 time like 2026-01-31T12:00:00Z, got %s",
+					   col->name, value_kind(v));
+		time_format_iso(ms, buf, sizeof(buf));
+		*norm = cJSON_CreateString(buf);
+		return 0;
+	}
+	*norm = cJSON_Duplicate(v, true);
+	return 0;
+}
+
+cJSON *json_merge_patch(cJSON *target, const cJSON *patch)
+{
+	const cJSON *p;
+
+	if (!cJSON_IsObject(patch)) {
+		cJSON_Delete(target);
+		return cJSON_Duplicate(patch, true);
+	}
+	if (!cJSON_IsObject(target)) {
+		cJSON_Delete(target);
+		target = cJSON_CreateObject();
+	}
+	cJSON_ArrayForEach(p, patch) {
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+			continue;
+		}
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		if (old) /* replace in place: keys keep their order */
+			cJSON_ReplaceItemInObjectCaseSensitive(
+				target, p->string, json_merge_patch(cJSON_Duplicate(old, true), p));
+		else
+			cJSON_AddItemToObject(target, p->string, json_merge_patch(NULL, p));
+	}
+	return target;
+}
