@@ -1,0 +1,41 @@
+/*
+ * fs.h - the orchfs filesystem: the tree of SPEC §2 over one or more stores.
+ *
+ * fs/ turns FUSE low-level requests into store calls. It knows the tree
+ * (collections, entity files and directories, logs, relations, views, the
+ * `new` files, `.error` files and editors' scratch files) only through the
+ * mapping; it never writes SQL. mount/ creates an fs, hands fs_ops() to
+ * fuse_session_new() and runs the loop.
+ *
+ * Ownership: the fs borrows the stores and the mapping; the caller frees
+ * them after fs_free().
+ */
+#ifndef ORCHFS_FS_FS_H
+#define ORCHFS_FS_FS_H
+
+#include <stdbool.h>
+
+#include <fuse_lowlevel.h>
+
+#include "store/store.h"
+
+typedef struct fs fs;
+
+struct fs_options {
+	store **stores;   /* one per database of the mapping, same order */
+	size_t nstores;
+	bool readonly;    /* every change is EROFS */
+	const char *log;  /* where the daemon logs, for messages; may be NULL */
+};
+
+/* fs_new - a filesystem over opts->stores; NULL with *cause on error. */
+fs *fs_new(const struct fs_options *opts, char **cause);
+void fs_free(fs *f);
+
+/* fs_ops - the low-level operations; pass f as userdata to fuse_session_new. */
+const struct fuse_lowlevel_ops *fs_ops(void);
+
+/* fs_set_session - the session, for cache invalidations (after fuse_session_new). */
+void fs_set_session(fs *f, struct fuse_session *se);
+
+#endif

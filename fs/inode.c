@@ -1,0 +1,250 @@
+/*
+ * inode.c - the inode table (see inode.h): two chained hash tables, by
+ * number and by path, over one set of entries, under one mutex. Lookups are
+ * O(1); a rename of a directory walks the table (rare: only scratch
+ * directories move).
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/inode.h"
+#include "store/util.h"
+
+struct inode {
+	uint64_t ino;
+	uint64_t nlookup;
+	char *path;              /* NULL when detached */
+	struct inode *next_ino;  /* chain in by_ino */
+	struct inode *next_path; /* chain in by_path (attached entries only) */
+};
+
+struct inode_table {
+	pthread_mutex_t lock;
+	struct inode **by_ino;  /* protected by lock */
+	struct inode **by_path; /* protected by lock */
+	size_t nbuckets;        /* protected by lock */
+	uint64_t count;         /* protected by lock */
+	uint64_t next;          /* protected by lock */
+};
+
+static uint64_t inode_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+inode_table *inode_table_new(void)
+{
+	inode_table *t = xcalloc(1, sizeof(*t));
+
+	pthread_mutex_init(&t->lock, NULL);
+	t->nbuckets = 1024;
+	t->by_ino = xcalloc(t->nbuckets, sizeof(*t->by_ino));
+	t->by_path = xcalloc(t->nbuckets, sizeof(*t->by_path));
+	t->next = 2; /* 1 is the root */
+	return t;
+}
+
+void inode_table_free(inode_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct inode *n, *next;
+		for (n = t->by_ino[i]; n; n = next) {
+			next = n->next_ino;
+			free(n->path);
+			free(n);
+		}
+	}
+	free(t->by_ino);
+	free(t->by_path);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+static struct inode *inode_by_path(inode_table *t, const char *path)
+{
+	struct inode *n = t->by_path[inode_hash(path) % t->nbuckets];
+
+	for (; n; n = n->next_path)
+		if (strcmp(n->path, path) == 0)
+			return n;
+	return NULL;
+}
+
+static struct inode *inode_by_ino(inode_table *t, uint64_t ino)
+{
+	struct inode *n = t->by_ino[ino % t->nbuckets];
+
+	for (; n; n = n->next_ino)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+static void inode_unlink_path(inode_table *t, struct inode *n)
+{
+	struct inode **pp = &t->by_path[inode_hash(n->path) % t->nbuckets];
+
+	for (; *pp; pp = &(*pp)->next_path)
+		if (*pp == n) {
+			*pp = n->next_path;
+			break;
+		}
+	free(n->path);
+	n->path = NULL;
+	n->next_path = NULL;
+}
+
+static void inode_link_path(inode_table *t, struct inode *n, char *path)
+{
+	size_t b = inode_hash(path) % t->nbuckets;
+
+	n->path = path;
+	n->next_path = t->by_path[b];
+	t->by_path[b] = n;
+}
+
+static void inode_grow(inode_table *t)
+{
+	size_t old = t->nbuckets, i;
+	struct inode **by_ino = t->by_ino;
+	struct inode *n, *next;
+
+	t->nbuckets *= 4;
+	t->by_ino = xcalloc(t->nbuckets, sizeof(*t->by_ino));
+	free(t->by_path);
+	t->by_path = xcalloc(t->nbuckets, sizeof(*t->by_path));
+	for (i = 0; i < old; i++)
+		for (n = by_ino[i]; n; n = next) {
+			next = n->next_ino;
+			n->next_ino = t->by_ino[n->ino % t->nbuckets];
+			t->by_ino[n->ino % t->nbuckets] = n;
+			if (n->path) {
+				size_t b = inode_hash(n->path) % t->nbuckets;
+				n->next_path = t->by_path[b];
+				t->by_path[b] = n;
+			}
+		}
+	free(by_ino);
+}
+
+uint64_t inode_ref(inode_table *t, const char *path)
+{
+	struct inode *n;
+	uint64_t ino;
+
+	pthread_mutex_lock(&t->lock);
+	if (!(n = inode_by_path(t, path))) {
+		if (t->count > t->nbuckets)
+			inode_grow(t);
+		n = xcalloc(1, sizeof(*n));
+		n->ino = strcmp(path, "/") == 0 ? 1 : t->next++;
+		n->next_ino = t->by_ino[n->ino % t->nbuckets];
+		t->by_ino[n->ino % t->nbuckets] = n;
+		inode_link_path(t, n, xstrdup(path));
+		t->count++;
+	}
+	n->nlookup++;
+	ino = n->ino;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+char *inode_path(inode_table *t, uint64_t ino)
+{
+	struct inode *n;
+	char *p = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	if ((n = inode_by_ino(t, ino)) && n->path)
+		p = xstrdup(n->path);
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}
+
+uint64_t inode_find(inode_table *t, const char *path)
+{
+	struct inode *n;
+	uint64_t ino = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if ((n = inode_by_path(t, path)))
+		ino = n->ino;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+void inode_forget(inode_table *t, uint64_t ino, uint64_t count)
+{
+	struct inode *n, **pp;
+
+	if (ino == 1)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if (!(n = inode_by_ino(t, ino)))
+		goto out;
+	n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
+	if (n->nlookup)
+		goto out;
+	if (n->path)
+		inode_unlink_path(t, n);
+	for (pp = &t->by_ino[ino % t->nbuckets]; *pp; pp = &(*pp)->next_ino)
+		if (*pp == n) {
+			*pp = n->next_ino;
+			break;
+		}
+	free(n);
+	t->count--;
+out:
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_move(inode_table *t, const char *from, const char *to)
+{
+	size_t flen = strlen(from);
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	if ((n = inode_by_path(t, to)))
+		inode_unlink_path(t, n);
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct inode *m, *next;
+		for (m = t->by_ino[i]; m; m = next) {
+			next = m->next_ino;
+			if (!m->path || strncmp(m->path, from, flen) != 0 ||
+			    (m->path[flen] != 0 && m->path[flen] != '/'))
+				continue;
+			char *np = xasprintf("%s%s", to, m->path + flen);
+			inode_unlink_path(t, m);
+			inode_link_path(t, m, np);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void inode_detach(inode_table *t, const char *path)
+{
+	struct inode *n;
+
+	pthread_mutex_lock(&t->lock);
+	if ((n = inode_by_path(t, path)) && n->ino != 1)
+		inode_unlink_path(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+uint64_t inode_count(inode_table *t)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}

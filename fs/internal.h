@@ -1,0 +1,115 @@
+/*
+ * internal.h - what the files of fs/ share: the fs struct, the node a path
+ * resolves to, scratch files, open file handles and the .error notes.
+ */
+#ifndef ORCHFS_FS_INTERNAL_H
+#define ORCHFS_FS_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "fs/fs.h"
+#include "fs/inode.h"
+#include "store/util.h"
+
+struct handle;
+struct errnote;
+struct hidden;
+struct newkey;
+
+/* What a path is. */
+enum node_kind {
+	NODE_ROOT,       /* "/" */
+	NODE_DB,         /* a database's own root ("/user") */
+	NODE_COLLECTION, /* "/bugs" */
+	NODE_ENTITY,     /* "/bugs/BUG-001.json" (file form) or "/tasks/TASK-001" (dir form) */
+	NODE_MAIN,       /* "/tasks/TASK-001/task.json" */
+	NODE_LOG,        /* "/tasks/TASK-001/transcript.jsonl" */
+	NODE_REL_DIR,    /* "/tasks/TASK-001/deps" */
+	NODE_REL_LINK,   /* "/tasks/TASK-001/deps/TASK-002" */
+	NODE_VIEW,       /* "/tasks/by-status" */
+	NODE_VIEW_VALUE, /* "/tasks/by-status/running" */
+	NODE_VIEW_LINK,  /* "/tasks/by-status/running/TASK-001" */
+	NODE_NEW,        /* "/bugs/new": write a document, get an allocated key */
+	NODE_ERROR,      /* "/bugs/.error": why the last saves here failed */
+	NODE_SCRATCH,    /* any other name in a writable directory: an editor's file */
+};
+
+#define NODE_NAME_MAX 256
+
+struct node {
+	enum node_kind kind;
+	store *st;                          /* the database the path is in */
+	const struct map_collection *c;     /* or NULL above collections */
+	const struct map_relation *rel;
+	const struct map_log *log;
+	const struct map_view *view;
+	char key[NODE_NAME_MAX];            /* entity key */
+	char value[NODE_NAME_MAX];          /* view value */
+	char target[NODE_NAME_MAX];         /* link target key */
+	bool writable_dir;                  /* a directory that takes scratch files */
+};
+
+/* A scratch file kept in memory: editors' swap, backup and temporary files. */
+struct scratch {
+	char *path;          /* protected by fs->lock */
+	struct strbuf data;  /* protected by fs->lock */
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec atime, mtime, ctime;
+	bool is_link;        /* a symlink (emacs lock files); data is the target */
+	bool is_dir;
+	int refs;            /* open handles + 1 while it has a name; protected by fs->lock */
+	struct scratch *next;
+};
+
+struct fs {
+	store **stores;
+	size_t nstores;
+	bool readonly;
+	uid_t uid;
+	gid_t gid;
+	struct timespec started;
+	inode_table *inodes;
+	struct fuse_session *se;
+	pthread_mutex_t lock;
+	struct scratch *scratch;   /* protected by lock */
+	struct errnote *errors;    /* protected by lock */
+	struct hidden *hidden;     /* protected by lock */
+	struct newkey *newkeys;    /* protected by lock */
+	struct handle *handles;    /* open files, protected by lock */
+};
+
+/* --- node.c --- */
+/* node_resolve - what path is; -ENOENT if no such place can exist (existence
+ * of rows is checked by node_exists). */
+int node_resolve(fs *f, const char *path, struct node *n);
+/* node_exists - 1 if the row behind n exists (always 1 for fixed places). */
+int node_exists(fs *f, const struct node *n);
+/* node_parent - split path into parent directory and name (both caller frees). */
+void node_split(const char *path, char **parent, char **name);
+
+/* --- scratch.c (callers hold fs->lock) --- */
+struct scratch *scratch_find(fs *f, const char *path);
+struct scratch *scratch_new(fs *f, const char *path, mode_t mode, uid_t uid, gid_t gid);
+void scratch_unname(fs *f, struct scratch *s);  /* remove its name; freed when unreferenced */
+void scratch_put(fs *f, struct scratch *s);     /* drop a reference */
+bool scratch_dir_has_children(fs *f, const char *path);
+
+/* --- notes.c (take fs->lock themselves) --- */
+void note_error(fs *f, const char *path, const char *msg);
+void note_clear(fs *f, const char *path);
+/* note_text - the .error contents of directory dir into out */
+void note_text(fs *f, const char *dir, struct strbuf *out);
+void hidden_add(fs *f, const char *entity, const char *backup);
+bool hidden_has(fs *f, const char *entity);
+void hidden_remove(fs *f, const char *entity);
+void hidden_remove_backup(fs *f, const char *backup);
+void newkey_set(fs *f, pid_t sid, const char *dir, const char *key);
+/* newkey_get - the key last created through dir/new by session sid (caller frees), or NULL */
+char *newkey_get(fs *f, pid_t sid, const char *dir);
+void notes_free(fs *f);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * notes.c - small pieces of per-mount state kept in memory:
+ *
+ *  - error notes: why the last save of a file failed, shown in the .error
+ *    file of its directory as "NAME: reason" lines, cleared by the file's
+ *    next successful save;
+ *  - hidden entities: an entity file renamed away by an editor making its
+ *    backup (vim, emacs) is hidden until the save that follows recreates
+ *    it, so the row and its children are never deleted by a backup;
+ *  - new keys: the key each session last created through a `new` file, so
+ *    `echo '{…}' > bugs/new && cat bugs/new` prints it.
+ *
+ * Every function takes fs->lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/internal.h"
+
+struct errnote {
+	char *path; /* the file whose save failed */
+	char *msg;
+	struct errnote *next;
+};
+
+struct hidden {
+	char *entity;
+	char *backup;
+	struct hidden *next;
+};
+
+struct newkey {
+	pid_t sid;
+	char *dir;
+	char *key;
+	struct newkey *next;
+};
+
+void note_error(fs *f, const char *path, const char *msg)
+{
+	struct errnote *e;
+
+	pthread_mutex_lock(&f->lock);
+	for (e = f->errors; e; e = e->next)
+		if (strcmp(e->path, path) == 0)
+			break;
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		e->path = xstrdup(path);
+		e->next = f->errors;
+		f->errors = e;
+	}
+	free(e->msg);
+	e->msg = xstrdup(msg);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void note_clear(fs *f, const char *path)
+{
+	struct errnote **pp, *e;
+
+	pthread_mutex_lock(&f->lock);
+	for (pp = &f->errors; (e = *pp); pp = &e->next)
+		if (strcmp(e->path, path) == 0) {
+			*pp = e->next;
+			free(e->path);
+			free(e->msg);
+			free(e);
+			break;
+		}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void note_text(fs *f, const char *dir, struct strbuf *out)
+{
+	size_t n = strlen(dir);
+
+	pthread_mutex_lock(&f->lock);
+	for (struct errnote *e = f->errors; e; e = e->next) {
+		const char *slash = strrchr(e->path, '/');
+		size_t plen = slash == e->path ? 1 : (size_t)(slash - e->path);
+		if (plen == n && strncmp(e->path, dir, n) == 0)
+			strbuf_addf(out, "%s: %s\n", slash + 1, e->msg);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void hidden_add(fs *f, const char *entity, const char *backup)
+{
+	struct hidden *h = xcalloc(1, sizeof(*h));
+
+	h->entity = xstrdup(entity);
+	h->backup = xstrdup(backup);
+	pthread_mutex_lock(&f->lock);
+	h->next = f->hidden;
+	f->hidden = h;
+	pthread_mutex_unlock(&f->lock);
+}
+
+bool hidden_has(fs *f, const char *entity)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&f->lock);
+	for (struct hidden *h = f->hidden; h && !found; h = h->next)
+		found = strcmp(h->entity, entity) == 0;
+	pthread_mutex_unlock(&f->lock);
+	return found;
+}
+
+static void hidden_drop(fs *f, const char *s, bool by_backup)
+{
+	struct hidden **pp, *h;
+
+	pthread_mutex_lock(&f->lock);
+	for (pp = &f->hidden; (h = *pp);) {
+		if (strcmp(by_backup ? h->backup : h->entity, s) == 0) {
+			*pp = h->next;
+			free(h->entity);
+			free(h->backup);
+			free(h);
+		} else {
+			pp = &h->next;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void hidden_remove(fs *f, const char *entity)
+{
+	hidden_drop(f, entity, false);
+}
+
+void hidden_remove_backup(fs *f, const char *backup)
+{
+	hidden_drop(f, backup, true);
+}
+
+void newkey_set(fs *f, pid_t sid, const char *dir, const char *key)
+{
+	struct newkey *k;
+
+	pthread_mutex_lock(&f->lock);
+	for (k = f->newkeys; k; k = k->next)
+		if (k->sid == sid && strcmp(k->dir, dir) == 0)
+			break;
+	if (!k) {
+		k = xcalloc(1, sizeof(*k));
+		k->sid = sid;
+		k->dir = xstrdup(dir);
+		k->next = f->newkeys;
+		f->newkeys = k;
+	}
+	free(k->key);
+	k->key = xstrdup(key);
+	pthread_mutex_unlock(&f->lock);
+}
+
+char *newkey_get(fs *f, pid_t sid, const char *dir)
+{
+	char *key = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	for (struct newkey *k = f->newkeys; k; k = k->next)
+		if (k->sid == sid && strcmp(k->dir, dir) == 0) {
+			key = xstrdup(k->key);
+			break;
+		}
+	pthread_mutex_unlock(&f->lock);
+	return key;
+}
+
+void notes_free(fs *f)
+{
+	while (f->errors) {
+		struct errnote *e = f->errors;
+		f->errors = e->next;
+		free(e->path);
+		free(e->msg);
+		free(e);
+	}
+	while (f->hidden) {
+		struct hidden *h = f->hidden;
+		f->hidden = h->next;
+		free(h->entity);
+		free(h->backup);
+		free(h);
+	}
+	while (f->newkeys) {
+		struct newkey *k = f->newkeys;
+		f->newkeys = k->next;
+		free(k->dir);
+		free(k->key);
+		free(k);
+	}
+	while (f->scratch) {
+		struct scratch *s = f->scratch;
+		f->scratch = s->next;
+		strbuf_release(&s->data);
+		free(s->path);
+		free(s);
+	}
+}

@@ -1,0 +1,22 @@
+/*
+ * cmd.h - the subcommands of the orchfs binary (git style: `orchfs CMD`).
+ * Each takes its own argc/argv (argv[0] is the command's name) and returns
+ * the process's exit status. Messages go to stderr as "orchfs: ...".
+ */
+#ifndef ORCHFS_MOUNT_CMD_H
+#define ORCHFS_MOUNT_CMD_H
+
+int cmd_init(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_health(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+
+/* cmd_usage - print the usage of command name to stderr, return 2 */
+int cmd_usage(const char *name);
+void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,235 @@
+/*
+ * cmd_admin.c - the commands that look after the databases: init,
+ * migrate, health, version and stats. None of them needs a mount.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <fuse_lowlevel.h>
+#include <sqlite3.h>
+
+#include "mount/cmd.h"
+#include "mount/project.h"
+#include "store/util.h"
+
+int cmd_init(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "force", no_argument, NULL, 'F' }, { NULL, 0, NULL, 0 } };
+	struct project_opts po = { .create = true };
+	struct project *p = NULL;
+	char *dir, *db, *cause = NULL, real[PATH_MAX];
+	bool existed;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		if (opt != 'F')
+			return cmd_usage("init");
+	if (argc - optind > 1)
+		return cmd_usage("init");
+	if (!realpath(optind < argc ? argv[optind] : ".", real)) {
+		cmd_error("cannot use %s: %s", optind < argc ? argv[optind] : ".", strerror(errno));
+		return 1;
+	}
+	dir = xasprintf("%s/.orchfs", strcmp(real, "/") == 0 ? "" : real);
+	db = xasprintf("%s/project.db", dir);
+	existed = access(db, F_OK) == 0;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cmd_error("cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		free(db);
+		return 1;
+	}
+	po.db = db;
+	rc = project_open(&po, &p, &cause);
+	if (rc) {
+		cmd_error("%s", cause ? cause : strerror(-rc));
+	} else {
+		printf("%s orchfs project in %s/\n", existed ? "Reinitialized existing" : "Initialized empty",
+		       dir);
+		printf("user database: %s\n", p->user_db_path);
+	}
+	project_free(p);
+	free(cause);
+	free(dir);
+	free(db);
+	return rc ? 1 : 0;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
+						  { "user-db", required_argument, NULL, 'u' },
+						  { "user", no_argument, NULL, 'U' },
+						  { NULL, 0, NULL, 0 } };
+	struct project_opts po = { .no_migrate = true };
+	const char *verb = "status", *which = "project";
+	struct project *p = NULL;
+	char *cause = NULL, *end;
+	int opt, rc = 0, target = -1, cur, latest;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 'd')
+			po.db = optarg;
+		else if (opt == 'u')
+			po.user_db = optarg;
+		else if (opt == 'U')
+			which = "user";
+		else
+			return cmd_usage("migrate");
+	}
+	if (optind < argc)
+		verb = argv[optind++];
+	if (strcmp(verb, "down") == 0) {
+		if (optind >= argc || (target = (int)strtol(argv[optind], &end, 10), *end) || target < 0)
+			return cmd_usage("migrate");
+		optind++;
+	} else if (strcmp(verb, "status") != 0 && strcmp(verb, "up") != 0) {
+		return cmd_usage("migrate");
+	}
+	if (optind != argc)
+		return cmd_usage("migrate");
+	if ((rc = project_open(&po, &p, &cause))) {
+		cmd_error("%s", cause ? cause : strerror(-rc));
+		free(cause);
+		return 1;
+	}
+	for (size_t i = 0; i < p->nstores; i++) {
+		const char *name = p->map->databases[i].name;
+		store *st = p->stores[i];
+		if (strcmp(verb, "status") == 0) {
+			if ((rc = store_migrate_status(st, &cur, &latest)) == 0)
+				printf("%-8s %s: version %d of %d%s\n", name, store_path(st), cur, latest,
+				       cur < latest ? " (run `orchfs migrate up`)" : "");
+			continue;
+		}
+		if (strcmp(verb, "up") != 0 && strcmp(name, which) != 0)
+			continue;
+		if ((rc = store_migrate_status(st, &cur, &latest)))
+			break;
+		if ((rc = store_migrate_to(st, target < 0 ? latest : target, &cause))) {
+			cmd_error("%s: %s", store_path(st), cause ? cause : strerror(-rc));
+			break;
+		}
+		store_migrate_status(st, &cur, &latest);
+		printf("%-8s %s: now at version %d of %d\n", name, store_path(st), cur, latest);
+		if (strcmp(verb, "up") != 0)
+			break;
+	}
+	project_free(p);
+	free(cause);
+	return rc ? 1 : 0;
+}
+
+static int admin_integrity(const char *path, char **msg)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		*msg = xstrdup((const char *)sqlite3_column_text(s, 0));
+	else
+		*msg = xstrdup(sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	sqlite3_close_v2(db);
+	return strcmp(*msg, "ok") == 0 ? 0 : -1;
+}
+
+int cmd_health(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
+						  { "user-db", required_argument, NULL, 'u' },
+						  { NULL, 0, NULL, 0 } };
+	struct project_opts po = { .readonly = true };
+	struct project *p = NULL;
+	char *cause = NULL, *msg = NULL;
+	int opt, rc, bad = 0, cur, latest;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 'd')
+			po.db = optarg;
+		else if (opt == 'u')
+			po.user_db = optarg;
+		else
+			return cmd_usage("health");
+	}
+	if ((rc = project_open(&po, &p, &cause))) {
+		printf("unhealthy: %s\n", cause ? cause : strerror(-rc));
+		free(cause);
+		return 1;
+	}
+	for (size_t i = 0; i < p->nstores; i++) {
+		store *st = p->stores[i];
+		int ok = admin_integrity(store_path(st), &msg) == 0;
+		store_migrate_status(st, &cur, &latest);
+		printf("%-8s %s: %s, schema version %d of %d\n", p->map->databases[i].name, store_path(st),
+		       ok ? "ok" : msg, cur, latest);
+		bad += !ok || cur != latest;
+		free(msg);
+	}
+	printf("%s\n", bad ? "unhealthy" : "healthy");
+	project_free(p);
+	return bad ? 1 : 0;
+}
+
+int cmd_version(int argc, char **argv)
+{
+	printf("orchfs %s\n", ORCHFS_VERSION);
+	printf("sqlite %s, libfuse %s, cjson %s\n", sqlite3_libversion(), fuse_pkgversion(), cJSON_Version());
+	return 0;
+}
+
+static int admin_count(void *arg, const char *key)
+{
+	(*(long *)arg)++;
+	return 0;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
+						  { "user-db", required_argument, NULL, 'u' },
+						  { NULL, 0, NULL, 0 } };
+	struct project_opts po = { .readonly = true };
+	struct project *p = NULL;
+	char *cause = NULL;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (opt == 'd')
+			po.db = optarg;
+		else if (opt == 'u')
+			po.user_db = optarg;
+		else
+			return cmd_usage("stats");
+	}
+	if ((rc = project_open(&po, &p, &cause))) {
+		cmd_error("%s", cause ? cause : strerror(-rc));
+		free(cause);
+		return 1;
+	}
+	for (size_t i = 0; i < p->nstores; i++) {
+		const struct map_database *db = &p->map->databases[i];
+		for (size_t j = 0; j < db->ncollections; j++) {
+			long n = 0;
+			store_list(p->stores[i], &db->collections[j], admin_count, &n);
+			printf("%s%s%-20s %ld\n", db->dir, db->dir[0] ? "/" : "", db->collections[j].dir, n);
+		}
+	}
+	project_free(p);
+	return 0;
+}

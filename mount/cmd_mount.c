@@ -1,0 +1,277 @@
+/*
+ * cmd_mount.c - `orchfs mount` and `orchfs umount`: the daemon's life.
+ *
+ * Daemonizing is done here rather than by fuse_daemonize() so that every
+ * error up to a working mount (no project, a bad database, a mountpoint in
+ * use) reaches the terminal of the person who typed the command: the
+ * parent forks, the child opens the databases and mounts, then tells the
+ * parent "ok" or the reason through a pipe, and the parent exits 0 or 1.
+ * SQLite connections are only ever opened in the process that uses them.
+ *
+ * Shutdown: SIGTERM, SIGINT, SIGHUP and an unmount all end the session
+ * loop; every change was committed when its file was closed, so the daemon
+ * only releases its resources and exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "fs/fs.h"
+#include "mount/cmd.h"
+#include "mount/project.h"
+#include "store/util.h"
+
+/* A FUSE mount whose daemon died answers ENOTCONN: clear it. */
+static int mount_clear_stale(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+		return 0;
+	if (umount2(mnt, MNT_DETACH) < 0) {
+		cmd_error("%s is a stale mount (its daemon is gone) and cannot be cleared: %s", mnt,
+			  strerror(errno));
+		return -1;
+	}
+	cmd_error("%s was a stale mount left by a daemon that died; cleared it", mnt);
+	return 0;
+}
+
+static void mount_report(int fd, const char *msg)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, msg, strlen(msg)) < 0)
+		return;
+	close(fd);
+}
+
+/* The parent's side: wait for the child's word. */
+static int mount_parent(int fd, pid_t child)
+{
+	char buf[1024];
+	ssize_t n = 0, r;
+	int status;
+
+	while (n < (ssize_t)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	buf[n > 0 ? n : 0] = 0;
+	close(fd);
+	if (strcmp(buf, "ok") == 0)
+		return 0;
+	if (n == 0) {
+		waitpid(child, &status, 0);
+		cmd_error("the daemon exited before mounting");
+		return 1;
+	}
+	fprintf(stderr, "orchfs: %s\n", buf);
+	waitpid(child, &status, 0);
+	return 1;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' }, { "read-only", no_argument, NULL, 'r' },
+		{ "db", required_argument, NULL, 'd' },   { "user-db", required_argument, NULL, 'u' },
+		{ "schema", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct project_opts po = { .create = true };
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *loop = NULL;
+	struct fuse_session *se = NULL;
+	struct project *p = NULL;
+	struct fs_options fo = { 0 };
+	bool foreground = false, mounted = false, handlers = false;
+	char *cause = NULL, *mnt = NULL, *fsname = NULL, *logpath = NULL;
+	char mntbuf[PATH_MAX];
+	int opt, rc = 1, pipefd[2] = { -1, -1 }, report = -1;
+	fs *f = NULL;
+
+	fuse_opt_add_arg(&args, "orchfs");
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "fo:rh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			foreground = true;
+			break;
+		case 'o':
+			if (strcmp(optarg, "ro") == 0 || strncmp(optarg, "ro,", 3) == 0 || strstr(optarg, ",ro,") ||
+			    (strlen(optarg) > 3 && strcmp(optarg + strlen(optarg) - 3, ",ro") == 0))
+				po.readonly = true;
+			fuse_opt_add_arg(&args, "-o");
+			fuse_opt_add_arg(&args, optarg);
+			break;
+		case 'r':
+			po.readonly = true;
+			break;
+		case 'd':
+			po.db = optarg;
+			break;
+		case 'u':
+			po.user_db = optarg;
+			break;
+		case 's':
+			po.schema = optarg;
+			break;
+		default:
+			fuse_opt_free_args(&args);
+			return cmd_usage("mount");
+		}
+	}
+	/* getopt permutes, so options may follow the positionals (fstab: SRC MNT -o OPTS). */
+	if (argc - optind == 2 && !po.db)
+		po.db = argv[optind++];
+	if (argc - optind != 1) {
+		fuse_opt_free_args(&args);
+		return cmd_usage("mount");
+	}
+	mnt = argv[optind];
+	if (mount_clear_stale(mnt) < 0)
+		goto out;
+	if (!realpath(mnt, mntbuf)) {
+		cmd_error("cannot mount on %s: %s", mnt, strerror(errno));
+		goto out;
+	}
+	mnt = mntbuf;
+
+	if (!foreground) {
+		pid_t pid;
+		if (pipe2(pipefd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+			cmd_error("cannot start the daemon: %s", strerror(errno));
+			goto out;
+		}
+		if (pid > 0) {
+			close(pipefd[1]);
+			fuse_opt_free_args(&args);
+			return mount_parent(pipefd[0], pid);
+		}
+		close(pipefd[0]);
+		report = pipefd[1];
+		setsid();
+	}
+
+	if (project_open(&po, &p, &cause)) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addstr(&sb, cause ? cause : "cannot open the project");
+		if (report >= 0)
+			mount_report(report, sb.buf);
+		else
+			cmd_error("%s", sb.buf);
+		strbuf_release(&sb);
+		goto out;
+	}
+	fsname = xasprintf("-osubtype=orchfs,fsname=%s", p->db_path);
+	for (char *c = strchr(fsname, '=') + 1; *c; c++)
+		if (*c == ',' && strncmp(c, ",fsname=", 8) != 0)
+			*c = '_'; /* a comma in the path would end the option */
+	fuse_opt_add_arg(&args, fsname);
+	if (po.readonly)
+		fuse_opt_add_arg(&args, "-oro");
+
+	fo.stores = p->stores;
+	fo.nstores = p->nstores;
+	fo.readonly = po.readonly;
+	f = fs_new(&fo, &cause);
+	se = fuse_session_new(&args, fs_ops(), sizeof(*fs_ops()), f);
+	if (!se) {
+		mount_report(report, "cannot create the FUSE session (bad -o option?)");
+		if (report < 0)
+			cmd_error("cannot create the FUSE session (bad -o option?)");
+		goto out;
+	}
+	fs_set_session(f, se);
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	handlers = true;
+	if (fuse_session_mount(se, mnt) != 0) {
+		char *msg = xasprintf("cannot mount on %s (is it a directory, and not in use?)", mnt);
+		if (report >= 0)
+			mount_report(report, msg);
+		else
+			cmd_error("%s", msg);
+		free(msg);
+		goto out;
+	}
+	mounted = true;
+	if (report >= 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC), log;
+		logpath = xasprintf("%s/orchfs.log", p->dir ? p->dir : "/tmp");
+		log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(log >= 0 ? log : null, 2);
+			close(null);
+		}
+		if (log >= 0)
+			close(log);
+		if (chdir("/") < 0)
+			fprintf(stderr, "orchfs: cannot chdir to /: %s\n", strerror(errno));
+		mount_report(report, "ok");
+		report = -1;
+	}
+	fprintf(stderr, "orchfs: mounted %s at %s (pid %d)\n", p->db_path, mnt, (int)getpid());
+
+	loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	fuse_loop_cfg_set_max_threads(loop, 10);
+	rc = fuse_session_loop_mt(se, loop) < 0 ? 1 : 0;
+	fprintf(stderr, "orchfs: unmounting %s\n", mnt);
+out:
+	if (report >= 0)
+		mount_report(report, cause ? cause : "cannot mount");
+	if (loop)
+		fuse_loop_cfg_destroy(loop);
+	if (mounted)
+		fuse_session_unmount(se);
+	if (handlers)
+		fuse_remove_signal_handlers(se);
+	if (se)
+		fuse_session_destroy(se);
+	fs_free(f);
+	project_free(p);
+	fuse_opt_free_args(&args);
+	free(cause);
+	free(fsname);
+	free(logpath);
+	return rc;
+}
+
+int cmd_umount(int argc, char **argv)
+{
+	bool lazy = false;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "l")) != -1) {
+		if (opt != 'l')
+			return cmd_usage("umount");
+		lazy = true;
+	}
+	if (optind != argc - 1)
+		return cmd_usage("umount");
+	if (geteuid() == 0) {
+		if (umount2(argv[optind], lazy ? MNT_DETACH : 0) < 0) {
+			cmd_error("cannot unmount %s: %s%s", argv[optind], strerror(errno),
+				  errno == EBUSY ? " (a process is using it; try umount -l)" : "");
+			return 1;
+		}
+		return 0;
+	}
+	execlp("fusermount3", "fusermount3", lazy ? "-uz" : "-u", argv[optind], (char *)NULL);
+	cmd_error("cannot run fusermount3: %s", strerror(errno));
+	return 1;
+}

@@ -1,0 +1,133 @@
+/*
+ * main.c - the orchfs command: dispatch to subcommands and their help.
+ * `orchfs SOURCE MOUNTPOINT -o OPTS` (as mount.fuse3 calls it from
+ * /etc/fstab) is read as `orchfs mount --db SOURCE ...`.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mount/cmd.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, "orchfs init [--force] [DIR]", "create DIR/.orchfs/project.db and the user database",
+	  "Creates DIR/.orchfs/ (DIR defaults to the current directory) with project.db at the\n"
+	  "latest schema, and the user database (~/.orchfs/user.db) if it is missing. Running it\n"
+	  "again is harmless: it applies any pending migrations. --force also checks both files\n"
+	  "and re-applies pending migrations even when the version table looks current.\n" },
+	{ "mount", cmd_mount,
+	  "orchfs mount [-f] [-o OPTS] [--read-only] [--db PATH] [--user-db PATH] [--schema S] [FILE] MOUNTPOINT",
+	  "mount the project's state at MOUNTPOINT",
+	  "Mounts the project found from the current directory (the nearest .orchfs/ above it),\n"
+	  "or the database named by --db, FILE or ORCHFS_DB, with the user database (--user-db,\n"
+	  "ORCHFS_USER_DB, ~/.orchfs/user.db) under user/. Runs in the background unless -f;\n"
+	  "-o passes FUSE mount options; --read-only refuses every change with EROFS. The daemon\n"
+	  "logs to .orchfs/orchfs.log beside the database. A stale mount left by a killed daemon\n"
+	  "is detected and cleared first. From /etc/fstab:\n"
+	  "  /path/to/project/.orchfs/project.db  /mnt/orchfs  fuse.orchfs  defaults  0 0\n" },
+	{ "umount", cmd_umount, "orchfs umount [-l] MOUNTPOINT", "unmount; the daemon exits 0",
+	  "Unmounts MOUNTPOINT (-l: lazily, when it is busy). Every change was committed when its\n"
+	  "file was closed, so nothing is pending; the daemon exits with status 0.\n" },
+	{ "migrate", cmd_migrate, "orchfs migrate [--db PATH] [--user] [status | up | down N]",
+	  "show or change the schema version",
+	  "status (the default) prints each database's version and the latest one. up applies\n"
+	  "every pending step; down N undoes steps until version N. Each step runs in one\n"
+	  "transaction; the file is copied to FILE.bak first and restored if a step fails.\n"
+	  "--user works on the user database instead of the project's.\n" },
+	{ "health", cmd_health, "orchfs health [--db PATH]", "check the databases",
+	  "Opens both databases, runs SQLite's integrity check and reports versions and paths.\n"
+	  "Exits 0 when everything is healthy, 1 otherwise.\n" },
+	{ "version", cmd_version, "orchfs version", "print versions",
+	  "Prints orchfs's version and the versions of SQLite, libfuse, cJSON and the schemas.\n" },
+	{ "stats", cmd_stats, "orchfs stats [--db PATH]", "count entities and audit rows",
+	  "Prints the number of entities in every collection and the audit totals by status.\n" },
+	{ "help", cmd_help, "orchfs help [COMMAND]", "show help", "Shows the commands, or one command's help.\n" },
+};
+
+void cmd_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("orchfs: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const struct command *command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int cmd_usage(const char *name)
+{
+	const struct command *c = command_find(name);
+
+	fprintf(stderr, "usage: %s\n", c ? c->usage : "orchfs COMMAND [ARGS]");
+	return 2;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc > 1) {
+		if (!(c = command_find(argv[1]))) {
+			cmd_error("no such command: %s", argv[1]);
+			return 2;
+		}
+		printf("usage: %s\n\n%s", c->usage, c->help);
+		return 0;
+	}
+	printf("usage: orchfs COMMAND [ARGS]\n\n"
+	       "orchfs shows AI-orchestration state (tasks, bugs, rules, zones, worktrees,\n"
+	       "transcripts, workflows, the audit log) as files. Commands:\n\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+	printf("\n`orchfs help COMMAND` shows one command; docs/ has the whole reference.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc < 2)
+		return cmd_help(1, argv), 2;
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv);
+	if ((c = command_find(argv[1])))
+		return c->fn(argc - 1, argv + 1);
+	if (argv[1][0] == '/' || argv[1][0] == '.') {
+		/* mount.fuse3 from /etc/fstab: orchfs SOURCE MOUNTPOINT [-o OPTS] */
+		char **args = calloc((size_t)argc + 3, sizeof(char *));
+		int n = 0, rc;
+		if (!args)
+			return 1;
+		static char mount_arg[] = "mount", db_arg[] = "--db";
+		args[n++] = mount_arg;
+		args[n++] = db_arg;
+		for (int i = 1; i < argc; i++)
+			args[n++] = argv[i];
+		rc = cmd_mount(n, args);
+		free(args);
+		return rc;
+	}
+	cmd_error("'%s' is not a command; see 'orchfs help'", argv[1]);
+	return 2;
+}

@@ -1,0 +1,144 @@
+/* project.c - find and open a project's databases (see project.h). */
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mount/project.h"
+#include "store/util.h"
+
+char *project_db_path(const char *flag, char **cause)
+{
+	const char *env = getenv("ORCHFS_DB");
+	char cwd[PATH_MAX], *p;
+	struct stat st;
+
+	if (flag)
+		return xstrdup(flag);
+	if (env && *env)
+		return xstrdup(env);
+	if (!getcwd(cwd, sizeof(cwd))) {
+		*cause = xasprintf("cannot read the current directory: %s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		char *dir = xasprintf("%s/.orchfs", strcmp(cwd, "/") == 0 ? "" : cwd);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+			p = xasprintf("%s/project.db", dir);
+			free(dir);
+			return p;
+		}
+		free(dir);
+		if (strcmp(cwd, "/") == 0)
+			break;
+		if ((p = strrchr(cwd, '/')) == cwd)
+			cwd[1] = 0;
+		else
+			*p = 0;
+	}
+	*cause = xstrdup("not in an orchfs project (or any of the parent directories): "
+			 "run `orchfs init`, or name the database with --db");
+	return NULL;
+}
+
+char *project_user_db_path(const char *flag)
+{
+	const char *env = getenv("ORCHFS_USER_DB"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (flag)
+		return xstrdup(flag);
+	if (env && *env)
+		return xstrdup(env);
+	if ((!home || !*home) && (pw = getpwuid(getuid())))
+		home = pw->pw_dir;
+	return xasprintf("%s/.orchfs/user.db", home && *home ? home : "/");
+}
+
+/* mkdir -p of path's directory, mode 0700 for what it creates. */
+static int project_mkdirs(const char *path)
+{
+	char *dir = xstrdup(path), *p;
+	int rc = 0;
+
+	if ((p = strrchr(dir, '/')) && p != dir) {
+		*p = 0;
+		for (p = dir + 1; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = 0;
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				rc = -errno;
+			*p = '/';
+		}
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			rc = -errno;
+	}
+	free(dir);
+	return rc;
+}
+
+int project_open(const struct project_opts *o, struct project **out, char **cause)
+{
+	struct project *p = xcalloc(1, sizeof(*p));
+	unsigned flags = 0;
+	char *slash;
+	int rc;
+
+	*out = NULL;
+	if ((rc = map_load_builtin(o->schema ? o->schema : "native", &p->map, cause)))
+		goto fail;
+	if (!(p->db_path = project_db_path(o->db, cause))) {
+		rc = -ENOENT;
+		goto fail;
+	}
+	p->user_db_path = project_user_db_path(o->user_db);
+	if ((slash = strrchr(p->db_path, '/')))
+		p->dir = xstrndup(p->db_path, (size_t)(slash - p->db_path));
+	flags |= o->readonly ? STORE_READONLY : 0;
+	flags |= o->create ? STORE_CREATE : 0;
+	flags |= o->no_migrate ? STORE_NO_MIGRATE : 0;
+	p->nstores = p->map->ndatabases;
+	p->stores = xcalloc(p->nstores, sizeof(store *));
+	for (size_t i = 0; i < p->nstores; i++) {
+		const struct map_database *db = &p->map->databases[i];
+		bool user = strcmp(db->name, "user") == 0;
+		const char *path = user ? p->user_db_path : p->db_path;
+		const char *kind = strcmp(p->map->schema, "native") == 0 ? db->name : NULL;
+		if (o->create && !o->readonly)
+			project_mkdirs(path);
+		if ((rc = store_open(path, db, kind, flags, &p->stores[i], cause)))
+			goto fail;
+	}
+	*out = p;
+	return 0;
+fail:
+	project_free(p);
+	return rc;
+}
+
+void project_free(struct project *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; p->stores && i < p->nstores; i++)
+		store_free(p->stores[i]);
+	free(p->stores);
+	map_free(p->map);
+	free(p->db_path);
+	free(p->user_db_path);
+	free(p->dir);
+	free(p);
+}
+
+store *project_store(struct project *p, const char *name)
+{
+	for (size_t i = 0; i < p->nstores; i++)
+		if (strcmp(p->map->databases[i].name, name) == 0)
+			return p->stores[i];
+	return NULL;
+}

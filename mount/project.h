@@ -1,0 +1,48 @@
+/*
+ * project.h - finding and opening a project's databases.
+ *
+ * The project database is <project>/.orchfs/project.db, where <project> is
+ * the nearest directory at or above the current one holding .orchfs/ (as
+ * git finds .git/); --db PATH or ORCHFS_DB name it directly. The user
+ * database is ~/.orchfs/user.db (--user-db, ORCHFS_USER_DB). A project holds
+ * the loaded mapping and one open store per database of it; the caller
+ * frees it with project_free().
+ */
+#ifndef ORCHFS_MOUNT_PROJECT_H
+#define ORCHFS_MOUNT_PROJECT_H
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+struct project_opts {
+	const char *db;      /* --db, or NULL */
+	const char *user_db; /* --user-db, or NULL */
+	const char *schema;  /* --schema, or NULL for "native" */
+	bool readonly;
+	bool create;         /* create missing databases (init, mount) */
+	bool no_migrate;
+};
+
+struct project {
+	struct mapping *map;
+	store **stores;      /* one per map->databases, same order */
+	size_t nstores;
+	char *db_path;       /* project database */
+	char *user_db_path;
+	char *dir;           /* the .orchfs directory, for the log; may be NULL */
+};
+
+/* project_db_path - resolve the project database path (caller frees);
+ * NULL with *cause if there is no project here. */
+char *project_db_path(const char *flag, char **cause);
+/* project_user_db_path - resolve the user database path (caller frees). */
+char *project_user_db_path(const char *flag);
+
+int project_open(const struct project_opts *o, struct project **out, char **cause);
+void project_free(struct project *p);
+
+/* project_store - the store of database name ("project", "user"), or NULL. */
+store *project_store(struct project *p, const char *name);
+
+#endif
