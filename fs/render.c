@@ -60,9 +60,11 @@ static void render_number(double d, struct strbuf *out)
 		strbuf_addf(out, "%.0f", d);
 		return;
 	}
-	snprintf(buf, sizeof(buf), "%.15g", d);
-	if (strtod(buf, NULL) != d)
-		snprintf(buf, sizeof(buf), "%.17g", d);
+	for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back the same */
+		snprintf(buf, sizeof(buf), "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
 	strbuf_addstr(out, buf);
 }
 

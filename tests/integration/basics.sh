@@ -1,0 +1,60 @@
+#!/bin/bash
+# basics.sh - init, mount, the tree, and ordinary shell reads and writes,
+# each checked against sqlite3 on the database file.
+. "$(dirname "$0")/lib.sh"
+mount_fs
+
+note "the root shows the collections and user/"
+assert_eq "audit bugs permissions rules tasks user workflows worktrees zones" "$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls of the root"
+assert_eq "prompts providers workflow_templates" "$(ls "$MNT/user" | tr '\n' ' ' | sed 's/ $//')" "ls of user/"
+
+note "create a bug through bugs/new; the key is allocated and reported"
+echo '{"title":"Login fails","priority":1,"labels":["auth"]}' > "$MNT/bugs/new"
+assert_eq "BUG-001" "$(cat "$MNT/bugs/new")" "cat bugs/new"
+assert_eq "Login fails|1|[\"auth\"]|open" "$(sql "SELECT title, priority, labels, status FROM bugs WHERE id='BUG-001'")" "row in sqlite"
+assert_eq "1" "$(audit_count "operation='create' AND entity_key='BUG-001' AND status='success'")" "audit row of the create"
+
+note "cat shows the row as JSON, jq reads it, sizes are exact"
+assert_eq "Login fails" "$(jq -r .title "$MNT/bugs/BUG-001.json")" "jq .title"
+assert_eq "$(wc -c < "$MNT/bugs/BUG-001.json")" "$(stat -c %s "$MNT/bugs/BUG-001.json")" "st_size = bytes read"
+
+note "a shell > write is a merge patch"
+before=$(audit_count)
+echo '{"status":"in_progress"}' > "$MNT/bugs/BUG-001.json"
+assert_eq "in_progress|Login fails|2" "$(sql "SELECT status, title, revision FROM bugs WHERE id='BUG-001'")" "after patch"
+assert_eq "$((before + 1))" "$(audit_count)" "one audit row per change"
+assert_eq "bash|write|/bugs/BUG-001.json|success" "$(sql "SELECT tool_name, operation, path, status FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit row names the process"
+assert_eq "open" "$(sql "SELECT json_extract(before_json, '$.status') FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit keeps the JSON before"
+assert_eq "in_progress" "$(sql "SELECT json_extract(after_json, '$.status') FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit keeps the JSON after"
+
+note "mkdir makes a directory entity; its file takes writes"
+mkdir "$MNT/tasks/TASK-100"
+assert_eq "1" "$(sql "SELECT count(*) FROM tasks WHERE id='TASK-100'")" "mkdir created the row"
+echo '{"title":"Ship it","status":"running"}' > "$MNT/tasks/TASK-100/task.json"
+assert_eq "Ship it|running" "$(sql "SELECT title, status FROM tasks WHERE id='TASK-100'")" "task patched"
+ls "$MNT/tasks/TASK-100" > "$T/ls" || fail "ls of a task"
+assert_eq "bugs deps task.json transcript.jsonl" "$(tr '\n' ' ' < "$T/ls" | sed 's/ $//')" "task directory"
+
+note ">> appends transcript rows in one transaction"
+printf '%s\n' '{"role":"user","content":"hello"}' '{"role":"assistant","content":"hi there"}' >> "$MNT/tasks/TASK-100/transcript.jsonl"
+assert_eq "2" "$(sql "SELECT count(*) FROM transcripts WHERE task_id='TASK-100'")" "rows appended"
+assert_eq "hi there" "$(tail -n 1 "$MNT/tasks/TASK-100/transcript.jsonl" | jq -r .content)" "tail of the log"
+assert_eq "1" "$(sql "SELECT count(*) FROM transcripts_fts WHERE transcripts_fts MATCH 'hello'")" "FTS index follows"
+
+note "grep -r and find see the tree"
+grep -rq "Ship it" "$MNT/tasks" || fail "grep -r finds the task"
+assert_eq "$MNT/bugs/BUG-001.json" "$(find "$MNT/bugs" -name 'BUG-*.json')" "find"
+
+note "ls -l sizes equal wc -c for every file"
+while IFS= read -r -d '' f; do
+	assert_eq "$(wc -c < "$f")" "$(stat -c %s "$f")" "size of $f"
+done < <(find "$MNT" -type f -print0)
+
+note "rm deletes, rmdir deletes a directory entity"
+rm "$MNT/bugs/BUG-001.json"
+assert_eq "0" "$(sql "SELECT count(*) FROM bugs")" "bug deleted"
+assert_eq "Login fails" "$(sql "SELECT json_extract(before_json, '$.title') FROM tool_executions WHERE operation='delete'")" "deleted bug recoverable from the audit"
+rmdir "$MNT/tasks/TASK-100"
+assert_eq "0|0" "$(sql "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM transcripts)")" "task and its transcript deleted"
+
+umount_fs || fail "clean unmount"

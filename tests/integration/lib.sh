@@ -1,0 +1,109 @@
+# lib.sh - the fixture every integration test sources.
+#
+# It makes a fresh project in a directory of its own (outside /tmp, so vim
+# keeps its backup behaviour), mounts it with the real daemon in the
+# foreground, and on exit - pass or fail - unmounts, waits for the daemon,
+# and fails the test if the daemon did not exit 0 or wrote a sanitizer or
+# valgrind report to its stderr (libfuse's output_checker).
+#
+# Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
+# $UDB, sql, fail, assert_eq, assert_contains, close_errno, audit_count.
+set -u
+set -o pipefail
+
+: "${ORCHFS:?run through meson test (ORCHFS names the binary)}"
+TEST_NAME=$(basename "$0" .sh)
+T=$(mktemp -d "${ORCHFS_TEST_DIR:-$PWD}/t-$TEST_NAME.XXXXXX")
+MNT=$T/mnt
+DB=$T/project/.orchfs/project.db
+UDB=$T/home/.orchfs/user.db
+export HOME=$T/home ORCHFS_DB=$DB ORCHFS_USER_DB=$UDB
+DAEMON_PID=
+FAILED=0
+
+fail() {
+	echo "FAIL: $*" >&2
+	FAILED=1
+	exit 1
+}
+
+note() { echo "# $*"; }
+
+sql() { sqlite3 -bail "$DB" "$@"; }
+usql() { sqlite3 -bail "$UDB" "$@"; }
+
+assert_eq() { # assert_eq EXPECTED ACTUAL WHAT
+	[ "$1" = "$2" ] || fail "$3: expected [$1], got [$2]"
+}
+
+assert_contains() { # assert_contains HAYSTACK NEEDLE WHAT
+	case "$1" in *"$2"*) ;; *) fail "$3: [$1] does not contain [$2]" ;; esac
+}
+
+# close_errno PATH [MODE] < data: write stdin to PATH through open/write/close
+# and print the errno name of the first failing call, or OK.
+close_errno() {
+	python3 "$(dirname "$0")/fswrite.py" "$@"
+}
+
+audit_count() { sql "SELECT count(*) FROM tool_executions ${1:+WHERE $1}"; }
+
+is_mounted() { grep -q " $MNT fuse" /proc/mounts; }
+
+mount_fs() { # mount_fs [extra mount args]
+	mkdir -p "$MNT"
+	"$ORCHFS" mount -f "$@" "$MNT" 2>"$T/daemon.err" &
+	DAEMON_PID=$!
+	for _ in $(seq 1 100); do
+		is_mounted && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$T/daemon.err" >&2
+	fail "the mount did not come up"
+}
+
+umount_fs() { # unmount and check the daemon's exit and stderr
+	local rc=0
+	[ -n "$DAEMON_PID" ] || return 0
+	if is_mounted; then
+		"$ORCHFS" umount "$MNT" || { sleep 0.5; "$ORCHFS" umount -l "$MNT"; }
+	fi
+	wait "$DAEMON_PID" || rc=$?
+	DAEMON_PID=
+	if [ "$rc" -ne 0 ]; then
+		cat "$T/daemon.err" >&2
+		echo "FAIL: the daemon exited $rc" >&2
+		return 1
+	fi
+	if grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|==[0-9]+== (Invalid|Conditional|[0-9,]+ bytes in)' "$T/daemon.err" >&2; then
+		echo "FAIL: sanitizer or valgrind report in the daemon's stderr" >&2
+		return 1
+	fi
+	return 0
+}
+
+fixture_exit() {
+	local rc=$?
+	cd /
+	if [ -n "$DAEMON_PID" ]; then
+		umount_fs || rc=1
+	fi
+	if is_mounted; then
+		umount -l "$MNT" 2>/dev/null
+	fi
+	if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ]; then
+		rm -rf "$T"
+		echo "ok - $TEST_NAME"
+	else
+		echo "not ok - $TEST_NAME (files kept in $T)"
+		[ -f "$T/daemon.err" ] && tail -n 20 "$T/daemon.err" | sed 's/^/# daemon: /'
+		rc=1
+	fi
+	exit "$rc"
+}
+trap fixture_exit EXIT
+trap 'exit 1' INT TERM
+
+mkdir -p "$T/project" "$HOME"
+(cd "$T/project" && "$ORCHFS" init >/dev/null) || fail "orchfs init"
