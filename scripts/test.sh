@@ -1,0 +1,44 @@
+#!/bin/sh
+# test.sh - the whole test suite, as CI runs it: install the dependencies,
+# build with warnings as errors and run every test, then build again with
+# AddressSanitizer and UndefinedBehaviorSanitizer and run every test again.
+# Prints "N passed, M failed" last. Run as root (it installs packages and
+# mounts FUSE filesystems).
+set -u
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh >/tmp/orchfs-deps.log 2>&1 || { cat /tmp/orchfs-deps.log; exit 1; }
+
+passed=0
+failed=0
+run() { # run DIR MESON-OPTIONS...
+	dir=$1
+	shift
+	echo "== build $dir: $*"
+	rm -rf "$dir"
+	if ! meson setup "$dir" "$@" >"$dir.setup.log" 2>&1; then
+		cat "$dir.setup.log"
+		failed=$((failed + 1))
+		return
+	fi
+	if ! ninja -C "$dir"; then
+		failed=$((failed + 1))
+		return
+	fi
+	echo "== test $dir"
+	meson test -C "$dir" --print-errorlogs --num-processes 2
+	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$dir/meson-logs/testlog.txt" | tail -n 1)
+	bad=0
+	for k in Fail "Unexpected Pass" Timeout; do
+		n=$(sed -n "s/^$k: *\([0-9]*\).*/\1/p" "$dir/meson-logs/testlog.txt" | tail -n 1)
+		bad=$((bad + ${n:-0}))
+	done
+	passed=$((passed + ${ok:-0}))
+	failed=$((failed + bad))
+}
+
+run build-ci -Dwerror=true -Dbuildtype=debugoptimized
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
