@@ -62,6 +62,8 @@ struct scratch {
 	bool is_link;        /* a symlink (emacs lock files); data is the target */
 	bool is_dir;
 	int refs;            /* open handles + 1 while it has a name; protected by fs->lock */
+	pid_t owner;         /* the process that made it (or renamed a row's file to it) */
+	unsigned long long owner_start; /* its start time, so a reused pid is not it */
 	struct scratch *next;
 };
 
@@ -80,6 +82,8 @@ struct fs {
 	struct hidden *hidden;     /* protected by lock */
 	struct newkey *newkeys;    /* protected by lock */
 	struct handle *handles;    /* open files, protected by lock */
+	time_t last_sweep;         /* protected by lock */
+	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
 };
 
 /* --- node.c --- */
@@ -97,16 +101,35 @@ struct scratch *scratch_new(fs *f, const char *path, mode_t mode, uid_t uid, gid
 void scratch_unname(fs *f, struct scratch *s);  /* remove its name; freed when unreferenced */
 void scratch_put(fs *f, struct scratch *s);     /* drop a reference */
 bool scratch_dir_has_children(fs *f, const char *path);
+void scratch_set_owner(struct scratch *s, pid_t pid);
+/* scratch_sweep - forget scratch files nobody holds open whose owner has exited
+ * and that were not touched for the grace period; returns their paths (a
+ * NULL-terminated array the caller frees with each string), or NULL. At most
+ * once a second. */
+char **scratch_sweep(fs *f);
 
 /* --- notes.c (take fs->lock themselves) --- */
 void note_error(fs *f, const char *path, const char *msg);
 void note_clear(fs *f, const char *path);
 /* note_text - the .error contents of directory dir into out */
 void note_text(fs *f, const char *dir, struct strbuf *out);
+/*
+ * An entity renamed to a backup name moves through these states:
+ * HIDDEN (renamed away: invisible, the row untouched) -> OPEN (created again:
+ * a save in progress) -> SAVED (that save committed). An unlink in OPEN is
+ * an editor undoing its failed save: the row stays and goes back to HIDDEN.
+ * The record ends when the backup is removed or renamed back.
+ */
+enum { BACKUP_NONE, BACKUP_HIDDEN, BACKUP_OPEN, BACKUP_SAVED };
 void hidden_add(fs *f, const char *entity, const char *backup);
-bool hidden_has(fs *f, const char *entity);
+int hidden_state(fs *f, const char *entity);
+bool hidden_has(fs *f, const char *entity); /* state is BACKUP_HIDDEN */
+void hidden_set(fs *f, const char *entity, int state);
+/* hidden_entity_of - the entity whose backup this is (caller frees), or NULL */
+char *hidden_entity_of(fs *f, const char *backup);
 void hidden_remove(fs *f, const char *entity);
 void hidden_remove_backup(fs *f, const char *backup);
+void hidden_move_backup(fs *f, const char *from, const char *to);
 void newkey_set(fs *f, pid_t sid, const char *dir, const char *key);
 /* newkey_get - the key last created through dir/new by session sid (caller frees), or NULL */
 char *newkey_get(fs *f, pid_t sid, const char *dir);

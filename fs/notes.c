@@ -4,9 +4,12 @@
  *  - error notes: why the last save of a file failed, shown in the .error
  *    file of its directory as "NAME: reason" lines, cleared by the file's
  *    next successful save;
- *  - hidden entities: an entity file renamed away by an editor making its
- *    backup (vim, emacs) is hidden until the save that follows recreates
- *    it, so the row and its children are never deleted by a backup;
+ *  - backups: an entity file renamed away by an editor making its backup
+ *    (vim, emacs) is hidden until the save that follows recreates it, so
+ *    the row and its children are never deleted by a backup. The record
+ *    lives until the backup goes, and says how far the save got: an editor
+ *    whose save failed unlinks the new file and renames the backup back,
+ *    and that unlink must not delete the row (see BACKUP_* in internal.h);
  *  - new keys: the key each session last created through a `new` file, so
  *    `echo '{…}' > bugs/new && cat bugs/new` prints it.
  *
@@ -26,6 +29,7 @@ struct errnote {
 struct hidden {
 	char *entity;
 	char *backup;
+	int state; /* BACKUP_HIDDEN, BACKUP_OPEN, BACKUP_SAVED */
 	struct hidden *next;
 };
 
@@ -91,21 +95,58 @@ void hidden_add(fs *f, const char *entity, const char *backup)
 
 	h->entity = xstrdup(entity);
 	h->backup = xstrdup(backup);
+	h->state = BACKUP_HIDDEN;
+	hidden_remove(f, entity);
 	pthread_mutex_lock(&f->lock);
 	h->next = f->hidden;
 	f->hidden = h;
 	pthread_mutex_unlock(&f->lock);
 }
 
-bool hidden_has(fs *f, const char *entity)
+static struct hidden *hidden_find(fs *f, const char *s, bool by_backup)
 {
-	bool found = false;
+	for (struct hidden *h = f->hidden; h; h = h->next)
+		if (strcmp(by_backup ? h->backup : h->entity, s) == 0)
+			return h;
+	return NULL;
+}
+
+int hidden_state(fs *f, const char *entity)
+{
+	struct hidden *h;
+	int state;
 
 	pthread_mutex_lock(&f->lock);
-	for (struct hidden *h = f->hidden; h && !found; h = h->next)
-		found = strcmp(h->entity, entity) == 0;
+	state = (h = hidden_find(f, entity, false)) ? h->state : BACKUP_NONE;
 	pthread_mutex_unlock(&f->lock);
-	return found;
+	return state;
+}
+
+bool hidden_has(fs *f, const char *entity)
+{
+	return hidden_state(f, entity) == BACKUP_HIDDEN;
+}
+
+void hidden_set(fs *f, const char *entity, int state)
+{
+	struct hidden *h;
+
+	pthread_mutex_lock(&f->lock);
+	if ((h = hidden_find(f, entity, false)))
+		h->state = state;
+	pthread_mutex_unlock(&f->lock);
+}
+
+char *hidden_entity_of(fs *f, const char *backup)
+{
+	struct hidden *h;
+	char *e = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	if ((h = hidden_find(f, backup, true)))
+		e = xstrdup(h->entity);
+	pthread_mutex_unlock(&f->lock);
+	return e;
 }
 
 static void hidden_drop(fs *f, const char *s, bool by_backup)
@@ -134,6 +175,18 @@ void hidden_remove(fs *f, const char *entity)
 void hidden_remove_backup(fs *f, const char *backup)
 {
 	hidden_drop(f, backup, true);
+}
+
+void hidden_move_backup(fs *f, const char *from, const char *to)
+{
+	struct hidden *h;
+
+	pthread_mutex_lock(&f->lock);
+	if ((h = hidden_find(f, from, true))) {
+		free(h->backup);
+		h->backup = xstrdup(to);
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 void newkey_set(fs *f, pid_t sid, const char *dir, const char *key)

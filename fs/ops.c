@@ -55,6 +55,8 @@ struct handle {
 	bool written;            /* bytes were written: only then is a flush a save (a shell's
 				  * dup2 closes the fd it opened with O_TRUNC before writing) */
 	bool creating;           /* the entity does not exist yet: commit creates it */
+	int failed;              /* errno of the last commit, if the bytes have not changed
+				  * since: fsync then close report it once, audit it once */
 	pid_t sid;               /* session of the opener (for `new`) */
 	struct scratch *scratch; /* for scratch files; data unused */
 	struct handle *next;     /* in fs->handles, protected by fs->lock */
@@ -446,6 +448,8 @@ static int ops_commit(fs *f, fuse_req_t req, struct handle *h)
 
 	if (!h->dirty || !h->written || h->scratch)
 		return 0;
+	if (h->failed)
+		return h->failed;
 	ops_actor(req, ops_opname(h), h->path, &oa);
 	if (h->n.kind == NODE_LOG) {
 		const char *p = h->data.buf + h->base, *end = h->data.buf + h->data.len;
@@ -503,12 +507,14 @@ static int ops_commit(fs *f, fuse_req_t req, struct handle *h)
 		if (!audited)
 			store_refused(h->n.st, h->n.c, h->n.key[0] ? h->n.key : NULL, &oa.a, rc, cause);
 		note_error(f, h->path, cause);
+		h->failed = rc;
 		ops_log("%s: %s (%s, by %s[%d])", h->path, cause, strerror(-rc), oa.comm, (int)oa.a.pid);
 	} else {
 		h->dirty = false;
 		h->creating = false;
 		note_clear(f, h->path);
-		hidden_remove(f, h->path);
+		if (hidden_state(f, h->path) != BACKUP_NONE)
+			hidden_set(f, h->path, BACKUP_SAVED);
 	}
 	cJSON_Delete(doc);
 	free(cause);
@@ -743,6 +749,7 @@ static void ops_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			h->data.len = (size_t)attr->st_size;
 			h->data.buf[h->data.len] = 0;
 			h->dirty = true;
+			h->failed = 0;
 			h->written = h->written || attr->st_size > 0;
 		} else if (attr->st_size == 0) {
 			h->dirty = true;
@@ -879,6 +886,15 @@ static void ops_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, rc < 0 ? -rc : ENOENT);
 		goto out;
 	}
+	if (n.kind == NODE_ENTITY && hidden_state(f, path) == BACKUP_OPEN) {
+		/* An editor undoing its failed save before renaming the backup back:
+		 * the row was never changed, so it stays; the name is hidden again. */
+		hidden_set(f, path, BACKUP_HIDDEN);
+		ops_log("%s: removed after a failed save; the row is kept for the backup", path);
+		fuse_reply_err(req, 0);
+		goto out;
+	}
+	hidden_remove(f, path);
 	if ((rc = ops_readonly_err(f, &n))) {
 		ops_refuse(req, f, path, &n, "unlink", rc, "read-only");
 		goto out;
@@ -1023,6 +1039,7 @@ static void ops_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, con
 			goto out;
 		}
 		s = scratch_new(f, path, S_IFLNK | 0777, ctx->uid, ctx->gid);
+		scratch_set_owner(s, ctx->pid);
 		s->is_link = true;
 		strbuf_addstr(&s->data, link);
 		pthread_mutex_unlock(&f->lock);
@@ -1041,11 +1058,32 @@ out:
 	free(dir);
 }
 
-/* Commit a scratch file's bytes onto the entity at path (rename over). */
-static int ops_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *path, const struct node *n)
+/* Commit a scratch file's bytes onto the entity at path (rename over). A
+ * backup renamed back unchanged (an editor undoing a failed save) is no save
+ * at all: nothing to commit, nothing to audit. */
+static int ops_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,
+			     const struct node *n)
 {
 	struct handle h = { 0 };
+	char *owner = hidden_entity_of(f, from);
 	int rc, ex;
+
+	if (owner && strcmp(owner, path) == 0) {
+		struct strbuf cur = STRBUF_INIT;
+		struct timespec mt;
+		bool same;
+		strbuf_init(&cur, 0);
+		rc = ops_content(f, path, n, 0, &cur, &mt);
+		pthread_mutex_lock(&f->lock);
+		same = rc == 0 && cur.len == s->data.len && memcmp(cur.buf, s->data.buf, cur.len) == 0;
+		pthread_mutex_unlock(&f->lock);
+		strbuf_release(&cur);
+		if (same) {
+			free(owner);
+			return 0;
+		}
+	}
+	free(owner);
 
 	h.path = (char *)path;
 	h.n = *n;
@@ -1113,6 +1151,7 @@ static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 			clock_gettime(CLOCK_REALTIME, &s->ctime);
 			pthread_mutex_unlock(&f->lock);
 			hidden_remove_backup(f, to);
+			hidden_move_backup(f, from, to);
 			inode_move(f->inodes, from, to);
 			fuse_reply_err(req, 0);
 			goto out;
@@ -1126,7 +1165,7 @@ static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		else if ((flags & RENAME_NOREPLACE) && !hidden_has(f, to) && node_exists(f, &tn) > 0)
 			rc = -EEXIST;
 		else
-			rc = ops_apply_scratch(req, f, s, to, &tn);
+			rc = ops_apply_scratch(req, f, s, from, to, &tn);
 		if (rc)
 			goto fail;
 		/* The scratch inode now stands for the entity, as the kernel believes. */
@@ -1134,6 +1173,7 @@ static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		scratch_unname(f, s);
 		pthread_mutex_unlock(&f->lock);
 		hidden_remove_backup(f, from);
+		hidden_remove(f, to);
 		inode_move(f->inodes, from, to);
 		fuse_reply_err(req, 0);
 		goto out;
@@ -1173,6 +1213,7 @@ static void ops_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 			scratch_unname(f, d);
 		}
 		d = scratch_new(f, to, S_IFREG | (ops_has_secret(fn.c) ? 0600 : 0644), f->uid, f->gid);
+		scratch_set_owner(d, fuse_req_ctx(req)->pid);
 		strbuf_add(&d->data, sb.buf, sb.len);
 		d->mtime = mt;
 		pthread_mutex_unlock(&f->lock);
@@ -1318,6 +1359,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	if (n.kind == NODE_SCRATCH && n.writable_dir && ops_node_writable(f, &n)) {
 		s = scratch_new(f, path, S_IFREG | (mode & 07777), ctx->uid, ctx->gid);
+		scratch_set_owner(s, ctx->pid);
 		s->refs++;
 		pthread_mutex_unlock(&f->lock);
 		goto scratch;
@@ -1352,7 +1394,7 @@ static void ops_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	}
 	if (hidden_has(f, path)) {
 		/* An editor recreating the file it renamed to a backup: an update of that row. */
-		hidden_remove(f, path);
+		hidden_set(f, path, BACKUP_OPEN);
 		ex = 0;
 		rc = ops_open_node(req, f, path, &n, fi, false);
 		if (!rc) {
@@ -1466,7 +1508,7 @@ static void ops_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		else if ((rc = ops_write_into(&h->data, buf, size, off,
 					      h->n.kind == NODE_LOG ? h->base + STORE_MAX_DOCUMENT
 								    : STORE_MAX_DOCUMENT)) == 0)
-			h->dirty = h->written = true;
+			h->dirty = h->written = true, h->failed = 0;
 		pthread_mutex_unlock(&h->lock);
 		if (rc == -EFBIG) {
 			char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
@@ -1511,6 +1553,22 @@ static void ops_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 }
 
 /* --- directories --- */
+
+/* Forget scratch files their tools left behind (see scratch.c). */
+static void ops_sweep(fs *f)
+{
+	char **gone;
+
+	pthread_mutex_lock(&f->lock);
+	gone = scratch_sweep(f);
+	pthread_mutex_unlock(&f->lock);
+	for (size_t i = 0; gone && gone[i]; i++) {
+		hidden_remove_backup(f, gone[i]);
+		inode_detach(f->inodes, gone[i]);
+		free(gone[i]);
+	}
+	free(gone);
+}
 
 struct ops_dirfill {
 	struct dirhandle *d;
@@ -1593,6 +1651,7 @@ static int ops_fill_dir(fs *f, const char *path, const struct node *n, struct di
 	if (rc)
 		return rc;
 	/* Scratch files of this directory, and .error when a save here failed. */
+	ops_sweep(f);
 	pthread_mutex_lock(&f->lock);
 	for (struct scratch *s = f->scratch; s; s = s->next) {
 		const char *rest;
@@ -1755,6 +1814,7 @@ fs *fs_new(const struct fs_options *opts, char **cause)
 	f->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &f->started);
 	f->inodes = inode_table_new();
+	f->scratch_grace = getenv("ORCHFS_SCRATCH_GRACE") ? atoi(getenv("ORCHFS_SCRATCH_GRACE")) : 30;
 	pthread_mutex_init(&f->lock, NULL);
 	inode_ref(f->inodes, "/");
 	(void)cause;

@@ -5,12 +5,16 @@
  * symlinks, sed -i and rsync temporaries, mkstemp names: none of them is
  * state, and none becomes a row unless it is renamed onto an entity name.
  * They behave as ordinary files (create, write, read, chmod, chown, utimens,
- * rename, unlink, symlink) for as long as the daemon runs; tools remove
- * their own. A scratch file stays alive while handles are open on it, even
- * after unlink, like a file on disk.
+ * rename, unlink, symlink). Tools remove their own; what a tool leaves
+ * behind (emacs's x~ backup, the temporary of a killed sed) does not outlive
+ * it: once no handle is open on it, the process that made it has exited and
+ * it has not been touched for the grace period, the next listing forgets it.
+ * A scratch file stays alive while handles are open on it, even after
+ * unlink, like a file on disk.
  *
  * Every function here is called with fs->lock held.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -75,4 +79,59 @@ bool scratch_dir_has_children(fs *f, const char *path)
 		if (s->path && strncmp(s->path, path, n) == 0 && s->path[n] == '/')
 			return true;
 	return false;
+}
+
+/* Start time of pid (field 22 of /proc/PID/stat), or 0 if it is gone. */
+static unsigned long long scratch_proc_start(pid_t pid)
+{
+	unsigned long long start = 0;
+	char path[64], buf[1024], *p;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || !(fp = fopen(path, "re")))
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	if (!(p = strrchr(buf, ')')))
+		return 0;
+	/* after ")": state is field 3; starttime is field 22 */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		   &start) != 1)
+		return 0;
+	return start;
+}
+
+void scratch_set_owner(struct scratch *s, pid_t pid)
+{
+	s->owner = pid;
+	s->owner_start = scratch_proc_start(pid);
+}
+
+char **scratch_sweep(fs *f)
+{
+	struct timespec now;
+	struct scratch *s, *next;
+	char **gone = NULL;
+	size_t n = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec == f->last_sweep)
+		return NULL;
+	f->last_sweep = now.tv_sec;
+	for (s = f->scratch; s; s = next) {
+		next = s->next;
+		if (!s->path || s->refs > 1 || now.tv_sec - s->mtime.tv_sec < f->scratch_grace ||
+		    now.tv_sec - s->ctime.tv_sec < f->scratch_grace)
+			continue;
+		if (s->owner_start && scratch_proc_start(s->owner) == s->owner_start)
+			continue; /* its tool is still running */
+		gone = xrealloc(gone, (n + 2) * sizeof(char *));
+		gone[n++] = xstrdup(s->path);
+		gone[n] = NULL;
+		scratch_unname(f, s);
+	}
+	return gone;
 }

@@ -48,6 +48,22 @@ static int mount_clear_stale(const char *mnt)
 	return 0;
 }
 
+/* Is path a mount point already? (FUSE would stack a second mount on it.) */
+static bool mount_is_mounted(const char *path)
+{
+	FILE *fp = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mp[PATH_MAX];
+	bool found = false;
+
+	if (!fp)
+		return false;
+	while (!found && fgets(line, sizeof(line), fp))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && strcmp(mp, path) == 0)
+			found = true;
+	fclose(fp);
+	return found;
+}
+
 static void mount_report(int fd, const char *msg)
 {
 	if (fd < 0)
@@ -146,6 +162,10 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	mnt = mntbuf;
+	if (mount_is_mounted(mnt)) {
+		cmd_error("%s is already a mount point (orchfs umount it first)", mnt);
+		goto out;
+	}
 
 	if (!foreground) {
 		pid_t pid;
