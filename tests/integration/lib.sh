@@ -6,6 +6,7 @@
 # and fails the test if the daemon did not exit 0 or wrote a sanitizer or
 # valgrind report to its stderr (libfuse's output_checker).
 #
+# A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
 # $UDB, sql, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
@@ -86,6 +87,7 @@ umount_fs() { # unmount and check the daemon's exit and stderr
 fixture_exit() {
 	local rc=$?
 	cd /
+	[ -n "${FIXTURE_CLEANUP:-}" ] && eval "$FIXTURE_CLEANUP"
 	if [ -n "$DAEMON_PID" ]; then
 		umount_fs || rc=1
 	fi
