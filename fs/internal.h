@@ -13,7 +13,6 @@
 #include "fs/inode.h"
 #include "store/util.h"
 
-struct handle;
 struct errnote;
 struct hidden;
 struct newkey;
@@ -86,6 +85,31 @@ struct fs {
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
 };
 
+/* An open file. */
+struct handle {
+	char *path;
+	struct node n;
+	pthread_mutex_t lock;    /* serialises writes and commits on this handle */
+	struct strbuf data;      /* the bytes a read sees; for writers, what was written */
+	size_t base;             /* logs: bytes already in the database */
+	bool writable;
+	bool dirty;              /* written or truncated since the last commit */
+	bool written;            /* bytes were written: only then is a flush a save (a shell's
+				  * dup2 closes the fd it opened with O_TRUNC before writing) */
+	bool creating;           /* the entity does not exist yet: commit creates it */
+	int failed;              /* errno of the last commit, if the bytes have not changed
+				  * since: fsync then close report it once, audit it once */
+	pid_t sid;               /* session of the opener (for `new`) */
+	struct scratch *scratch; /* for scratch files; data unused */
+	struct handle *next;     /* in fs->handles, protected by fs->lock */
+};
+
+/* The process behind a request, for the audit row. */
+struct fs_actor {
+	struct store_actor a;
+	char comm[32];
+};
+
 /* --- node.c --- */
 /* node_resolve - what path is; -ENOENT if no such place can exist (existence
  * of rows is checked by node_exists). */
@@ -134,5 +158,68 @@ void newkey_set(fs *f, pid_t sid, const char *dir, const char *key);
 /* newkey_get - the key last created through dir/new by session sid (caller frees), or NULL */
 char *newkey_get(fs *f, pid_t sid, const char *dir);
 void notes_free(fs *f);
+
+/* --- request.c --- */
+static inline fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* fs_child - "parent/name" (caller frees) */
+char *fs_child(const char *parent, const char *name);
+/* fs_actor - who makes the request: pid, uid, process name, for op on path */
+void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa);
+/* fs_sid - the session of the requesting process */
+pid_t fs_sid(fuse_req_t req);
+bool fs_writable(fs *f, const struct node *n);
+/* fs_readonly_err - -EROFS if n cannot be written, else 0 */
+int fs_readonly_err(fs *f, const struct node *n);
+/* fs_refuse - audit and log a refused change, answer err (negative) */
+void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
+	       const char *why);
+/* fs_reply_entry - answer a lookup/mkdir/symlink with path's inode and st */
+void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st);
+
+/* --- view.c --- */
+bool view_has_secret(const struct map_collection *c);
+/* view_content - the bytes a read of n returns, into out; *mtime from the row */
+int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
+		 struct timespec *mtime);
+void view_scratch_stat(const struct scratch *s, struct stat *st);
+/* view_pending - an open writer of path not yet committed (call with fs->lock held) */
+struct handle *view_pending(fs *f, const char *path);
+/* view_stat - attributes of path; -ENOENT if nothing is there */
+int view_stat(fs *f, const char *path, pid_t sid, struct stat *st);
+
+/* --- ops.c --- */
+void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* --- write.c --- */
+struct handle *handle_new(fs *f, const char *path, const struct node *n, bool writable, pid_t sid);
+void handle_free(fs *f, struct handle *h);
+struct handle *handle_of(struct fuse_file_info *fi);
+/* write_apply_scratch - commit scratch s (at from) onto the entity at path */
+int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,
+			const struct node *n);
+void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi);
+void write_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
+void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		struct fuse_file_info *fi);
+void write_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void write_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* --- dir.c --- */
+void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+		unsigned int flags);
+void dir_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void dir_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 #endif

@@ -1,0 +1,106 @@
+/*
+ * request.c - what every operation needs about its request: who asks (the
+ * process, for the audit row and the log), the path of a child, whether a
+ * place may be written, and how a refusal is answered and recorded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/internal.h"
+#include "fs/render.h"
+
+void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fs_log(const char *fmt, ...)
+{
+	char when[40];
+	va_list ap;
+
+	time_format_iso(time_now_ms(), when, sizeof(when));
+	flockfile(stderr);
+	fprintf(stderr, "%s orchfs: ", when);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+char *fs_child(const char *parent, const char *name)
+{
+	return strcmp(parent, "/") == 0 ? xasprintf("/%s", name) : xasprintf("%s/%s", parent, name);
+}
+
+void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa)
+{
+	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
+	char file[64];
+	FILE *fp;
+
+	memset(oa, 0, sizeof(*oa));
+	strcpy(oa->comm, "unknown");
+	if (ctx) {
+		oa->a.pid = ctx->pid;
+		oa->a.uid = ctx->uid;
+		snprintf(file, sizeof(file), "/proc/%d/comm", (int)ctx->pid);
+		if ((fp = fopen(file, "re"))) {
+			if (fgets(oa->comm, sizeof(oa->comm), fp))
+				oa->comm[strcspn(oa->comm, "\n")] = 0;
+			fclose(fp);
+		}
+	}
+	oa->a.tool = oa->comm;
+	oa->a.operation = op;
+	oa->a.path = path;
+}
+
+pid_t fs_sid(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	pid_t sid = getsid(ctx->pid);
+
+	return sid > 0 ? sid : ctx->pid;
+}
+
+bool fs_writable(fs *f, const struct node *n)
+{
+	return !f->readonly && n->st && !store_readonly(n->st) && (!n->c || !n->c->readonly);
+}
+
+void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st)
+{
+	struct fuse_entry_param e;
+
+	memset(&e, 0, sizeof(e));
+	e.ino = inode_ref(f->inodes, path);
+	e.attr = *st;
+	e.attr.st_ino = e.ino;
+	e.attr_timeout = 0;
+	e.entry_timeout = 0;
+	if (fuse_reply_entry(req, &e) != 0)
+		inode_forget(f->inodes, e.ino, 1);
+}
+
+/* Refuse a change: audit it and answer err. */
+void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
+		       const char *why)
+{
+	struct fs_actor oa;
+
+	fs_actor(req, op, path, &oa);
+	if (n && n->st)
+		store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, err, why);
+	fs_log("%s: %s refused: %s (by %s[%d])", path, op, why, oa.comm, (int)oa.a.pid);
+	fuse_reply_err(req, -err);
+}
+
+int fs_readonly_err(fs *f, const struct node *n)
+{
+	return fs_writable(f, n) ? 0 : -EROFS;
+}

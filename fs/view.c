@@ -1,0 +1,239 @@
+/*
+ * view.c - what a path shows: the bytes a read returns (rendered from the
+ * row on open, so one open sees one version and st_size is exactly what a
+ * read returns) and the attributes stat reports (mtime from the row's
+ * updated field, modes from the mapping: 0600 where a secret lives,
+ * read-only places without write bits).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/internal.h"
+#include "fs/render.h"
+
+/* --- attributes --- */
+
+bool view_has_secret(const struct map_collection *c)
+{
+	for (size_t i = 0; i < c->ncolumns; i++)
+		if (c->columns[i].secret)
+			return true;
+	return false;
+}
+
+/* The time a document says it last changed (its updated field), or the mount's start. */
+static struct timespec view_doc_time(fs *f, const struct node *n, const cJSON *doc)
+{
+	struct timespec ts = f->started;
+	const cJSON *v;
+	int64_t ms;
+
+	if (n->c && n->c->updated && (v = cJSON_GetObjectItemCaseSensitive(doc, n->c->updated->name)) &&
+	    cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0) {
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000;
+	}
+	return ts;
+}
+
+/* Where a relation or view link points: relative to its directory, three levels down. */
+static void view_link_target(const struct node *n, struct strbuf *out)
+{
+	const struct map_collection *t = n->kind == NODE_REL_LINK ? n->rel->target : n->c;
+	const char *key = n->kind == NODE_REL_LINK ? n->target : n->key;
+
+	strbuf_addstr(out, "../../../");
+	strbuf_addf(out, "%s/%s%s", t->dir, key, t->file ? "" : ".json");
+}
+
+struct view_log_ctx {
+	struct strbuf *out;
+};
+
+static int view_log_row(void *arg, const cJSON *row)
+{
+	render_line(row, ((struct view_log_ctx *)arg)->out);
+	return 0;
+}
+
+/*
+ * The bytes a read of n returns, into out; *mtime from the row. For a
+ * directory entity only *mtime is set. -ENOENT if the row is gone.
+ */
+int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
+		       struct timespec *mtime)
+{
+	struct view_log_ctx lc = { out };
+	cJSON *doc = NULL;
+	char *parent, *name, *key;
+	int rc = 0;
+
+	*mtime = f->started;
+	switch (n->kind) {
+	case NODE_ENTITY:
+	case NODE_MAIN:
+		if ((rc = store_get(n->st, n->c, n->key, 0, &doc)))
+			return rc;
+		*mtime = view_doc_time(f, n, doc);
+		if (n->kind == NODE_MAIN || !n->c->file)
+			render_document(doc, out);
+		cJSON_Delete(doc);
+		return 0;
+	case NODE_LOG:
+		if ((rc = store_get(n->st, n->c, n->key, 0, &doc)))
+			return rc;
+		*mtime = view_doc_time(f, n, doc);
+		cJSON_Delete(doc);
+		return store_log_rows(n->st, n->c, n->log, n->key, view_log_row, &lc);
+	case NODE_REL_LINK:
+	case NODE_VIEW_LINK:
+		view_link_target(n, out);
+		return 0;
+	case NODE_NEW:
+		node_split(path, &parent, &name);
+		if ((key = newkey_get(f, sid, parent)))
+			strbuf_addf(out, "%s\n", key);
+		free(key);
+		free(parent);
+		free(name);
+		return 0;
+	case NODE_ERROR:
+		node_split(path, &parent, &name);
+		note_text(f, parent, out);
+		free(parent);
+		free(name);
+		return out->len ? 0 : -ENOENT;
+	default:
+		return 0;
+	}
+}
+
+void view_scratch_stat(const struct scratch *s, struct stat *st)
+{
+	st->st_mode = s->mode;
+	st->st_nlink = 1;
+	st->st_uid = s->uid;
+	st->st_gid = s->gid;
+	st->st_size = (off_t)s->data.len;
+	st->st_blocks = (blkcnt_t)((s->data.len + 511) / 512);
+	st->st_atim = s->atime;
+	st->st_mtim = s->mtime;
+	st->st_ctim = s->ctime;
+}
+
+/* An open writer of path whose bytes are not in the database yet, or NULL. */
+struct handle *view_pending(fs *f, const char *path)
+{
+	for (struct handle *h = (struct handle *)f->handles; h; h = h->next)
+		if (h->writable && (h->dirty || h->creating) && strcmp(h->path, path) == 0)
+			return h;
+	return NULL;
+}
+
+/* Attributes of path; -ENOENT if nothing is there. */
+int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct timespec mtime;
+	struct scratch *s;
+	struct handle *h;
+	struct node n;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->st_uid = f->uid;
+	st->st_gid = f->gid;
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+
+	pthread_mutex_lock(&f->lock);
+	if ((s = scratch_find(f, path))) {
+		view_scratch_stat(s, st);
+		pthread_mutex_unlock(&f->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	if ((rc = node_resolve(f, path, &n)))
+		return rc;
+	if (n.kind == NODE_SCRATCH)
+		return -ENOENT;
+	if ((n.kind == NODE_ENTITY || n.kind == NODE_MAIN) && hidden_has(f, path))
+		goto pending;
+	if ((rc = node_exists(f, &n)) <= 0) {
+		if (rc == 0 && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN))
+			goto pending;
+		return rc ? rc : -ENOENT;
+	}
+
+	strbuf_init(&sb, 0);
+	if ((rc = view_content(f, path, &n, sid, &sb, &mtime))) {
+		strbuf_release(&sb);
+		return rc == -ENOENT ? -ENOENT : rc;
+	}
+	st->st_mtim = st->st_ctim = st->st_atim = mtime;
+	switch (n.kind) {
+	case NODE_ROOT:
+	case NODE_DB:
+	case NODE_COLLECTION:
+	case NODE_VIEW:
+	case NODE_VIEW_VALUE:
+	case NODE_REL_DIR:
+		st->st_mode = S_IFDIR | 0555;
+		if ((n.kind == NODE_COLLECTION || n.kind == NODE_REL_DIR) && fs_writable(f, &n))
+			st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		break;
+	case NODE_ENTITY:
+		if (n.c->file) {
+			st->st_mode = S_IFDIR | (fs_writable(f, &n) ? 0755 : 0555);
+			st->st_nlink = 2;
+			break;
+		}
+		/* fall through */
+	case NODE_MAIN:
+		st->st_mode = S_IFREG | (view_has_secret(n.c) ? 0600 : 0644);
+		if (!fs_writable(f, &n))
+			st->st_mode &= ~0222u;
+		break;
+	case NODE_LOG:
+	case NODE_NEW:
+		st->st_mode = S_IFREG | (fs_writable(f, &n) ? 0644 : 0444);
+		break;
+	case NODE_ERROR:
+		st->st_mode = S_IFREG | 0444;
+		break;
+	case NODE_REL_LINK:
+	case NODE_VIEW_LINK:
+		st->st_mode = S_IFLNK | 0777;
+		break;
+	case NODE_SCRATCH:
+		break;
+	}
+	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)sb.len;
+	st->st_blocks = (blkcnt_t)((sb.len + 511) / 512);
+	strbuf_release(&sb);
+	return 0;
+
+pending:
+	/* Not in the database (yet): an editor between create and commit. */
+	pthread_mutex_lock(&f->lock);
+	if ((h = view_pending(f, path))) {
+		st->st_mode = S_IFREG | 0644;
+		st->st_size = (off_t)h->data.len;
+		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+		st->st_ctim = st->st_atim = st->st_mtim;
+		rc = 0;
+	} else {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}

@@ -1,0 +1,692 @@
+/*
+ * write.c - open files: reading snapshots, buffering writes, committing saves.
+ *
+ * The write path. A handle on an entity file buffers what is written, like
+ * a local file would (offsets, several writes, O_TRUNC, ftruncate). The
+ * buffer is committed when the file is flushed (every close(); flush's error
+ * is what close() returns), fsync'ed, or when a scratch file is renamed onto
+ * the entity name; release's result never reaches the caller, so nothing is
+ * decided there. A commit parses the buffer as JSON and hands it to the
+ * store as a merge patch (or a create), which validates and writes it with
+ * its audit row in one transaction. A failed commit leaves the database as
+ * it was, keeps the buffer (a later flush retries), and records the reason
+ * in the directory's .error file and the daemon's log; the caller sees the
+ * errno of SPEC §5.
+ *
+ * Editors' saves. vim and emacs rename the file to a backup name, create it
+ * anew and write it; VS Code, sed -i, rsync, mkstemp users and `jq > tmp &&
+ * mv tmp f` write a scratch file and rename it over. So: renaming an entity
+ * file to a scratch name hides it (the row stays) and makes the scratch file
+ * hold its bytes; creating a hidden entity's name again is an update of that
+ * row; renaming a scratch file onto an entity name commits its contents.
+ * See docs/editing.md.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/internal.h"
+#include "fs/render.h"
+
+/* --- commits --- */
+
+/* Parse a document for a commit; on failure *cause says where. */
+static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
+{
+	const char *end = NULL, *p;
+	size_t i;
+	int line = 1, col = 1;
+
+	*out = NULL;
+	for (i = 0; i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r'); i++)
+		;
+	if (i == len) {
+		*cause = xstrdup("empty file: write a JSON object (to delete, use rm)");
+		return -EINVAL;
+	}
+	if (memchr(data, 0, len)) {
+		*cause = xstrdup("invalid content: NUL byte in a JSON file");
+		return -EINVAL;
+	}
+	if (!utf8_valid(data, len)) {
+		*cause = xstrdup("invalid content: not UTF-8");
+		return -EINVAL;
+	}
+	*out = cJSON_ParseWithLengthOpts(data, len, &end, false);
+	if (*out) {
+		for (p = end; p < data + len; p++)
+			if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
+				break;
+		if (p == data + len) {
+			if (cJSON_IsObject(*out))
+				return 0;
+			cJSON_Delete(*out);
+			*out = NULL;
+			*cause = xstrdup("invalid content: expected a JSON object");
+			return -EINVAL;
+		}
+		cJSON_Delete(*out);
+		*out = NULL;
+		end = p;
+	} else {
+		end = cJSON_GetErrorPtr();
+		if (!end || end < data || end > data + len)
+			end = data + len;
+	}
+	for (p = data; p < end; p++) {
+		if (*p == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+	}
+	*cause = xasprintf("invalid JSON at line %d, column %d", line, col);
+	return -EINVAL;
+}
+
+static const char *write_opname(const struct handle *h)
+{
+	if (h->n.kind == NODE_LOG)
+		return "append";
+	if (h->creating || h->n.kind == NODE_NEW)
+		return "create";
+	return "write";
+}
+
+/* Commit what a handle holds. Called with h->lock held. */
+static int write_commit(fs *f, fuse_req_t req, struct handle *h)
+{
+	struct fs_actor oa;
+	char *cause = NULL, *key = NULL, *parent, *name;
+	cJSON *doc = NULL;
+	bool audited = false;
+	int rc;
+
+	if (!h->dirty || !h->written || h->scratch)
+		return 0;
+	if (h->failed)
+		return h->failed;
+	fs_actor(req, write_opname(h), h->path, &oa);
+	if (h->n.kind == NODE_LOG) {
+		const char *p = h->data.buf + h->base, *end = h->data.buf + h->data.len;
+		cJSON *rows = cJSON_CreateArray();
+		int line = 0;
+		rc = 0;
+		if (!utf8_valid(p, (size_t)(end - p)) || memchr(p, 0, (size_t)(end - p))) {
+			cause = xstrdup("invalid content: not UTF-8 text");
+			rc = -EINVAL;
+		}
+		while (!rc && p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *stop = nl ? nl : end;
+			char *sub;
+			line++;
+			if (stop > p) {
+				if ((rc = write_parse(p, (size_t)(stop - p), &doc, &cause))) {
+					sub = cause;
+					cause = xasprintf("line %d: %s", line, sub);
+					free(sub);
+					break;
+				}
+				cJSON_AddItemToArray(rows, doc);
+				doc = NULL;
+			}
+			p = nl ? nl + 1 : end;
+		}
+		if (!rc && cJSON_GetArraySize(rows) > 0 && (audited = true))
+			rc = store_log_append(h->n.st, h->n.c, h->n.log, h->n.key, rows, &oa.a, &cause);
+		cJSON_Delete(rows);
+		if (!rc)
+			h->base = h->data.len;
+	} else if ((rc = write_parse(h->data.buf, h->data.len, &doc, &cause)) == 0) {
+		audited = true;
+		if (h->n.kind == NODE_NEW) {
+			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
+			if (!rc) {
+				node_split(h->path, &parent, &name);
+				newkey_set(f, h->sid, parent, key);
+				fs_log("%s: created %s/%s by %s[%d]", h->path, h->n.c->dir, key, oa.comm,
+					(int)oa.a.pid);
+				free(parent);
+				free(name);
+			}
+		} else if (h->creating) {
+			rc = store_create(h->n.st, h->n.c, h->n.key, doc, &oa.a, NULL, &cause);
+		} else {
+			rc = store_patch(h->n.st, h->n.c, h->n.key, doc, &oa.a, &cause);
+		}
+	}
+	if (rc) {
+		if (!cause)
+			cause = xstrdup(strerror(-rc));
+		/* The store audits what reaches it; content refused before that is audited here. */
+		if (!audited)
+			store_refused(h->n.st, h->n.c, h->n.key[0] ? h->n.key : NULL, &oa.a, rc, cause);
+		note_error(f, h->path, cause);
+		h->failed = rc;
+		fs_log("%s: %s (%s, by %s[%d])", h->path, cause, strerror(-rc), oa.comm, (int)oa.a.pid);
+	} else {
+		h->dirty = false;
+		h->creating = false;
+		note_clear(f, h->path);
+		if (hidden_state(f, h->path) != BACKUP_NONE)
+			hidden_set(f, h->path, BACKUP_SAVED);
+	}
+	cJSON_Delete(doc);
+	free(cause);
+	free(key);
+	return rc;
+}
+
+/* --- handles --- */
+
+struct handle *handle_new(fs *f, const char *path, const struct node *n, bool writable, pid_t sid)
+{
+	struct handle *h = xcalloc(1, sizeof(*h));
+
+	h->path = xstrdup(path);
+	if (n)
+		h->n = *n;
+	pthread_mutex_init(&h->lock, NULL);
+	strbuf_init(&h->data, 0);
+	h->writable = writable;
+	h->sid = sid;
+	pthread_mutex_lock(&f->lock);
+	h->next = f->handles;
+	f->handles = h;
+	pthread_mutex_unlock(&f->lock);
+	return h;
+}
+
+void handle_free(fs *f, struct handle *h)
+{
+	struct handle **pp;
+
+	pthread_mutex_lock(&f->lock);
+	for (pp = &f->handles; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	if (h->scratch)
+		scratch_put(f, h->scratch);
+	pthread_mutex_unlock(&f->lock);
+	pthread_mutex_destroy(&h->lock);
+	strbuf_release(&h->data);
+	free(h->path);
+	free(h);
+}
+
+struct handle *handle_of(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static void write_scratch_truncate(struct scratch *s, size_t size)
+{
+	if (size > s->data.len) {
+		strbuf_grow(&s->data, size - s->data.len);
+		memset(s->data.buf + s->data.len, 0, size - s->data.len);
+	}
+	s->data.len = size;
+	s->data.buf[size] = 0;
+	clock_gettime(CLOCK_REALTIME, &s->mtime);
+	s->ctime = s->mtime;
+}
+
+void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	fs *f = fs_of(req);
+	struct handle *h = fi ? handle_of(fi) : NULL;
+	char *path = inode_path(f->inodes, ino);
+	struct scratch *s = NULL;
+	struct timespec now;
+	struct node n;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&f->lock);
+	s = h && h->scratch ? h->scratch : path ? scratch_find(f, path) : NULL;
+	if (s) {
+		if (to_set & FUSE_SET_ATTR_MODE)
+			s->mode = (s->mode & S_IFMT) | (attr->st_mode & 07777);
+		if (to_set & FUSE_SET_ATTR_UID)
+			s->uid = attr->st_uid;
+		if (to_set & FUSE_SET_ATTR_GID)
+			s->gid = attr->st_gid;
+		if (to_set & FUSE_SET_ATTR_SIZE) {
+			if ((size_t)attr->st_size > STORE_MAX_DOCUMENT * 4)
+				rc = -EFBIG;
+			else
+				write_scratch_truncate(s, (size_t)attr->st_size);
+		}
+		if (to_set & FUSE_SET_ATTR_ATIME)
+			s->atime = attr->st_atim;
+		if (to_set & FUSE_SET_ATTR_MTIME)
+			s->mtime = attr->st_mtim;
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			s->atime = now;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			s->mtime = now;
+		s->ctime = now;
+		pthread_mutex_unlock(&f->lock);
+		goto reply;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (!h) {
+			/* Truncating an entity by path would leave it empty: not a state it can have. */
+			if (path && node_resolve(f, path, &n) == 0 && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN) &&
+			    attr->st_size == 0) {
+				rc = -EINVAL;
+			} else {
+				rc = path ? -EPERM : -ENOENT;
+			}
+			goto reply;
+		}
+		pthread_mutex_lock(&h->lock);
+		if (!h->writable)
+			rc = -EBADF;
+		else if (h->n.kind == NODE_LOG && (size_t)attr->st_size != h->data.len)
+			rc = -EPERM; /* logs cannot be truncated */
+		else if ((size_t)attr->st_size > STORE_MAX_DOCUMENT)
+			rc = -EFBIG;
+		else if ((size_t)attr->st_size != h->data.len) {
+			if ((size_t)attr->st_size > h->data.len) {
+				strbuf_grow(&h->data, (size_t)attr->st_size - h->data.len);
+				memset(h->data.buf + h->data.len, ' ', (size_t)attr->st_size - h->data.len);
+			}
+			h->data.len = (size_t)attr->st_size;
+			h->data.buf[h->data.len] = 0;
+			h->dirty = true;
+			h->failed = 0;
+			h->written = h->written || attr->st_size > 0;
+		} else if (attr->st_size == 0) {
+			h->dirty = true;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	/* chmod, chown and utimens on rows: accepted and not kept (the row decides). */
+reply:
+	if (rc) {
+		fuse_reply_err(req, -rc);
+	} else {
+		struct fuse_file_info *fip = fi;
+		free(path);
+		ops_getattr(req, ino, fip);
+		return;
+	}
+	free(path);
+}
+
+/* Commit a scratch file's bytes onto the entity at path (rename over). A
+ * backup renamed back unchanged (an editor undoing a failed save) is no save
+ * at all: nothing to commit, nothing to audit. */
+int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,
+			     const struct node *n)
+{
+	struct handle h = { 0 };
+	char *owner = hidden_entity_of(f, from);
+	int rc, ex;
+
+	if (owner && strcmp(owner, path) == 0) {
+		struct strbuf cur = STRBUF_INIT;
+		struct timespec mt;
+		bool same;
+		strbuf_init(&cur, 0);
+		rc = view_content(f, path, n, 0, &cur, &mt);
+		pthread_mutex_lock(&f->lock);
+		same = rc == 0 && cur.len == s->data.len && memcmp(cur.buf, s->data.buf, cur.len) == 0;
+		pthread_mutex_unlock(&f->lock);
+		strbuf_release(&cur);
+		if (same) {
+			free(owner);
+			return 0;
+		}
+	}
+	free(owner);
+
+	h.path = (char *)path;
+	h.n = *n;
+	h.dirty = h.written = true;
+	ex = node_exists(f, n);
+	if (ex < 0)
+		return ex;
+	if (n->kind == NODE_MAIN && !ex)
+		return -ENOENT;
+	h.creating = !ex;
+	pthread_mutex_lock(&f->lock);
+	strbuf_init(&h.data, s->data.len);
+	strbuf_add(&h.data, s->data.buf, s->data.len);
+	pthread_mutex_unlock(&f->lock);
+	rc = write_commit(f, req, &h);
+	strbuf_release(&h.data);
+	return rc;
+}
+
+/* Open path (as node n) for a handle; fills fi. */
+static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct node *n, struct fuse_file_info *fi,
+			 bool creating)
+{
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct timespec mt;
+	struct handle *h;
+	int rc;
+
+	if (writing && (rc = fs_readonly_err(f, n)))
+		return rc;
+	switch (n->kind) {
+	case NODE_ENTITY:
+	case NODE_MAIN:
+	case NODE_LOG:
+	case NODE_NEW:
+	case NODE_ERROR:
+		break;
+	default:
+		return -EISDIR;
+	}
+	if (writing && n->kind == NODE_ERROR)
+		return -EROFS;
+	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
+		return -EPERM;
+	h = handle_new(f, path, n, writing, fs_sid(req));
+	h->creating = creating;
+	if (creating || (writing && (fi->flags & O_TRUNC)) || n->kind == NODE_NEW) {
+		h->dirty = writing && n->kind != NODE_NEW ? true : false;
+		if (n->kind == NODE_NEW && !writing)
+			view_content(f, path, n, h->sid, &h->data, &mt);
+	} else if ((rc = view_content(f, path, n, h->sid, &h->data, &mt))) {
+		handle_free(f, h);
+		return rc;
+	}
+	h->base = h->data.len;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = 0;
+	fi->direct_io = n->kind == NODE_NEW || n->kind == NODE_ERROR;
+	return 0;
+}
+
+static int write_open_scratch(fs *f, struct scratch *s, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_new(f, s->path, NULL, (fi->flags & O_ACCMODE) != O_RDONLY, 0);
+
+	/* called with f->lock held for s; the handle list takes it too, so add after */
+	h->scratch = s;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+void write_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs *f = fs_of(req);
+	char *path = inode_path(f->inodes, ino);
+	struct scratch *s;
+	struct node n;
+	int rc;
+
+	if (!path) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	pthread_mutex_lock(&f->lock);
+	if ((s = scratch_find(f, path))) {
+		s->refs++;
+		if (fi->flags & O_TRUNC)
+			write_scratch_truncate(s, 0);
+		pthread_mutex_unlock(&f->lock);
+		write_open_scratch(f, s, fi);
+		fuse_reply_open(req, fi);
+		free(path);
+		return;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if ((rc = node_resolve(f, path, &n)) == 0) {
+		rc = write_open_node(req, f, path, &n, fi, false);
+		if (rc == -EROFS)
+			fs_refuse(req, f, path, &n, "open", rc, "read-only");
+	}
+	if (rc == -EROFS)
+		;
+	else if (rc)
+		fuse_reply_err(req, -rc);
+	else if (fuse_reply_open(req, fi) != 0)
+		handle_free(f, handle_of(fi));
+	free(path);
+}
+
+void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	fs *f = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char *dir = inode_path(f->inodes, parent), *path = NULL;
+	struct scratch *s;
+	struct stat st;
+	struct node n;
+	int rc, ex;
+
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	if (strlen(name) > NAME_MAX) {
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	path = fs_child(dir, name);
+	if ((rc = node_resolve(f, path, &n)))
+		goto fail;
+	pthread_mutex_lock(&f->lock);
+	if ((s = scratch_find(f, path))) {
+		if (fi->flags & O_EXCL) {
+			pthread_mutex_unlock(&f->lock);
+			rc = -EEXIST;
+			goto fail;
+		}
+		s->refs++;
+		if (fi->flags & O_TRUNC)
+			write_scratch_truncate(s, 0);
+		pthread_mutex_unlock(&f->lock);
+		goto scratch;
+	}
+	if (n.kind == NODE_SCRATCH && n.writable_dir && fs_writable(f, &n)) {
+		s = scratch_new(f, path, S_IFREG | (mode & 07777), ctx->uid, ctx->gid);
+		scratch_set_owner(s, ctx->pid);
+		s->refs++;
+		pthread_mutex_unlock(&f->lock);
+		goto scratch;
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	if (n.kind == NODE_SCRATCH) {
+		fs_refuse(req, f, path, &n, "create", n.st && !fs_writable(f, &n) ? -EROFS : -EPERM,
+			   "cannot create a file here");
+		goto out;
+	}
+	if (n.kind != NODE_ENTITY && n.kind != NODE_MAIN && n.kind != NODE_NEW && n.kind != NODE_LOG) {
+		rc = node_exists(f, &n) > 0 ? -EEXIST : -EPERM;
+		goto fail;
+	}
+	if ((rc = fs_readonly_err(f, &n))) {
+		fs_refuse(req, f, path, &n, "create", rc, "read-only");
+		goto out;
+	}
+	ex = node_exists(f, &n);
+	if (ex < 0) {
+		rc = ex;
+		goto fail;
+	}
+	if (n.kind == NODE_ENTITY && n.c->file) {
+		rc = -EISDIR; /* directory entities are made with mkdir */
+		goto fail;
+	}
+	if ((n.kind == NODE_MAIN || n.kind == NODE_LOG) && !ex) {
+		rc = -ENOENT;
+		goto fail;
+	}
+	if (hidden_has(f, path)) {
+		/* An editor recreating the file it renamed to a backup: an update of that row. */
+		hidden_set(f, path, BACKUP_OPEN);
+		ex = 0;
+		rc = write_open_node(req, f, path, &n, fi, false);
+		if (!rc) {
+			handle_of(fi)->dirty = true;
+			handle_of(fi)->data.len = 0;
+		}
+	} else if (ex && (fi->flags & O_EXCL)) {
+		rc = -EEXIST;
+	} else {
+		rc = write_open_node(req, f, path, &n, fi, !ex && n.kind == NODE_ENTITY);
+	}
+	if (rc)
+		goto fail;
+	if ((rc = view_stat(f, path, fs_sid(req), &st))) {
+		handle_free(f, handle_of(fi));
+		goto fail;
+	}
+	goto reply;
+scratch:
+	write_open_scratch(f, s, fi);
+	pthread_mutex_lock(&f->lock);
+	view_scratch_stat(s, &st);
+	pthread_mutex_unlock(&f->lock);
+reply:
+	{
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		e.ino = inode_ref(f->inodes, path);
+		e.attr = st;
+		e.attr.st_ino = e.ino;
+		if (fuse_reply_create(req, &e, fi) != 0) {
+			inode_forget(f->inodes, e.ino, 1);
+			handle_free(f, handle_of(fi));
+		}
+	}
+	goto out;
+fail:
+	fuse_reply_err(req, -rc);
+out:
+	free(path);
+	free(dir);
+}
+
+void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	fs *f = fs_of(req);
+	struct handle *h = handle_of(fi);
+	char *copy = NULL;
+	size_t n = 0;
+
+	if (h->scratch) {
+		pthread_mutex_lock(&f->lock);
+		if ((size_t)off < h->scratch->data.len) {
+			n = h->scratch->data.len - (size_t)off;
+			n = n < size ? n : size;
+			copy = xmalloc(n);
+			memcpy(copy, h->scratch->data.buf + off, n);
+		}
+		pthread_mutex_unlock(&f->lock);
+		fuse_reply_buf(req, copy, n);
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	if ((size_t)off < h->data.len) {
+		n = h->data.len - (size_t)off;
+		n = n < size ? n : size;
+	}
+	fuse_reply_buf(req, n ? h->data.buf + off : NULL, n);
+	pthread_mutex_unlock(&h->lock);
+}
+
+static int write_into(struct strbuf *sb, const char *buf, size_t size, off_t off, size_t limit)
+{
+	size_t end = (size_t)off + size;
+
+	if (end > limit)
+		return -EFBIG;
+	if (end > sb->len) {
+		strbuf_grow(sb, end - sb->len);
+		if ((size_t)off > sb->len)
+			memset(sb->buf + sb->len, 0, (size_t)off - sb->len);
+		sb->len = end;
+		sb->buf[end] = 0;
+	}
+	memcpy(sb->buf + off, buf, size);
+	return 0;
+}
+
+void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		      struct fuse_file_info *fi)
+{
+	fs *f = fs_of(req);
+	struct handle *h = handle_of(fi);
+	int rc;
+
+	if (h->scratch) {
+		pthread_mutex_lock(&f->lock);
+		rc = write_into(&h->scratch->data, buf, size, off, STORE_MAX_DOCUMENT * 4);
+		if (!rc) {
+			clock_gettime(CLOCK_REALTIME, &h->scratch->mtime);
+			h->scratch->ctime = h->scratch->mtime;
+		}
+		pthread_mutex_unlock(&f->lock);
+	} else {
+		pthread_mutex_lock(&h->lock);
+		if (!h->writable)
+			rc = -EBADF;
+		else if (h->n.kind == NODE_LOG && (size_t)off < h->base)
+			rc = -EPERM; /* logs are append-only */
+		else if ((rc = write_into(&h->data, buf, size, off,
+					      h->n.kind == NODE_LOG ? h->base + STORE_MAX_DOCUMENT
+								    : STORE_MAX_DOCUMENT)) == 0)
+			h->dirty = h->written = true, h->failed = 0;
+		pthread_mutex_unlock(&h->lock);
+		if (rc == -EFBIG) {
+			char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
+			note_error(f, h->path, msg);
+			fs_refuse(req, f, h->path, &h->n, "write", rc, msg);
+			free(msg);
+			return;
+		}
+	}
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+void write_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = handle_of(fi);
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = write_commit(fs_of(req), req, h);
+	pthread_mutex_unlock(&h->lock);
+	fuse_reply_err(req, -rc);
+}
+
+void write_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	write_flush(req, ino, fi);
+}
+
+void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fs *f = fs_of(req);
+	struct handle *h = handle_of(fi);
+
+	/* flush has committed; a buffer still dirty here failed and was reported then. */
+	if (h->dirty && !h->scratch)
+		fs_log("%s: closed with a refused change; the database keeps the last good version", h->path);
+	handle_free(f, h);
+	fuse_reply_err(req, 0);
+}
