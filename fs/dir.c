@@ -470,8 +470,12 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 			}
 			if (f->stores[i] != n->st)
 				continue;
-			for (size_t j = 0; j < db->ncollections; j++)
+			for (size_t j = 0; j < db->ncollections; j++) {
+				char name[NODE_NAME_MAX];
 				dir_add(d, db->collections[j].dir, DT_DIR);
+				snprintf(name, sizeof(name), "%s.jsonl", db->collections[j].dir);
+				dir_add(d, name, DT_REG);
+			}
 		}
 		break;
 	case NODE_COLLECTION:

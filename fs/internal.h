@@ -31,6 +31,7 @@ enum node_kind {
 	NODE_VIEW_VALUE, /* "/tasks/by-status/running" */
 	NODE_VIEW_LINK,  /* "/tasks/by-status/running/TASK-001" */
 	NODE_NEW,        /* "/bugs/new": write a document, get an allocated key */
+	NODE_STREAM,     /* "/bugs.jsonl": the whole collection, one document a line */
 	NODE_ERROR,      /* "/bugs/.error": why the last saves here failed */
 	NODE_SCRATCH,    /* any other name in a writable directory: an editor's file */
 };

@@ -140,12 +140,21 @@ int node_resolve(fs *f, const char *path, struct node *n)
 			__attribute__((fallthrough));
 		case NODE_DB:
 			db = n->st ? store_map(n->st) : NULL;
-			if (!db || !(n->c = map_collection(db, comp))) {
-				rc = -ENOENT;
-				goto out;
+			if (db && (n->c = map_collection(db, comp))) {
+				n->kind = NODE_COLLECTION;
+				break;
 			}
-			n->kind = NODE_COLLECTION;
-			break;
+			if (db && node_ends_with(comp, ".jsonl") && strlen(comp) < NODE_NAME_MAX) {
+				char name[NODE_NAME_MAX];
+				memcpy(name, comp, strlen(comp) - 6);
+				name[strlen(comp) - 6] = 0;
+				if ((n->c = map_collection(db, name))) {
+					n->kind = NODE_STREAM;
+					break;
+				}
+			}
+			rc = -ENOENT;
+			goto out;
 		case NODE_COLLECTION:
 			node_in_collection(n->c, comp, n);
 			break;
@@ -217,6 +226,7 @@ int node_exists(fs *f, const struct node *n)
 	case NODE_NEW:
 	case NODE_ERROR:
 	case NODE_SCRATCH:
+	case NODE_STREAM:
 		return 1;
 	case NODE_ENTITY:
 	case NODE_MAIN:

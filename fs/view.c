@@ -86,6 +86,8 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 			render_document(doc, out);
 		cJSON_Delete(doc);
 		return 0;
+	case NODE_STREAM:
+		return store_docs(n->st, n->c, view_log_row, &lc);
 	case NODE_LOG:
 		if ((rc = store_get(n->st, n->c, n->key, 0, &doc)))
 			return rc;
@@ -208,6 +210,7 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 		st->st_mode = S_IFREG | (fs_writable(f, &n) ? 0644 : 0444);
 		break;
 	case NODE_ERROR:
+	case NODE_STREAM:
 		st->st_mode = S_IFREG | 0444;
 		break;
 	case NODE_REL_LINK:

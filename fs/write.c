@@ -389,11 +389,12 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	case NODE_LOG:
 	case NODE_NEW:
 	case NODE_ERROR:
+	case NODE_STREAM:
 		break;
 	default:
 		return -EISDIR;
 	}
-	if (writing && n->kind == NODE_ERROR)
+	if (writing && (n->kind == NODE_ERROR || n->kind == NODE_STREAM))
 		return -EROFS;
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
 		return -EPERM;
@@ -598,6 +599,20 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
+	if (h->n.kind == NODE_LOG && !h->writable && (size_t)off + size > h->data.len) {
+		/* A reader at the end of a log (tail -f) sees rows appended since it
+		 * opened: logs only grow, so the new rendering extends the old. */
+		struct strbuf sb = STRBUF_INIT;
+		struct timespec mt;
+		strbuf_init(&sb, h->data.len + 4096);
+		if (view_content(fs_of(req), h->path, &h->n, h->sid, &sb, &mt) == 0 && sb.len > h->data.len &&
+		    memcmp(sb.buf, h->data.buf, h->data.len) == 0) {
+			strbuf_release(&h->data);
+			h->data = sb;
+		} else {
+			strbuf_release(&sb);
+		}
+	}
 	if ((size_t)off < h->data.len) {
 		n = h->data.len - (size_t)off;
 		n = n < size ? n : size;

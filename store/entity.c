@@ -146,8 +146,9 @@ int store_related(store *st, const struct map_collection *c, const struct map_re
 	return entity_walk(st, st->sql[c->index].rel_list[r - c->relations], key, fn, arg);
 }
 
-int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
-		   store_row_fn fn, void *arg)
+/* Call fn with the document of every row sql returns (one parameter, or none). */
+static int entity_rows(store *st, const char *sql, const char *param, const struct map_column *cols, size_t n,
+		       enum map_time time, store_row_fn fn, void *arg)
 {
 	struct conn *cn;
 	sqlite3_stmt *s;
@@ -155,11 +156,12 @@ int store_log_rows(store *st, const struct map_collection *c, const struct map_l
 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
-	if (!(s = conn_stmt(cn, st->sql[c->index].log_rows[l - c->logs])))
+	if (!(s = conn_stmt(cn, sql)))
 		return store_errno(sqlite3_errcode(cn->db));
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	if (param)
+		sqlite3_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		cJSON *row = entity_row(l->columns, l->ncolumns, c->db->time, s, false);
+		cJSON *row = entity_row(cols, n, time, s, false);
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
@@ -169,6 +171,18 @@ int store_log_rows(store *st, const struct map_collection *c, const struct map_l
 	}
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
+		   store_row_fn fn, void *arg)
+{
+	return entity_rows(st, st->sql[c->index].log_rows[l - c->logs], key, l->columns, l->ncolumns, c->db->time,
+			   fn, arg);
+}
+
+int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void *arg)
+{
+	return entity_rows(st, st->sql[c->index].all, NULL, c->columns, c->ncolumns, c->db->time, fn, arg);
 }
 
 /* --- the write path --- */

@@ -26,7 +26,7 @@ struct conn {
 
 /* SQL generated once per collection from the mapping (see sql.c). */
 struct coll_sql {
-	char *get, *exists, *list, *update, *delete;
+	char *get, *exists, *list, *all, *update, *delete;
 	char **view_values, **view_list; /* per view */
 	char **rel_list, **rel_link, **rel_unlink; /* per relation */
 	char **log_rows;                 /* per log */

@@ -241,13 +241,17 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	static const char *const lkeys[] = { "file", "table", "owner", "id", "columns", NULL };
 	static const char *const vkeys[] = { "dir", "column", NULL };
 	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
-	const cJSON *arr, *e;
+	const cJSON *arr, *e, *dirv;
 	size_t i;
 	int rc;
 
+	/* Name the place before anything can fail: by its dir, else by its position. */
+	if (cJSON_IsString(dirv = cJSON_GetObjectItemCaseSensitive(obj, "dir")))
+		snprintf(ctx->where, sizeof(ctx->where), "collection \"%s\"", dirv->valuestring);
+	else
+		snprintf(ctx->where, sizeof(ctx->where), "collection #%zu", c->index + 1);
 	if ((rc = map_check_keys(ctx, obj, keys)) || (rc = map_str(ctx, obj, "dir", true, &c->dir)))
 		goto out;
-	snprintf(ctx->where, sizeof(ctx->where), "collection \"%s\"", c->dir);
 	if ((rc = map_str(ctx, obj, "table", true, &c->table)) || (rc = map_str(ctx, obj, "key", true, &key)) ||
 	    (rc = map_str(ctx, obj, "alloc", false, &c->alloc)) ||
 	    (rc = map_str(ctx, obj, "form", true, &form)) || (rc = map_str(ctx, obj, "file", false, &c->file)) ||
@@ -593,6 +597,8 @@ bool map_key_valid(const struct map_collection *c, const char *name)
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
 			return false;
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false; /* C1 controls, U+0080 to U+009F */
 		if (c->integer_key && (*p < '0' || *p > '9'))
 			return false;
 	}

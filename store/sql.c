@@ -60,6 +60,10 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	strbuf_addstr(&sb, " = ?1");
 	q->get = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
 	strbuf_release(&sb);
+	strbuf_addstr(&sb, " ORDER BY ");
+	sql_quote(&sb, key);
+	q->all = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
+	strbuf_release(&sb);
 
 	q->exists = sql_fmt_q("SELECT 1 FROM ", c->table, " WHERE ", key, " = ?1");
 	strbuf_addstr(&sb, "SELECT ");
@@ -188,6 +192,7 @@ void sql_release(store *st)
 		free(q->get);
 		free(q->exists);
 		free(q->list);
+		free(q->all);
 		free(q->update);
 		free(q->delete);
 		free(q->table_q);

@@ -105,8 +105,11 @@ int store_view_list(store *st, const struct map_collection *c, const struct map_
 int store_related(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		  store_key_fn fn, void *arg);
 
-/* Called once per log row with the row's document (borrowed). */
+/* Called once per row with the row's document (borrowed). */
 typedef int (*store_row_fn)(void *arg, const cJSON *row);
+/* store_docs - every entity's document (secrets masked), in key order, in one
+ * query: one consistent snapshot of the collection. */
+int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void *arg);
 /* store_log_rows - the rows of log l owned by key, oldest first, in one query. */
 int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
 		   store_row_fn fn, void *arg);

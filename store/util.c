@@ -218,6 +218,7 @@ static int time_digits(const char **p, int n, int *out)
 
 int time_parse_iso(const char *s, int64_t *ms)
 {
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct tm tm = { 0 };
 	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, offset = 0;
 	const char *p = s;
@@ -257,6 +258,8 @@ int time_parse_iso(const char *s, int64_t *ms)
 	}
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
+	if (d > mdays[mo - 1] || (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
+		return -EINVAL; /* 2026-02-30 is not 2026-03-02 */
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;

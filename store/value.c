@@ -17,11 +17,17 @@
 
 char *value_mask(const char *s)
 {
-	size_t n = strlen(s);
+	const char *p = s + strlen(s), *last4 = NULL;
+	size_t chars = 0;
 
-	if (n <= 8)
+	/* Count characters, not bytes, from the end, so the mask stays valid UTF-8. */
+	while (p > s) {
+		if ((*--p & 0xc0) != 0x80 && ++chars == 4)
+			last4 = p;
+	}
+	if (chars <= 8)
 		return xstrdup("****");
-	return xasprintf("****%s", s + n - 4);
+	return xasprintf("****%s", last4);
 }
 
 static int64_t value_time_ms(enum map_time time, sqlite3_stmt *s, int i, bool *ok)

@@ -4,9 +4,11 @@
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
-note "the root shows the collections and user/"
-assert_eq "audit bugs permissions rules tasks user workflows worktrees zones" "$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls of the root"
-assert_eq "prompts providers workflow_templates" "$(ls "$MNT/user" | tr '\n' ' ' | sed 's/ $//')" "ls of user/"
+note "the root shows the collections, their JSON Lines streams and user/"
+assert_eq "audit audit.jsonl bugs bugs.jsonl permissions permissions.jsonl rules rules.jsonl tasks tasks.jsonl user workflows workflows.jsonl worktrees worktrees.jsonl zones zones.jsonl" \
+	"$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls of the root"
+assert_eq "prompts prompts.jsonl providers providers.jsonl workflow_templates workflow_templates.jsonl" \
+	"$(ls "$MNT/user" | tr '\n' ' ' | sed 's/ $//')" "ls of user/"
 
 note "create a bug through bugs/new; the key is allocated and reported"
 echo '{"title":"Login fails","priority":1,"labels":["auth"]}' > "$MNT/bugs/new"
@@ -40,6 +42,11 @@ printf '%s\n' '{"role":"user","content":"hello"}' '{"role":"assistant","content"
 assert_eq "2" "$(sql "SELECT count(*) FROM transcripts WHERE task_id='TASK-100'")" "rows appended"
 assert_eq "hi there" "$(tail -n 1 "$MNT/tasks/TASK-100/transcript.jsonl" | jq -r .content)" "tail of the log"
 assert_eq "1" "$(sql "SELECT count(*) FROM transcripts_fts WHERE transcripts_fts MATCH 'hello'")" "FTS index follows"
+
+note "a collection reads as one JSON Lines stream, one open, one snapshot"
+assert_eq "TASK-100 running" "$(jq -r '"\(.id) \(.status)"' "$MNT/tasks.jsonl")" "jq over tasks.jsonl"
+assert_eq "$(sql "SELECT count(*) FROM bugs")" "$(wc -l < "$MNT/bugs.jsonl")" "one line per bug"
+assert_eq "EROFS" "$(echo '{}' | close_errno "$MNT/bugs.jsonl")" "streams are read-only"
 
 note "grep -r and find see the tree"
 grep -rq "Ship it" "$MNT/tasks" || fail "grep -r finds the task"
