@@ -470,6 +470,8 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 			}
 			if (f->stores[i] != n->st)
 				continue;
+			if (store_has_changes(f->stores[i]))
+				dir_add(d, "changes.jsonl", DT_REG);
 			for (size_t j = 0; j < db->ncollections; j++) {
 				char name[NODE_NAME_MAX];
 				dir_add(d, db->collections[j].dir, DT_DIR);
@@ -481,6 +483,11 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 	case NODE_COLLECTION:
 		if (n->c->alloc)
 			dir_add(d, "new", DT_REG);
+		for (size_t i = 0; i < n->c->nlogs; i++)
+			if (n->c->logs[i].fts) {
+				dir_add(d, "search", DT_DIR);
+				break;
+			}
 		for (size_t i = 0; i < n->c->nviews; i++)
 			dir_add(d, n->c->views[i].dir, DT_DIR);
 		df.type = n->c->file ? DT_DIR : DT_REG;
@@ -498,6 +505,8 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 		df.type = DT_LNK;
 		rc = store_related(n->st, n->c, n->rel, n->key, dir_key_fn, &df);
 		break;
+	case NODE_SEARCH_DIR:
+		break; /* any name is a query; none is listed */
 	case NODE_VIEW:
 		df.type = DT_DIR;
 		rc = store_view_values(n->st, n->c, n->view, dir_key_fn, &df);

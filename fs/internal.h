@@ -32,6 +32,9 @@ enum node_kind {
 	NODE_VIEW_LINK,  /* "/tasks/by-status/running/TASK-001" */
 	NODE_NEW,        /* "/bugs/new": write a document, get an allocated key */
 	NODE_STREAM,     /* "/bugs.jsonl": the whole collection, one document a line */
+	NODE_FEED,       /* "/changes.jsonl": every change by every writer, one a line */
+	NODE_SEARCH_DIR, /* "/tasks/search": full-text search of the collection's indexed log */
+	NODE_SEARCH,     /* "/tasks/search/<query>": the matching log rows, one a line */
 	NODE_ERROR,      /* "/bugs/.error": why the last saves here failed */
 	NODE_SCRATCH,    /* any other name in a writable directory: an editor's file */
 };

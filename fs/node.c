@@ -53,6 +53,14 @@ static int node_in_collection(const struct map_collection *c, const char *name, 
 		n->kind = NODE_ERROR;
 		return 0;
 	}
+	if (strcmp(name, "search") == 0)
+		for (size_t i = 0; i < c->nlogs; i++)
+			if (c->logs[i].fts) {
+				n->kind = NODE_SEARCH_DIR;
+				n->log = &c->logs[i];
+				n->writable_dir = false;
+				return 0;
+			}
 	for (size_t i = 0; i < c->nviews; i++)
 		if (strcmp(name, c->views[i].dir) == 0) {
 			n->kind = NODE_VIEW;
@@ -140,6 +148,10 @@ int node_resolve(fs *f, const char *path, struct node *n)
 			__attribute__((fallthrough));
 		case NODE_DB:
 			db = n->st ? store_map(n->st) : NULL;
+			if (db && strcmp(comp, "changes.jsonl") == 0 && store_has_changes(n->st)) {
+				n->kind = NODE_FEED;
+				break;
+			}
 			if (db && (n->c = map_collection(db, comp))) {
 				n->kind = NODE_COLLECTION;
 				break;
@@ -171,6 +183,13 @@ int node_resolve(fs *f, const char *path, struct node *n)
 				goto out;
 			}
 			n->kind = NODE_REL_LINK;
+			break;
+		case NODE_SEARCH_DIR:
+			if (!node_copy(n->value, comp)) {
+				rc = -ENAMETOOLONG;
+				goto out;
+			}
+			n->kind = NODE_SEARCH;
 			break;
 		case NODE_VIEW:
 			if (!node_copy(n->value, comp)) {
@@ -227,6 +246,9 @@ int node_exists(fs *f, const struct node *n)
 	case NODE_ERROR:
 	case NODE_SCRATCH:
 	case NODE_STREAM:
+	case NODE_FEED:
+	case NODE_SEARCH_DIR:
+	case NODE_SEARCH:
 		return 1;
 	case NODE_ENTITY:
 	case NODE_MAIN:

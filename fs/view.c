@@ -88,6 +88,10 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		return 0;
 	case NODE_STREAM:
 		return store_docs(n->st, n->c, view_log_row, &lc);
+	case NODE_FEED:
+		return store_changes(n->st, 0, view_log_row, &lc);
+	case NODE_SEARCH:
+		return store_log_search(n->st, n->c, n->log, n->value, view_log_row, &lc, NULL);
 	case NODE_LOG:
 		if ((rc = store_get(n->st, n->c, n->key, 0, &doc)))
 			return rc;
@@ -188,6 +192,7 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 	case NODE_VIEW:
 	case NODE_VIEW_VALUE:
 	case NODE_REL_DIR:
+	case NODE_SEARCH_DIR:
 		st->st_mode = S_IFDIR | 0555;
 		if ((n.kind == NODE_COLLECTION || n.kind == NODE_REL_DIR) && fs_writable(f, &n))
 			st->st_mode = S_IFDIR | 0755;
@@ -211,6 +216,8 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 		break;
 	case NODE_ERROR:
 	case NODE_STREAM:
+	case NODE_FEED:
+	case NODE_SEARCH:
 		st->st_mode = S_IFREG | 0444;
 		break;
 	case NODE_REL_LINK:

@@ -390,11 +390,14 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	case NODE_NEW:
 	case NODE_ERROR:
 	case NODE_STREAM:
+	case NODE_FEED:
+	case NODE_SEARCH:
 		break;
 	default:
 		return -EISDIR;
 	}
-	if (writing && (n->kind == NODE_ERROR || n->kind == NODE_STREAM))
+	if (writing && (n->kind == NODE_ERROR || n->kind == NODE_STREAM || n->kind == NODE_FEED ||
+			n->kind == NODE_SEARCH))
 		return -EROFS;
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
 		return -EPERM;
@@ -599,7 +602,7 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	if (h->n.kind == NODE_LOG && !h->writable && (size_t)off + size > h->data.len) {
+	if ((h->n.kind == NODE_LOG || h->n.kind == NODE_FEED) && !h->writable && (size_t)off + size > h->data.len) {
 		/* A reader at the end of a log (tail -f) sees rows appended since it
 		 * opened: logs only grow, so the new rendering extends the old. */
 		struct strbuf sb = STRBUF_INIT;

@@ -14,6 +14,8 @@ int cmd_health(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_help(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 /* cmd_usage - print the usage of command name to stderr, return 2 */
 int cmd_usage(const char *name);

@@ -50,6 +50,16 @@ static const struct command commands[] = {
 	  "Prints orchfs's version and the versions of SQLite, libfuse, cJSON and the schemas.\n" },
 	{ "stats", cmd_stats, "orchfs stats [--db PATH]", "count entities and audit rows",
 	  "Prints the number of entities in every collection and the audit totals by status.\n" },
+	{ "search", cmd_search, "orchfs search [--in COLLECTION] QUERY", "full-text search of transcripts",
+	  "Prints the transcript rows (of any task) that match QUERY, one JSON line each, oldest\n"
+	  "first, each starting with its task_id. QUERY is SQLite FTS5 syntax: words, \"a phrase\",\n"
+	  "prefix*, AND/OR/NOT. Exits 1 when nothing matches. The mount has the same search as\n"
+	  "files: cat \"tasks/search/QUERY\".\n" },
+	{ "watch", cmd_watch, "orchfs watch [--since SEQ] [--no-follow]", "follow the change feed",
+	  "Prints every change after SEQ (default: all), one JSON line each, then waits for more:\n"
+	  "{seq, time, collection, key, operation, tool, pid}. Changes made through the mount name\n"
+	  "the process (tool); other writers (the sqlite3 shell, an orchestrator) show tool null.\n"
+	  "The mount has the same feed as a file: tail -f changes.jsonl. --no-follow stops at the end.\n" },
 	{ "help", cmd_help, "orchfs help [COMMAND]", "show help", "Shows the commands, or one command's help.\n" },
 };
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/internal.h"
 
@@ -61,7 +62,59 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	value_bind_now(st->db->time, now, s, 15);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (rc != SQLITE_DONE)
+		return rc;
+	if (st->changes_stamp && row->changes_from >= 0 && row->status && strcmp(row->status, "success") == 0) {
+		/* Sign the feed rows the triggers wrote for this change. */
+		sqlite3_int64 audit_id = sqlite3_last_insert_rowid(cn->db);
+		if (!(s = conn_stmt(cn, st->changes_stamp)))
+			return sqlite3_errcode(cn->db);
+		sqlite3_bind_text(s, 1, who && who->tool ? who->tool : "orchfs", -1, SQLITE_STATIC);
+		if (who)
+			sqlite3_bind_int64(s, 2, who->pid);
+		sqlite3_bind_int64(s, 3, audit_id);
+		sqlite3_bind_int64(s, 4, row->changes_from);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
+{
+	static const char *const names[] = { "seq", "time", "collection", "key", "operation", "tool", "pid" };
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st->changes_list)
+		return -ENOENT;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->changes_list)))
+		return store_errno(sqlite3_errcode(cn->db));
+	sqlite3_bind_int64(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *row = cJSON_CreateObject();
+		for (int i = 0; i < 7; i++) {
+			if (sqlite3_column_type(s, i) == SQLITE_NULL)
+				cJSON_AddNullToObject(row, names[i]);
+			else if (i == 0 || i == 6)
+				cJSON_AddNumberToObject(row, names[i], (double)sqlite3_column_int64(s, i));
+			else
+				cJSON_AddStringToObject(row, names[i], (const char *)sqlite3_column_text(s, i));
+		}
+		rc = fn(arg, row);
+		cJSON_Delete(row);
+		if (rc) {
+			sqlite3_reset(s);
+			return rc;
+		}
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
 void audit_refusal(store *st, const struct audit_row *row)

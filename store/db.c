@@ -329,6 +329,11 @@ const char *store_path(const store *st)
 	return st->path;
 }
 
+bool store_has_changes(const store *st)
+{
+	return st->changes_list != NULL;
+}
+
 bool store_readonly(const store *st)
 {
 	return st->flags & STORE_READONLY;

@@ -180,6 +180,43 @@ int store_log_rows(store *st, const struct map_collection *c, const struct map_l
 			   fn, arg);
 }
 
+int store_log_search(store *st, const struct map_collection *c, const struct map_log *l, const char *query,
+		     store_row_fn fn, void *arg, char **cause)
+{
+	const char *sql = st->sql[c->index].log_search[l - c->logs];
+	struct map_column owner = { .name = l->owner, .column = l->owner, .type = MAP_TEXT };
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!sql)
+		return store_cause(cause, -ENOENT, "%s is not indexed for search", l->file);
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, sql)))
+		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+	sqlite3_bind_text(s, 1, query, -1, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *row = cJSON_CreateObject();
+		cJSON_AddItemToObject(row, owner.name, value_read(&owner, c->db->time, s, 0, false));
+		for (size_t i = 0; i < l->ncolumns; i++)
+			cJSON_AddItemToObject(row, l->columns[i].name,
+					      value_read(&l->columns[i], c->db->time, s, (int)i + 1, false));
+		rc = fn(arg, row);
+		cJSON_Delete(row);
+		if (rc) {
+			sqlite3_reset(s);
+			return rc;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc == SQLITE_ERROR)
+		return store_cause(cause, -EINVAL, "search: %s", sqlite3_errmsg(cn->db));
+	return store_sqlerr(cn, rc, cause);
+}
+
 int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void *arg)
 {
 	return entity_rows(st, st->sql[c->index].all, NULL, c->columns, c->ncolumns, c->db->time, fn, arg);
@@ -381,6 +418,14 @@ static int change_begin(struct change *ch, store *st, const struct map_collectio
 		return store_cause(cause, rc, "cannot open the database: %s", strerror(-rc));
 	if ((rc = conn_begin(ch->cn, true)) != SQLITE_OK)
 		return store_sqlerr(ch->cn, rc, cause);
+	ch->row.changes_from = -1;
+	if (st->changes_max) {
+		sqlite3_stmt *s = conn_stmt(ch->cn, st->changes_max);
+		if (s && sqlite3_step(s) == SQLITE_ROW)
+			ch->row.changes_from = sqlite3_column_int64(s, 0);
+		if (s)
+			sqlite3_reset(s);
+	}
 	return 0;
 }
 
@@ -662,8 +707,9 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 				break;
 			}
 			if ((rc = value_check(col, f, &val, cause))) {
-				char *inner = *cause;
-				*cause = NULL;
+				char *inner = cause ? *cause : NULL;
+				if (cause)
+					*cause = NULL;
 				store_cause(cause, rc, "line %d: %s", line, inner);
 				free(inner);
 				break;
@@ -721,6 +767,10 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	ch.args = cJSON_CreateObject();
 	cJSON_AddStringToObject(ch.args, "relation", r->dir);
 	cJSON_AddStringToObject(ch.args, "target", target);
+	if (link && (rc = store_exists(st, c, key)) <= 0) {
+		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no such entity", key);
+		goto out;
+	}
 	if (link && (rc = store_exists(st, r->target, target)) <= 0) {
 		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no %s entity \"%.80s\"", r->dir, r->target->dir,
 					   target);

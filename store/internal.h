@@ -30,6 +30,7 @@ struct coll_sql {
 	char **view_values, **view_list; /* per view */
 	char **rel_list, **rel_link, **rel_unlink; /* per relation */
 	char **log_rows;                 /* per log */
+	char **log_search;               /* per log: rows matching an FTS query, or NULL */
 	char *table_q;                   /* quoted table name */
 };
 
@@ -40,6 +41,7 @@ struct store {
 	const struct map_database *db;
 	struct coll_sql *sql; /* indexed by map_collection.index */
 	char *audit_insert;   /* or NULL */
+	char *changes_max, *changes_stamp, *changes_list; /* or NULL: the change feed */
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
@@ -100,6 +102,7 @@ struct audit_row {
 	const cJSON *after;    /* masked */
 	const char *task;
 	int64_t start_ms;
+	int64_t changes_from; /* the feed's last seq before this change */
 };
 /* audit_insert - write the audit row on cn, inside the caller's transaction. */
 int audit_insert(struct conn *cn, const struct audit_row *row);

@@ -238,7 +238,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 					    "key_type", "task", "columns", "relations", "logs", "views",
 					    NULL };
 	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", NULL };
-	static const char *const lkeys[] = { "file", "table", "owner", "id", "columns", NULL };
+	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
 	static const char *const vkeys[] = { "dir", "column", NULL };
 	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
 	const cJSON *arr, *e, *dirv;
@@ -346,6 +346,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		    (rc = map_str(ctx, e, "table", true, &l->table)) ||
 		    (rc = map_str(ctx, e, "owner", true, &l->owner)) ||
 		    (rc = map_str(ctx, e, "id", true, &l->id)) ||
+		    (rc = map_str(ctx, e, "fts", false, &l->fts)) ||
 		    (rc = map_load_columns(ctx, e, &l->columns, &l->ncolumns)))
 			goto out;
 		if (!map_name_ok(l->file)) {
@@ -413,7 +414,7 @@ static int map_resolve(struct map_ctx *ctx, struct map_database *db)
 int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 {
 	static const char *const keys[] = { "schema", "description", "databases", NULL };
-	static const char *const dkeys[] = { "name", "dir", "audit", "timestamps", "collections", NULL };
+	static const char *const dkeys[] = { "name", "dir", "audit", "changes", "timestamps", "collections", NULL };
 	struct map_ctx ctx = { 0 };
 	struct mapping *m = xcalloc(1, sizeof(*m));
 	cJSON *root = cJSON_ParseWithLength(text, len);
@@ -444,6 +445,7 @@ int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 		if ((rc = map_check_keys(&ctx, e, dkeys)) || (rc = map_str(&ctx, e, "name", true, &db->name)) ||
 		    (rc = map_str(&ctx, e, "dir", true, &db->dir)) ||
 		    (rc = map_str(&ctx, e, "audit", false, &db->audit)) ||
+		    (rc = map_str(&ctx, e, "changes", false, &db->changes)) ||
 		    (rc = map_str(&ctx, e, "timestamps", false, &time)) ||
 		    (rc = map_array(&ctx, e, "collections", &carr, &db->ncollections)))
 			goto out;
@@ -545,6 +547,7 @@ void map_free(struct mapping *m)
 				free(c->logs[k].table);
 				free(c->logs[k].owner);
 				free(c->logs[k].id);
+				free(c->logs[k].fts);
 				map_free_columns(c->logs[k].columns, c->logs[k].ncolumns);
 			}
 			free(c->logs);
@@ -556,6 +559,7 @@ void map_free(struct mapping *m)
 		free(db->name);
 		free(db->dir);
 		free(db->audit);
+		free(db->changes);
 	}
 	free(m->databases);
 	free(m->schema);

@@ -72,6 +72,7 @@ struct map_log {
 	char *table;
 	char *owner; /* column holding the owning entity's key */
 	char *id;    /* integer column that orders rows (newest last) */
+	char *fts;   /* FTS5 table indexing the rows (content_rowid = id), or NULL */
 	struct map_column *columns;
 	size_t ncolumns;
 };
@@ -112,6 +113,7 @@ struct map_database {
 	char *name;  /* "project", "user" */
 	char *dir;   /* where its collections appear: "" is the root */
 	char *audit; /* table that takes audit rows, or NULL */
+	char *changes; /* table the change feed is kept in (filled by triggers), or NULL */
 	enum map_time time;
 	struct map_collection *collections;
 	size_t ncollections;

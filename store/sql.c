@@ -150,6 +150,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	}
 
 	q->log_rows = xcalloc(c->nlogs + 1, sizeof(char *));
+	q->log_search = xcalloc(c->nlogs + 1, sizeof(char *));
 	for (i = 0; i < c->nlogs; i++) {
 		const struct map_log *l = &c->logs[i];
 		strbuf_addstr(&sb, " WHERE ");
@@ -158,6 +159,24 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 		sql_quote(&sb, l->id);
 		q->log_rows[i] = sql_select(l->columns, l->ncolumns, l->table, sb.buf);
 		strbuf_release(&sb);
+		if (!l->fts)
+			continue;
+		/* The owner's key first, then the row: results come from many entities. */
+		strbuf_addstr(&sb, "SELECT ");
+		sql_quote(&sb, l->owner);
+		strbuf_addstr(&sb, ", ");
+		sql_cols(&sb, l->columns, l->ncolumns);
+		strbuf_addstr(&sb, " FROM ");
+		sql_quote(&sb, l->table);
+		strbuf_addstr(&sb, " WHERE ");
+		sql_quote(&sb, l->id);
+		strbuf_addstr(&sb, " IN (SELECT rowid FROM ");
+		sql_quote(&sb, l->fts);
+		strbuf_addstr(&sb, " WHERE ");
+		sql_quote(&sb, l->fts);
+		strbuf_addstr(&sb, " MATCH ?1) ORDER BY ");
+		sql_quote(&sb, l->id);
+		q->log_search[i] = strbuf_detach(&sb, NULL);
 	}
 }
 
@@ -174,6 +193,13 @@ void sql_build(store *st)
 					     " duration_ms, task_id, collection, entity_key, before_json, after_json,"
 					     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 					     " ?10, ?11, ?12, ?13, ?14, ?15, ?15)", NULL, "");
+	if (db->changes) {
+		st->changes_max = sql_fmt_q("SELECT coalesce(max(seq), 0) FROM ", db->changes, "", NULL, "");
+		st->changes_stamp = sql_fmt_q("UPDATE ", db->changes,
+					      " SET tool = ?1, pid = ?2, audit_id = ?3 WHERE seq > ?4", NULL, "");
+		st->changes_list = sql_fmt_q("SELECT seq, time, collection, entity_key, operation, tool, pid FROM ",
+					     db->changes, " WHERE seq > ?1 ORDER BY seq", NULL, "");
+	}
 }
 
 static void sql_free_list(char **v)
@@ -202,8 +228,14 @@ void sql_release(store *st)
 		sql_free_list(q->rel_link);
 		sql_free_list(q->rel_unlink);
 		sql_free_list(q->log_rows);
+		for (size_t j = 0; j < st->db->collections[i].nlogs; j++)
+			free(q->log_search[j]);
+		free(q->log_search);
 	}
 	free(st->sql);
 	free(st->audit_insert);
+	free(st->changes_max);
+	free(st->changes_stamp);
+	free(st->changes_list);
 	st->sql = NULL;
 }

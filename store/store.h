@@ -107,12 +107,24 @@ int store_related(store *st, const struct map_collection *c, const struct map_re
 
 /* Called once per row with the row's document (borrowed). */
 typedef int (*store_row_fn)(void *arg, const cJSON *row);
+/* store_log_search - rows of log l, in any entity, matching FTS5 query; each
+ * row starts with the owner's key field. -EINVAL (with *cause) for a query
+ * FTS5 cannot parse, -ENOENT if the log is not indexed. */
+int store_log_search(store *st, const struct map_collection *c, const struct map_log *l, const char *query,
+		     store_row_fn fn, void *arg, char **cause);
 /* store_docs - every entity's document (secrets masked), in key order, in one
  * query: one consistent snapshot of the collection. */
 int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void *arg);
 /* store_log_rows - the rows of log l owned by key, oldest first, in one query. */
 int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
 		   store_row_fn fn, void *arg);
+
+/* store_changes - the change feed's rows after seq since, oldest first:
+ * {seq, time, collection, key, operation, tool, pid}; tool is null for
+ * writers other than orchfs. -ENOENT if the database keeps no feed. */
+int store_changes(store *st, int64_t since, store_row_fn fn, void *arg);
+/* store_has_changes - does the database keep a change feed? */
+bool store_has_changes(const store *st);
 
 /* --- changing (each call is one transaction with its audit row) --- */
 

@@ -1,0 +1,11 @@
+-- Undo 0002_changes.
+DROP TRIGGER llm_providers_feed_insert;
+DROP TRIGGER llm_providers_feed_update;
+DROP TRIGGER llm_providers_feed_delete;
+DROP TRIGGER prompts_feed_insert;
+DROP TRIGGER prompts_feed_update;
+DROP TRIGGER prompts_feed_delete;
+DROP TRIGGER workflow_templates_feed_insert;
+DROP TRIGGER workflow_templates_feed_update;
+DROP TRIGGER workflow_templates_feed_delete;
+DROP TABLE _orchfs_changes;
