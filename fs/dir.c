@@ -247,7 +247,7 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		}
 		free(key);
 		fs_actor(req, "link", path, &oa);
-		if ((rc = store_link(n.st, n.c, n.rel, n.key, n.target, &oa.a, &cause))) {
+		if ((rc = store_link(n.st, n.c, n.rel, n.key, n.target, false, &oa.a, &cause))) {
 			note_error(f, path, cause ? cause : strerror(-rc));
 			fuse_reply_err(req, -rc);
 			goto out;
@@ -355,6 +355,29 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		goto out;
 	}
 
+	if (fn.kind == NODE_ENTITY && tn.kind == NODE_REL_LINK && tn.rel->target == fn.c) {
+		/* mv worktrees/w.json zones/z/worktrees/: link (or move) it there. */
+		struct fs_actor oa;
+		char *cause = NULL, *key = dir_link_key(newname);
+		if (strcmp(key, fn.key) != 0)
+			rc = -EINVAL;
+		else if ((rc = fs_readonly_err(f, &tn)) == 0) {
+			fs_actor(req, "link", to, &oa);
+			rc = store_link(tn.st, tn.c, tn.rel, tn.key, fn.key, true, &oa.a, &cause);
+		}
+		if (rc) {
+			note_error(f, to, cause ? cause : strerror(-rc));
+			free(cause);
+			free(key);
+			goto fail;
+		}
+		free(key);
+		/* The kernel moved a file's dentry to where a symlink now is: forget both. */
+		inode_detach(f->inodes, from);
+		inode_detach(f->inodes, to);
+		fuse_reply_err(req, 0);
+		goto out;
+	}
 	if (fn.kind == NODE_ENTITY || fn.kind == NODE_MAIN) {
 		struct strbuf sb = STRBUF_INIT;
 		struct timespec mt;

@@ -178,6 +178,10 @@ int node_resolve(fs *f, const char *path, struct node *n)
 			node_in_entity(comp, n);
 			break;
 		case NODE_REL_DIR:
+			if (strcmp(comp, ".error") == 0) {
+				n->kind = NODE_ERROR;
+				break;
+			}
 			if (!node_copy(n->target, comp)) {
 				rc = -ENAMETOOLONG;
 				goto out;
@@ -264,6 +268,11 @@ int node_exists(fs *f, const struct node *n)
 		rc = store_view_values(n->st, n->c, n->view, node_find_fn, &nf);
 		return rc < 0 ? rc : nf.found;
 	case NODE_VIEW_LINK: {
+		if (n->view->rel) {
+			nf.want = n->key;
+			rc = store_view_list(n->st, n->c, n->view, n->value, node_find_fn, &nf);
+			return rc < 0 ? rc : nf.found;
+		}
 		/* One row read, not a walk of everything with that value. */
 		const cJSON *v;
 		char buf[64];

@@ -755,7 +755,7 @@ out:
 }
 
 static int entity_link(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
-		       const char *target, const struct store_actor *who, bool link, char **cause)
+		       const char *target, const struct store_actor *who, bool link, bool move, char **cause)
 {
 	struct coll_sql *q = &st->sql[c->index];
 	struct change ch;
@@ -767,6 +767,8 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	ch.args = cJSON_CreateObject();
 	cJSON_AddStringToObject(ch.args, "relation", r->dir);
 	cJSON_AddStringToObject(ch.args, "target", target);
+	if (move)
+		cJSON_AddBoolToObject(ch.args, "move", true);
 	if (link && (rc = store_exists(st, c, key)) <= 0) {
 		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no such entity", key);
 		goto out;
@@ -775,6 +777,21 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no %s entity \"%.80s\"", r->dir, r->target->dir,
 					   target);
 		goto out;
+	}
+	if (link && r->unique && move) {
+		/* Moving: leave the entity that has the target now, in this transaction. */
+		if (!(s = conn_stmt(ch.cn, q->rel_release[r - c->relations]))) {
+			rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			rc = store_sqlerr(ch.cn, rc, cause);
+			goto out;
+		}
 	}
 	if (!(s = conn_stmt(ch.cn, link ? q->rel_link[r - c->relations] : q->rel_unlink[r - c->relations]))) {
 		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
@@ -785,7 +802,10 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
-		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+		if ((rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) && r->unique)
+			rc = store_cause(cause, -EEXIST, "%s/%s is already linked from another %s (mv moves it)",
+					 r->dir, target, c->dir);
+		else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 			rc = store_cause(cause, -EEXIST, "%s/%s is already linked", r->dir, target);
 		else
 			rc = store_sqlerr(ch.cn, rc, cause);
@@ -799,13 +819,13 @@ out:
 }
 
 int store_link(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
-	       const char *target, const struct store_actor *who, char **cause)
+	       const char *target, bool move, const struct store_actor *who, char **cause)
 {
-	return entity_link(st, c, r, key, target, who, true, cause);
+	return entity_link(st, c, r, key, target, who, true, move, cause);
 }
 
 int store_unlink(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		 const char *target, const struct store_actor *who, char **cause)
 {
-	return entity_link(st, c, r, key, target, who, false, cause);
+	return entity_link(st, c, r, key, target, who, false, false, cause);
 }

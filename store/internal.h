@@ -29,6 +29,7 @@ struct coll_sql {
 	char *get, *exists, *list, *all, *update, *delete;
 	char **view_values, **view_list; /* per view */
 	char **rel_list, **rel_link, **rel_unlink; /* per relation */
+	char **rel_release;              /* per relation: unlink a target from whoever has it */
 	char **log_rows;                 /* per log */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
 	char *table_q;                   /* quoted table name */

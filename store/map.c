@@ -237,9 +237,9 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
 					    NULL };
-	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", NULL };
+	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", "unique", NULL };
 	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
-	static const char *const vkeys[] = { "dir", "column", NULL };
+	static const char *const vkeys[] = { "dir", "column", "relation", NULL };
 	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
 	const cJSON *arr, *e, *dirv;
 	size_t i;
@@ -328,7 +328,8 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		    (rc = map_str(ctx, e, "table", true, &r->table)) ||
 		    (rc = map_str(ctx, e, "from", true, &r->from)) || (rc = map_str(ctx, e, "to", true, &r->to)) ||
 		    (rc = map_str(ctx, e, "target", true, &r->target_name)) ||
-		    (rc = map_str(ctx, e, "order", false, &r->order)))
+		    (rc = map_str(ctx, e, "order", false, &r->order)) ||
+		    (rc = map_bool(ctx, e, "unique", &r->unique)))
 			goto out;
 		if (!map_name_ok(r->dir)) {
 			rc = map_fail(ctx, "relation \"dir\" must be a plain name");
@@ -368,9 +369,14 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		free(colname);
 		colname = NULL;
 		if ((rc = map_check_keys(ctx, e, vkeys)) || (rc = map_str(ctx, e, "dir", true, &v->dir)) ||
-		    (rc = map_str(ctx, e, "column", true, &colname)))
+		    (rc = map_str(ctx, e, "column", false, &colname)) ||
+		    (rc = map_str(ctx, e, "relation", false, &v->rel_name)))
 			goto out;
-		if (!(v->column = map_find(c->columns, c->ncolumns, colname))) {
+		if (!colname == !v->rel_name) {
+			rc = map_fail(ctx, "view \"%s\" needs a \"column\" or a \"relation\"", v->dir);
+			goto out;
+		}
+		if (colname && !(v->column = map_find(c->columns, c->ncolumns, colname))) {
 			rc = map_fail(ctx, "view column \"%s\" is not one of its columns", colname);
 			goto out;
 		}
@@ -406,6 +412,28 @@ static int map_resolve(struct map_ctx *ctx, struct map_database *db)
 			struct map_relation *r = &c->relations[j];
 			if (!(r->target = map_collection(db, r->target_name)))
 				return map_fail(ctx, "relation \"%s\": no collection \"%s\"", r->dir, r->target_name);
+		}
+	}
+	for (size_t i = 0; i < db->ncollections; i++) {
+		struct map_collection *c = &db->collections[i];
+		snprintf(ctx->where, sizeof(ctx->where), "collection \"%s\"", c->dir);
+		for (size_t j = 0; j < c->nviews; j++) {
+			struct map_view *v = &c->views[j];
+			const char *slash = v->rel_name ? strchr(v->rel_name, '/') : NULL;
+			const struct map_collection *oc;
+			if (!v->rel_name)
+				continue;
+			if (slash) {
+				char *cname = xstrndup(v->rel_name, (size_t)(slash - v->rel_name));
+				oc = map_collection(db, cname);
+				free(cname);
+				for (size_t k = 0; oc && k < oc->nrelations; k++)
+					if (strcmp(oc->relations[k].dir, slash + 1) == 0)
+						v->rel = &oc->relations[k];
+			}
+			if (!v->rel || v->rel->target != c)
+				return map_fail(ctx, "view \"%s\": \"%s\" is not a relation to this collection", v->dir,
+						v->rel_name);
 		}
 	}
 	return 0;
@@ -551,8 +579,10 @@ void map_free(struct mapping *m)
 				map_free_columns(c->logs[k].columns, c->logs[k].ncolumns);
 			}
 			free(c->logs);
-			for (size_t k = 0; c->views && k < c->nviews; k++)
+			for (size_t k = 0; c->views && k < c->nviews; k++) {
 				free(c->views[k].dir);
+				free(c->views[k].rel_name);
+			}
 			free(c->views);
 		}
 		free(db->collections);

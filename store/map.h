@@ -62,6 +62,7 @@ struct map_relation {
 	char *from;  /* link column holding this entity's key */
 	char *to;    /* link column holding the target's key */
 	char *order; /* column that orders the links, or NULL (by target key) */
+	bool unique; /* a target is linked from at most one entity (a worktree in one zone) */
 	char *target_name;
 	const struct map_collection *target;
 };
@@ -77,10 +78,14 @@ struct map_log {
 	size_t ncolumns;
 };
 
-/* A directory of symlinks grouped by a column: <collection>/<dir>/<value>/<key>. */
+/* A directory of symlinks grouped by a column: <collection>/<dir>/<value>/<key>;
+ * or, with a relation of another collection that targets this one, grouped by
+ * the entity that links to it (worktrees/by-zone/<zone>/<worktree>). */
 struct map_view {
 	char *dir;
-	const struct map_column *column;
+	const struct map_column *column;   /* or NULL for a relation view */
+	char *rel_name;                    /* "zones/worktrees" */
+	const struct map_relation *rel;    /* resolved rel_name */
 };
 
 struct map_database;

@@ -104,6 +104,20 @@ static int migrate_backup(struct conn *cn, const char *bak, bool restore)
 	return rc;
 }
 
+/* Does the file hold anything besides our version table and SQLite's own (sqlite_sequence)? */
+static bool migrate_has_schema(struct conn *cn)
+{
+	static const char sql[] = "SELECT 1 FROM sqlite_schema WHERE name <> '_orchfs_migrations'"
+				  " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1";
+	sqlite3_stmt *s = NULL;
+	bool has = false;
+
+	if (sqlite3_prepare_v2(cn->db, sql, -1, &s, NULL) == SQLITE_OK)
+		has = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return has;
+}
+
 static int migrate_step(struct conn *cn, const char *kind, int version, bool up, char **cause)
 {
 	const struct embedded_file *f = migrate_find(kind, version, up ? "up" : "down");
@@ -161,7 +175,7 @@ int store_migrate_to(store *st, int target, char **cause)
 		return store_cause(cause, rc, "cannot open %s", st->path);
 	if (conn_exec(cn, migrate_table) != SQLITE_OK)
 		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
-	if (cur > 0) {
+	if (cur > 0 || migrate_has_schema(cn)) {
 		bak = xasprintf("%s.bak", st->path);
 		if ((rc = migrate_backup(cn, bak, false)) != SQLITE_OK) {
 			rc = store_cause(cause, store_errno(rc), "cannot back up %s to %s", st->path, bak);
@@ -175,7 +189,7 @@ int store_migrate_to(store *st, int target, char **cause)
 			rc = migrate_step(cn, st->kind, v--, false, cause);
 	}
 	if (rc && bak) {
-		if (migrate_backup(cn, bak, true) == SQLITE_OK) {
+		if (migrate_backup(cn, bak, true) == SQLITE_OK && cause) {
 			char *inner = *cause;
 			*cause = xasprintf("%s; %s restored from %s", inner ? inner : "migration failed", st->path,
 					   bak);

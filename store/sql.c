@@ -94,7 +94,26 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->view_values = xcalloc(c->nviews + 1, sizeof(char *));
 	q->view_list = xcalloc(c->nviews + 1, sizeof(char *));
 	for (i = 0; i < c->nviews; i++) {
-		const char *col = c->views[i].column->column;
+		const struct map_relation *r = c->views[i].rel;
+		const char *col;
+		if (r) { /* grouped by who links to the entity */
+			strbuf_addstr(&sb, "SELECT DISTINCT ");
+			sql_quote(&sb, r->from);
+			strbuf_addstr(&sb, " FROM ");
+			sql_quote(&sb, r->table);
+			strbuf_addstr(&sb, " ORDER BY 1");
+			q->view_values[i] = strbuf_detach(&sb, NULL);
+			strbuf_addstr(&sb, "SELECT ");
+			sql_quote(&sb, r->to);
+			strbuf_addstr(&sb, " FROM ");
+			sql_quote(&sb, r->table);
+			strbuf_addstr(&sb, " WHERE ");
+			sql_quote(&sb, r->from);
+			strbuf_addstr(&sb, " = ?1 ORDER BY 1");
+			q->view_list[i] = strbuf_detach(&sb, NULL);
+			continue;
+		}
+		col = c->views[i].column->column;
 		strbuf_addstr(&sb, "SELECT DISTINCT CAST(");
 		sql_quote(&sb, col);
 		strbuf_addf(&sb, " AS TEXT) FROM %s WHERE ", q->table_q);
@@ -114,6 +133,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
 	q->rel_link = xcalloc(c->nrelations + 1, sizeof(char *));
 	q->rel_unlink = xcalloc(c->nrelations + 1, sizeof(char *));
+	q->rel_release = xcalloc(c->nrelations + 1, sizeof(char *));
 	for (i = 0; i < c->nrelations; i++) {
 		const struct map_relation *r = &c->relations[i];
 		strbuf_addstr(&sb, "SELECT ");
@@ -147,6 +167,15 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 		sql_quote(&sb, r->to);
 		strbuf_addstr(&sb, " = ?2");
 		q->rel_unlink[i] = strbuf_detach(&sb, NULL);
+
+		strbuf_addstr(&sb, "DELETE FROM ");
+		sql_quote(&sb, r->table);
+		strbuf_addstr(&sb, " WHERE ");
+		sql_quote(&sb, r->to);
+		strbuf_addstr(&sb, " = ?2 AND ");
+		sql_quote(&sb, r->from);
+		strbuf_addstr(&sb, " <> ?1");
+		q->rel_release[i] = strbuf_detach(&sb, NULL);
 	}
 
 	q->log_rows = xcalloc(c->nlogs + 1, sizeof(char *));
@@ -227,6 +256,7 @@ void sql_release(store *st)
 		sql_free_list(q->rel_list);
 		sql_free_list(q->rel_link);
 		sql_free_list(q->rel_unlink);
+		sql_free_list(q->rel_release);
 		sql_free_list(q->log_rows);
 		for (size_t j = 0; j < st->db->collections[i].nlogs; j++)
 			free(q->log_search[j]);

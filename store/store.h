@@ -155,9 +155,11 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 int store_log_append(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
 		     const cJSON *rows, const struct store_actor *who, char **cause);
 
-/* store_link / store_unlink - add or remove the link key -> target in r. */
+/* store_link / store_unlink - add or remove the link key -> target in r.
+ * In a unique relation a target linked elsewhere is -EEXIST, unless move:
+ * then it is unlinked there and linked here in the same transaction. */
 int store_link(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
-	       const char *target, const struct store_actor *who, char **cause);
+	       const char *target, bool move, const struct store_actor *who, char **cause);
 int store_unlink(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		 const char *target, const struct store_actor *who, char **cause);
 
