@@ -41,6 +41,10 @@ void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	path = fs_child(dir, name);
 	if ((rc = node_resolve(f, path, &n)))
 		goto fail;
+	if (n.c && (rc = fs_readonly_err(f, &n))) {
+		fs_refuse(req, f, path, &n, "mkdir", rc, "read-only");
+		goto out;
+	}
 	if (n.kind != NODE_ENTITY || !n.c->file) {
 		rc = n.kind == NODE_SCRATCH && n.c && !n.c->file ? -EPERM : (node_exists(f, &n) > 0 ? -EEXIST : -EPERM);
 		if (rc == -EPERM) {
@@ -234,6 +238,10 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		fuse_reply_err(req, -rc);
 		goto out;
 	}
+	if (n.c && (rc = fs_readonly_err(f, &n))) {
+		fs_refuse(req, f, path, &n, "symlink", rc, "read-only");
+		goto out;
+	}
 	if (n.kind == NODE_REL_LINK) {
 		if ((rc = fs_readonly_err(f, &n))) {
 			fs_refuse(req, f, path, &n, "link", rc, "read-only");
@@ -301,6 +309,11 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	to = fs_child(ndir, newname);
 	if ((rc = node_resolve(f, from, &fn)) || (rc = node_resolve(f, to, &tn)))
 		goto fail;
+	if ((fn.c && fs_readonly_err(f, &fn)) || (tn.c && fs_readonly_err(f, &tn))) {
+		fs_refuse(req, f, fn.c && fs_readonly_err(f, &fn) ? from : to, fn.c && fs_readonly_err(f, &fn) ? &fn : &tn,
+			  "rename", -EROFS, "read-only");
+		goto out;
+	}
 
 	pthread_mutex_lock(&f->lock);
 	s = scratch_find(f, from);

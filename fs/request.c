@@ -96,6 +96,7 @@ void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, co
 	fs_actor(req, op, path, &oa);
 	if (n && n->st)
 		store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, err, why);
+	note_error(f, path, why);
 	fs_log("%s: %s refused: %s (by %s[%d])", path, op, why, oa.comm, (int)oa.a.pid);
 	fuse_reply_err(req, -err);
 }

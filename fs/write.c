@@ -314,7 +314,13 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
-	/* chmod, chown and utimens on rows: accepted and not kept (the row decides). */
+	/* chmod, chown and utimens on rows: accepted and not kept (the row decides),
+	 * except where nothing may change. */
+	if (!h && path && node_resolve(f, path, &n) == 0 && n.st && fs_readonly_err(f, &n)) {
+		fs_refuse(req, f, path, &n, "setattr", -EROFS, "read-only");
+		free(path);
+		return;
+	}
 reply:
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -646,6 +652,7 @@ void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 {
 	fs *f = fs_of(req);
 	struct handle *h = handle_of(fi);
+	bool first_efbig = false;
 	int rc;
 
 	if (h->scratch) {
@@ -664,12 +671,20 @@ void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 			rc = -EPERM; /* logs are append-only */
 		else if ((rc = write_into(&h->data, buf, size, off,
 					      h->n.kind == NODE_LOG ? h->base + STORE_MAX_DOCUMENT
-								    : STORE_MAX_DOCUMENT)) == 0)
-			h->dirty = h->written = true, h->failed = 0;
-		pthread_mutex_unlock(&h->lock);
+								    : STORE_MAX_DOCUMENT)) == 0) {
+			h->dirty = h->written = true;
+			if (h->failed != -EFBIG)
+				h->failed = 0;
+		}
+		first_efbig = rc == -EFBIG && h->failed != -EFBIG;
 		if (rc == -EFBIG) {
+			/* Nothing of this save will be committed: close() says EFBIG too. */
+			h->dirty = h->written = true;
+			h->failed = -EFBIG;
+		}
+		pthread_mutex_unlock(&h->lock);
+		if (first_efbig) {
 			char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
-			note_error(f, h->path, msg);
 			fs_refuse(req, f, h->path, &h->n, "write", rc, msg);
 			free(msg);
 			return;

@@ -117,16 +117,150 @@ int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
-void audit_refusal(store *st, const struct audit_row *row)
+/* A refusal that could not be written yet: owned copies of the row's text. */
+struct audit_pending {
+	char *tool, *operation, *path, *status, *result, *key, *task, *arguments;
+	pid_t pid;
+	uid_t uid;
+	const struct map_collection *c;
+	struct audit_pending *next;
+};
+
+static void audit_pending_free(struct audit_pending *p)
+{
+	free(p->tool);
+	free(p->operation);
+	free(p->path);
+	free(p->status);
+	free(p->result);
+	free(p->key);
+	free(p->task);
+	free(p->arguments);
+	free(p);
+}
+
+static char *audit_dup(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* Write one refusal in its own transaction; a SQLite result code. */
+static int audit_write(store *st, const struct audit_row *row)
 {
 	struct conn *cn;
+	int rc;
 
-	if (!st->audit_insert || (st->flags & STORE_READONLY) || conn_get(st, &cn))
-		return;
-	if (conn_begin(cn, true) != SQLITE_OK)
-		return;
-	if (audit_insert(cn, row) != SQLITE_OK || conn_commit(cn) != SQLITE_OK)
+	if (conn_get(st, &cn))
+		return SQLITE_CANTOPEN;
+	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
+		return rc;
+	if ((rc = audit_insert(cn, row)) != SQLITE_OK || (rc = conn_commit(cn)) != SQLITE_OK) {
 		conn_rollback(cn);
+		return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Write a queued refusal: SQLite result code. */
+static int audit_write_pending(store *st, struct audit_pending *p)
+{
+	struct store_actor who = { p->tool, p->pid, p->uid, p->operation, p->path };
+	cJSON *args = p->arguments ? cJSON_Parse(p->arguments) : NULL;
+	struct audit_row row = { .who = &who, .c = p->c, .key = p->key, .status = p->status,
+				 .result = p->result, .arguments = args, .task = p->task, .changes_from = -1 };
+	int rc = audit_write(st, &row);
+
+	cJSON_Delete(args);
+	return rc;
+}
+
+static void *audit_thread(void *arg)
+{
+	store *st = arg;
+
+	for (;;) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		struct audit_pending *p;
+		int rc;
+
+		pthread_mutex_lock(&st->lock);
+		p = st->pending;
+		if (!p || st->auditor_stop) {
+			st->auditor_running = false;
+			pthread_mutex_unlock(&st->lock);
+			return NULL;
+		}
+		st->pending = p->next;
+		pthread_mutex_unlock(&st->lock);
+		rc = audit_write_pending(st, p);
+		if (rc == SQLITE_OK || ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)) {
+			audit_pending_free(p);
+			continue;
+		}
+		pthread_mutex_lock(&st->lock); /* still busy: put it back first in line */
+		p->next = st->pending;
+		st->pending = p;
+		pthread_mutex_unlock(&st->lock);
+		nanosleep(&ts, NULL);
+	}
+}
+
+void audit_refusal(store *st, const struct audit_row *row)
+{
+	struct audit_pending *p, **pp;
+	char *args;
+	int rc;
+
+	if (!st->audit_insert || (st->flags & STORE_READONLY))
+		return;
+	rc = audit_write(st, row);
+	if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+		return;
+	p = xcalloc(1, sizeof(*p));
+	p->tool = audit_dup(row->who && row->who->tool ? row->who->tool : "orchfs");
+	p->operation = audit_dup(row->who && row->who->operation ? row->who->operation : "change");
+	p->path = audit_dup(row->who ? row->who->path : NULL);
+	p->pid = row->who ? row->who->pid : 0;
+	p->uid = row->who ? row->who->uid : 0;
+	p->status = audit_dup(row->status);
+	p->result = audit_dup(row->result);
+	p->key = audit_dup(row->key);
+	p->task = audit_dup(row->task);
+	p->c = row->c;
+	if (row->arguments && (args = cJSON_PrintUnformatted(row->arguments))) {
+		p->arguments = xstrdup(args);
+		cJSON_free(args);
+	}
+	pthread_mutex_lock(&st->lock);
+	for (pp = &st->pending; *pp; pp = &(*pp)->next)
+		;
+	*pp = p;
+	if (!st->auditor_running && !st->auditor_stop) {
+		if (st->auditor_running)
+			;
+		else if (pthread_create(&st->auditor, NULL, audit_thread, st) == 0)
+			st->auditor_running = true;
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void audit_drain(store *st)
+{
+	struct audit_pending *p;
+	bool running;
+
+	pthread_mutex_lock(&st->lock);
+	st->auditor_stop = true;
+	running = st->auditor_running || st->pending;
+	pthread_mutex_unlock(&st->lock);
+	if (running)
+		pthread_join(st->auditor, NULL);
+	/* Last chance for what is still queued: one try each, with the busy timeout. */
+	while ((p = st->pending)) {
+		st->pending = p->next;
+		audit_write_pending(st, p);
+		audit_pending_free(p);
+	}
 }
 
 void store_refused(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,

@@ -302,6 +302,7 @@ void store_free(store *st)
 
 	if (!st)
 		return;
+	audit_drain(st);
 	/* This thread's connection and any left by threads that are gone. */
 	pthread_setspecific(st->key, NULL);
 	pthread_mutex_lock(&st->lock);

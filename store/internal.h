@@ -46,6 +46,10 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
+	struct audit_pending *pending; /* refusals not yet written (busy); protected by lock */
+	bool auditor_running; /* protected by lock */
+	bool auditor_stop;    /* protected by lock */
+	pthread_t auditor;
 };
 
 /* --- db.c: connections and statements --- */
@@ -107,7 +111,11 @@ struct audit_row {
 };
 /* audit_insert - write the audit row on cn, inside the caller's transaction. */
 int audit_insert(struct conn *cn, const struct audit_row *row);
-/* audit_refusal - write a failure row in a transaction of its own (best effort). */
+/* audit_refusal - write a failure row in a transaction of its own; when the
+ * database is busy, queue it for a background thread that writes it as soon
+ * as the lock is free, so no refusal goes unrecorded. */
 void audit_refusal(store *st, const struct audit_row *row);
+/* audit_drain - stop the background writer and write what is queued (store_free). */
+void audit_drain(store *st);
 
 #endif

@@ -1,0 +1,362 @@
+/* test_value.c - JSON Merge Patch, field validation, timestamps and secret masks. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "store/internal.h"
+
+/* target + patch as JSON texts; 1 if the result equals want (key order ignored). */
+static int merge_is(const char *target, const char *patch, const char *want)
+{
+	cJSON *t = cJSON_Parse(target), *p = cJSON_Parse(patch), *w = cJSON_Parse(want);
+	cJSON *r = json_merge_patch(t, p);
+	int ok = r && w && cJSON_Compare(r, w, true);
+
+	if (!ok) {
+		char *got = r ? cJSON_PrintUnformatted(r) : NULL;
+		fprintf(stderr, "merge %s + %s: got %s, want %s\n", target, patch, got ? got : "(null)", want);
+		cJSON_free(got);
+	}
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+	cJSON_Delete(w);
+	return ok;
+}
+
+/* The merged result printed without spaces, to see the order of keys (caller frees). */
+static char *merge_text(const char *target, const char *patch)
+{
+	cJSON *p = cJSON_Parse(patch);
+	cJSON *r = json_merge_patch(target ? cJSON_Parse(target) : NULL, p);
+	char *s = cJSON_PrintUnformatted(r);
+
+	cJSON_Delete(r);
+	cJSON_Delete(p);
+	return s;
+}
+
+static void test_merge_patch(void)
+{
+	char *s;
+
+	/* RFC 7396 appendix A, every example. */
+	CHECK(merge_is("{\"a\":\"b\"}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"));
+	CHECK(merge_is("{\"a\":\"b\"}", "{\"b\":\"c\"}", "{\"a\":\"b\",\"b\":\"c\"}"));
+	CHECK(merge_is("{\"a\":\"b\"}", "{\"a\":null}", "{}"));
+	CHECK(merge_is("{\"a\":\"b\",\"b\":\"c\"}", "{\"a\":null}", "{\"b\":\"c\"}"));
+	CHECK(merge_is("{\"a\":[\"b\"]}", "{\"a\":\"c\"}", "{\"a\":\"c\"}"));
+	CHECK(merge_is("{\"a\":\"c\"}", "{\"a\":[\"b\"]}", "{\"a\":[\"b\"]}"));
+	CHECK(merge_is("{\"a\":{\"b\":\"c\"}}", "{\"a\":{\"b\":\"d\",\"c\":null}}", "{\"a\":{\"b\":\"d\"}}"));
+	CHECK(merge_is("{\"a\":[{\"b\":\"c\"}]}", "{\"a\":[1]}", "{\"a\":[1]}"));
+	CHECK(merge_is("[\"a\",\"b\"]", "[\"c\",\"d\"]", "[\"c\",\"d\"]"));
+	CHECK(merge_is("{\"a\":\"b\"}", "[\"c\"]", "[\"c\"]"));
+	CHECK(merge_is("{\"a\":\"foo\"}", "null", "null"));
+	CHECK(merge_is("{\"a\":\"foo\"}", "\"bar\"", "\"bar\""));
+	CHECK(merge_is("{\"e\":null}", "{\"a\":1}", "{\"e\":null,\"a\":1}"));
+	CHECK(merge_is("[1,2]", "{\"a\":\"b\",\"c\":null}", "{\"a\":\"b\"}"));
+	CHECK(merge_is("{}", "{\"a\":{\"bb\":{\"ccc\":null}}}", "{\"a\":{\"bb\":{}}}"));
+
+	/* The RFC's larger example (section 3). */
+	CHECK(merge_is("{\"title\":\"Goodbye!\",\"author\":{\"givenName\":\"John\",\"familyName\":\"Doe\"},"
+		       "\"tags\":[\"example\",\"sample\"],\"content\":\"This will be unchanged\"}",
+		       "{\"title\":\"Hello!\",\"phoneNumber\":\"+01-123-456-7890\",\"author\":{\"familyName\":null},"
+		       "\"tags\":[\"example\"]}",
+		       "{\"title\":\"Hello!\",\"author\":{\"givenName\":\"John\"},\"tags\":[\"example\"],"
+		       "\"content\":\"This will be unchanged\",\"phoneNumber\":\"+01-123-456-7890\"}"));
+
+	/* Nested objects merge at every depth; removing an absent key is a no-op. */
+	CHECK(merge_is("{\"a\":1,\"b\":{\"c\":2,\"d\":{\"e\":3,\"f\":4}}}", "{\"b\":{\"d\":{\"f\":null,\"g\":5}},\"x\":null}",
+		       "{\"a\":1,\"b\":{\"c\":2,\"d\":{\"e\":3,\"g\":5}}}"));
+
+	/* No target (NULL) is like a non-object: the patch's nulls are dropped. */
+	s = merge_text(NULL, "{\"a\":null,\"b\":{\"c\":null,\"d\":1}}");
+	CHECK_STR(s, "{\"b\":{\"d\":1}}");
+	cJSON_free(s);
+
+	/* Replaced keys keep their place; new keys go last. */
+	s = merge_text("{\"a\":1,\"b\":2,\"c\":3}", "{\"b\":{\"x\":1},\"z\":0,\"a\":9}");
+	CHECK_STR(s, "{\"a\":9,\"b\":{\"x\":1},\"c\":3,\"z\":0}");
+	cJSON_free(s);
+
+	/* The patch is not changed by being applied. */
+	{
+		cJSON *p = cJSON_Parse("{\"a\":{\"b\":null},\"c\":null}");
+		cJSON *r = json_merge_patch(cJSON_Parse("{\"a\":{\"b\":1},\"c\":2}"), p);
+		s = cJSON_PrintUnformatted(p);
+		CHECK_STR(s, "{\"a\":{\"b\":null},\"c\":null}");
+		cJSON_free(s);
+		cJSON_Delete(p);
+		cJSON_Delete(r);
+	}
+}
+
+/* value_check of the JSON text v against col: rc, with *norm printed into *out and the cause. */
+static int check_value(const struct map_column *col, const char *v, char **out, char **cause)
+{
+	cJSON *j = cJSON_Parse(v), *norm = (cJSON *)1;
+	int rc;
+
+	*cause = NULL;
+	*out = NULL;
+	if (!j) {
+		fprintf(stderr, "bad test JSON: %s\n", v);
+		return -1000;
+	}
+	rc = value_check(col, j, &norm, cause);
+	if (rc == 0 && norm)
+		*out = cJSON_PrintUnformatted(norm);
+	if (rc != 0 && norm)
+		rc = -1001; /* a refusal must not hand back a value */
+	if (rc == 0 && *cause)
+		rc = -1002; /* success must not set a cause */
+	if (rc == 0 && !norm)
+		rc = -1003;
+	cJSON_Delete(j);
+	cJSON_Delete(norm);
+	return rc;
+}
+
+/* v is accepted for col and normalised to want. */
+#define ACCEPTS(col, v, want)                                   \
+	do {                                                    \
+		char *out_, *cause_;                            \
+		CHECK_INT(check_value((col), (v), &out_, &cause_), 0); \
+		CHECK_STR(out_, (want));                        \
+		cJSON_free(out_);                               \
+		free(cause_);                                   \
+	} while (0)
+
+/* v is refused for col with -EINVAL and a cause that contains needle. */
+#define REFUSES(col, v, needle)                                        \
+	do {                                                           \
+		char *out_, *cause_;                                   \
+		CHECK_INT(check_value((col), (v), &out_, &cause_), -EINVAL); \
+		CHECK_CONTAINS(cause_, (needle));                      \
+		cJSON_free(out_);                                      \
+		free(cause_);                                          \
+	} while (0)
+
+static void test_check(const struct mapping *m)
+{
+	const struct map_database *db = map_database(m, "project"), *udb = map_database(m, "user");
+	const struct map_collection *bugs = map_collection(db, "bugs"), *tasks = map_collection(db, "tasks");
+	const struct map_collection *rules = map_collection(db, "rules"), *zones = map_collection(db, "zones");
+	const struct map_collection *prov = map_collection(udb, "providers");
+	char *ints[] = { (char *)"1", (char *)"2", (char *)"3" };
+	struct map_column object = { .name = (char *)"settings", .type = MAP_JSON, .shape = MAP_SHAPE_OBJECT };
+	struct map_column level = { .name = (char *)"level", .type = MAP_INTEGER, .enumv = ints, .nenum = 3 };
+	struct map_column weight = { .name = (char *)"weight", .type = MAP_REAL, .nullable = true,
+				     .has_min = true, .min = -1.5 };
+
+	/* text: strings only; empty is a string; null only where nullable. */
+	ACCEPTS(map_column(bugs, "title"), "\"a title\"", "\"a title\"");
+	ACCEPTS(map_column(bugs, "title"), "\"\"", "\"\"");
+	ACCEPTS(map_column(bugs, "title"), "\"é \\u0001\"", "\"é \\u0001\"");
+	REFUSES(map_column(bugs, "title"), "12", "title: expected a string, got a number");
+	REFUSES(map_column(bugs, "title"), "true", "title: expected a string, got a boolean");
+	REFUSES(map_column(bugs, "title"), "[\"x\"]", "got an array");
+	REFUSES(map_column(bugs, "title"), "{}", "got an object");
+	REFUSES(map_column(bugs, "title"), "null", "title: cannot be null");
+	ACCEPTS(map_column(bugs, "description"), "null", "null");
+
+	/* text with a value set: the message lists the set and what was given. */
+	ACCEPTS(map_column(bugs, "status"), "\"wontfix\"", "\"wontfix\"");
+	REFUSES(map_column(bugs, "status"), "\"closed\"",
+		"status: must be one of open, in_progress, fixed, wontfix, duplicate (got \"closed\")");
+	REFUSES(map_column(bugs, "status"), "\"Open\"", "must be one of");
+	REFUSES(map_column(bugs, "status"), "\"\"", "must be one of");
+	REFUSES(map_column(bugs, "status"), "null", "status: cannot be null");
+	ACCEPTS(map_column(map_collection(db, "workflows"), "pattern"), "null", "null");
+	REFUSES(map_column(map_collection(db, "workflows"), "pattern"), "\"waterfall\"",
+		"pattern: must be one of react, plan_execute, reflection");
+
+	/* integer: whole numbers within min and max. */
+	ACCEPTS(map_column(bugs, "priority"), "3", "3");
+	ACCEPTS(map_column(bugs, "priority"), "1", "1");
+	ACCEPTS(map_column(bugs, "priority"), "5", "5");
+	ACCEPTS(map_column(bugs, "priority"), "2.0", "2");
+	REFUSES(map_column(bugs, "priority"), "0", "priority: must be at least 1 (got 0)");
+	REFUSES(map_column(bugs, "priority"), "6", "priority: must be at most 5 (got 6)");
+	REFUSES(map_column(bugs, "priority"), "2.5", "priority: expected an integer, got a fraction");
+	REFUSES(map_column(bugs, "priority"), "\"3\"", "priority: expected an integer, got a string");
+	REFUSES(map_column(bugs, "priority"), "true", "got a boolean");
+	REFUSES(map_column(bugs, "priority"), "null", "priority: cannot be null");
+	ACCEPTS(map_column(tasks, "priority"), "-7", "-7");
+	ACCEPTS(map_column(tasks, "priority"), "4503599627370496", "4503599627370496");
+	REFUSES(map_column(tasks, "priority"), "1e300", "expected an integer");
+	ACCEPTS(map_column(map_collection(db, "worktrees"), "port"), "null", "null");
+	REFUSES(map_column(map_collection(db, "worktrees"), "port"), "65536", "port: must be at most 65535");
+
+	/* integer with a value set. */
+	ACCEPTS(&level, "2", "2");
+	REFUSES(&level, "4", "level: must be one of 1, 2, 3 (got \"4\")");
+
+	/* real: any number within min and max. */
+	ACCEPTS(map_column(zones, "position_x"), "12.5", "12.5");
+	ACCEPTS(map_column(zones, "position_x"), "-3", "-3");
+	REFUSES(map_column(zones, "position_x"), "\"12\"", "position_x: expected a number, got a string");
+	REFUSES(map_column(zones, "position_x"), "null", "cannot be null");
+	ACCEPTS(map_column(prov, "temperature"), "0", "0");
+	ACCEPTS(map_column(prov, "temperature"), "2", "2");
+	REFUSES(map_column(prov, "temperature"), "2.5", "temperature: must be at most 2 (got 2.5)");
+	REFUSES(map_column(prov, "temperature"), "-0.1", "temperature: must be at least 0");
+	REFUSES(map_column(prov, "max_tokens"), "0", "max_tokens: must be at least 1");
+	ACCEPTS(&weight, "-1.5", "-1.5");
+	ACCEPTS(&weight, "null", "null");
+	REFUSES(&weight, "-2", "weight: must be at least -1.5 (got -2)");
+
+	/* boolean: true and false only, not 0/1 or strings. */
+	ACCEPTS(map_column(rules, "enabled"), "true", "true");
+	ACCEPTS(map_column(rules, "enabled"), "false", "false");
+	REFUSES(map_column(rules, "enabled"), "1", "enabled: expected true or false, got a number");
+	REFUSES(map_column(rules, "enabled"), "\"true\"", "enabled: expected true or false, got a string");
+	REFUSES(map_column(rules, "enabled"), "null", "enabled: cannot be null");
+
+	/* json: any value, or the declared shape. */
+	ACCEPTS(map_column(tasks, "metadata"), "{\"a\":[1,{\"b\":null}]}", "{\"a\":[1,{\"b\":null}]}");
+	ACCEPTS(map_column(tasks, "metadata"), "[1,2]", "[1,2]");
+	ACCEPTS(map_column(tasks, "metadata"), "\"s\"", "\"s\"");
+	ACCEPTS(map_column(tasks, "metadata"), "7", "7");
+	ACCEPTS(map_column(tasks, "metadata"), "null", "null");
+	ACCEPTS(map_column(bugs, "labels"), "[\"ui\",\"crash\"]", "[\"ui\",\"crash\"]");
+	ACCEPTS(map_column(bugs, "labels"), "[]", "[]");
+	REFUSES(map_column(bugs, "labels"), "{\"a\":1}", "labels: expected an array, got an object");
+	REFUSES(map_column(bugs, "labels"), "\"ui\"", "labels: expected an array, got a string");
+	REFUSES(map_column(bugs, "labels"), "null", "labels: cannot be null");
+	REFUSES(map_column(zones, "actions"), "null", "actions: cannot be null");
+	ACCEPTS(&object, "{\"k\":1}", "{\"k\":1}");
+	REFUSES(&object, "[]", "settings: expected an object, got an array");
+	REFUSES(&object, "3", "settings: expected an object, got a number");
+
+	/* timestamp: ISO 8601 in, "YYYY-MM-DDTHH:MM:SS.mmmZ" UTC out. */
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31T12:00:00Z\"", "\"2026-01-31T12:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31T12:00:00.123Z\"", "\"2026-01-31T12:00:00.123Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31T12:00:00.5Z\"", "\"2026-01-31T12:00:00.500Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31 12:00:00\"", "\"2026-01-31T12:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31T12:00\"", "\"2026-01-31T12:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31\"", "\"2026-01-31T00:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31T12:00:00+02:00\"", "\"2026-01-31T10:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-31T23:30:00-01:30\"", "\"2026-02-01T01:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2026-01-01T00:30:00+0100\"", "\"2025-12-31T23:30:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"2024-02-29T00:00:00Z\"", "\"2024-02-29T00:00:00.000Z\"");
+	ACCEPTS(map_column(tasks, "started_at"), "null", "null");
+	REFUSES(map_column(tasks, "started_at"), "\"yesterday\"", "started_at: expected an ISO 8601 time");
+	REFUSES(map_column(tasks, "started_at"), "1769860800", "started_at: expected an ISO 8601 time");
+	REFUSES(map_column(tasks, "started_at"), "\"2026-01-31T12:00:00Zjunk\"", "started_at");
+	REFUSES(map_column(tasks, "completed_at"), "\"31/01/2026\"", "completed_at: expected an ISO 8601 time");
+	REFUSES(map_log_column(&tasks->logs[0], "timestamp"), "\"now\"", "timestamp: expected an ISO 8601 time");
+	ACCEPTS(map_log_column(&tasks->logs[0], "timestamp"), "\"2026-01-31 12:00:00\"", "\"2026-01-31T12:00:00.000Z\"");
+	REFUSES(map_column(map_collection(db, "audit"), "created_at"), "\"garbage\"", "created_at");
+}
+
+/* time_parse_iso of s, as milliseconds; -EINVAL is returned as is. */
+static long long parse(const char *s)
+{
+	int64_t ms = -42;
+	int rc = time_parse_iso(s, &ms);
+
+	return rc ? rc : ms;
+}
+
+static void test_time(void)
+{
+	char buf[40];
+
+	/* Parsing: Z, offsets, space separator, date only, fractions. */
+	CHECK_INT(parse("1970-01-01T00:00:00Z"), 0);
+	CHECK_INT(parse("1970-01-01T00:00:00.000Z"), 0);
+	CHECK_INT(parse("1970-01-01"), 0);
+	CHECK_INT(parse("1970-01-01 00:00:01.250"), 1250);
+	CHECK_INT(parse("1970-01-01T00:00:01.2509Z"), 1250);
+	CHECK_INT(parse("1970-01-01T01:00:00+01:00"), 0);
+	CHECK_INT(parse("1969-12-31T23:00:00-01:00"), 0);
+	CHECK_INT(parse("1970-01-02T00:00"), 86400000);
+	CHECK_INT(parse("2026-01-31T12:00:00Z"), 1769860800000LL);
+	CHECK_INT(parse("2000-02-29"), 951782400000LL);
+
+	/* Garbage and impossible dates are refused. */
+	CHECK_INT(parse(""), -EINVAL);
+	CHECK_INT(parse("garbage"), -EINVAL);
+	CHECK_INT(parse("2026"), -EINVAL);
+	CHECK_INT(parse("2026-1-31"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12:00:00."), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12:00:00.Z"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12:00:00+5"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12:00:00Z "), -EINVAL);
+	CHECK_INT(parse("2026-01-31x"), -EINVAL);
+	CHECK_INT(parse("2026-00-10"), -EINVAL);
+	CHECK_INT(parse("2026-13-01"), -EINVAL);
+	CHECK_INT(parse("2026-01-00"), -EINVAL);
+	CHECK_INT(parse("2026-01-32"), -EINVAL);
+	CHECK_INT(parse("2026-02-30"), -EINVAL);
+	CHECK_INT(parse("2026-02-29"), -EINVAL);
+	CHECK_INT(parse("2100-02-29"), -EINVAL);
+	CHECK_INT(parse("2026-04-31"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T24:00:00Z"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12:60:00Z"), -EINVAL);
+	CHECK_INT(parse("2026-01-31T12:00:61Z"), -EINVAL);
+
+	/* Formatting: always milliseconds and Z, also before 1970. */
+	time_format_iso(0, buf, sizeof(buf));
+	CHECK_STR(buf, "1970-01-01T00:00:00.000Z");
+	time_format_iso(1769860800007LL, buf, sizeof(buf));
+	CHECK_STR(buf, "2026-01-31T12:00:00.007Z");
+	time_format_iso(-1, buf, sizeof(buf));
+	CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
+	CHECK_INT(parse("1969-12-31T23:59:59.999Z"), -1);
+}
+
+static void test_mask(void)
+{
+	char *s;
+
+	/* "****" and the last four characters; nothing of short values. */
+	s = value_mask("sk-ant-api03-abcdefgh1234");
+	CHECK_STR(s, "****1234");
+	free(s);
+	s = value_mask("123456789");
+	CHECK_STR(s, "****6789");
+	free(s);
+	s = value_mask("12345678");
+	CHECK_STR(s, "****");
+	free(s);
+	s = value_mask("abc");
+	CHECK_STR(s, "****");
+	free(s);
+	s = value_mask("");
+	CHECK_STR(s, "****");
+	free(s);
+
+	/* Characters, not bytes: the mask stays valid UTF-8. */
+	s = value_mask("clé-secrète-€€€€");
+	CHECK_STR(s, "****€€€€");
+	CHECK(s && utf8_valid(s, strlen(s)));
+	free(s);
+	s = value_mask("xxxxxxxxxé€");
+	CHECK(s && utf8_valid(s, strlen(s)));
+	CHECK_STR(s, "****xxé€");
+	free(s);
+	s = value_mask("ééééé€€€"); /* 8 characters, 16 bytes */
+	CHECK_STR(s, "****");
+	free(s);
+}
+
+int main(void)
+{
+	struct mapping *m = NULL;
+	char *cause = NULL;
+
+	test_merge_patch();
+	if (map_load_builtin("native", &m, &cause) == 0)
+		test_check(m);
+	else
+		CHECK(!"native mapping loads");
+	free(cause);
+	map_free(m);
+	test_time();
+	test_mask();
+	return check_done();
+}
