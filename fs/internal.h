@@ -202,6 +202,8 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 struct handle *handle_new(fs *f, const char *path, const struct node *n, bool writable, pid_t sid);
 void handle_free(fs *f, struct handle *h);
 struct handle *handle_of(struct fuse_file_info *fi);
+/* handle_refresh - a reader of a log takes in rows appended since (h->lock held) */
+void handle_refresh(fs *f, struct handle *h);
 /* write_apply_scratch - commit scratch s (at from) onto the entity at path */
 int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,
 			const struct node *n);

@@ -224,6 +224,25 @@ void handle_free(fs *f, struct handle *h)
 	free(h);
 }
 
+void handle_refresh(fs *f, struct handle *h)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct timespec mt;
+
+	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED) || h->writable || h->scratch)
+		return;
+	/* A reader at the end of a log (tail -f) sees rows appended since it
+	 * opened: logs only grow, so the new rendering extends the old. */
+	strbuf_init(&sb, h->data.len + 4096);
+	if (view_content(f, h->path, &h->n, h->sid, &sb, &mt) == 0 && sb.len > h->data.len &&
+	    memcmp(sb.buf, h->data.buf, h->data.len) == 0) {
+		strbuf_release(&h->data);
+		h->data = sb;
+	} else {
+		strbuf_release(&sb);
+	}
+}
+
 struct handle *handle_of(struct fuse_file_info *fi)
 {
 	return (struct handle *)(uintptr_t)fi->fh;
@@ -608,20 +627,8 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	if ((h->n.kind == NODE_LOG || h->n.kind == NODE_FEED) && !h->writable && (size_t)off + size > h->data.len) {
-		/* A reader at the end of a log (tail -f) sees rows appended since it
-		 * opened: logs only grow, so the new rendering extends the old. */
-		struct strbuf sb = STRBUF_INIT;
-		struct timespec mt;
-		strbuf_init(&sb, h->data.len + 4096);
-		if (view_content(fs_of(req), h->path, &h->n, h->sid, &sb, &mt) == 0 && sb.len > h->data.len &&
-		    memcmp(sb.buf, h->data.buf, h->data.len) == 0) {
-			strbuf_release(&h->data);
-			h->data = sb;
-		} else {
-			strbuf_release(&sb);
-		}
-	}
+	if ((size_t)off + size > h->data.len)
+		handle_refresh(fs_of(req), h);
 	if ((size_t)off < h->data.len) {
 		n = h->data.len - (size_t)off;
 		n = n < size ? n : size;

@@ -1,0 +1,157 @@
+#!/bin/bash
+# live.sh - the mount is a live view: what another writer (the sqlite3
+# shell) does shows at once in ls, cat and stat with exact sizes; tail -f
+# follows logs; inotify sees writes through the mount; the change feed
+# lists every writer; relations and views follow both sides; ln -s, rm and
+# mv change link tables in one transaction each; a reader never sees a
+# torn file.
+. "$(dirname "$0")/lib.sh"
+mount_fs
+B=$MNT/bugs
+now_ms() { date +%s%3N; }
+
+# poll CMD until it prints WANT (at most 5 s); print how long it took in ms
+visible_within() { # visible_within WANT CMD...
+	local want=$1 t0 out
+	shift
+	t0=$(now_ms)
+	for _ in $(seq 1 500); do
+		out=$("$@" 2>/dev/null)
+		if [ "$out" = "$want" ]; then
+			echo $(($(now_ms) - t0))
+			return 0
+		fi
+		sleep 0.01
+	done
+	fail "never saw [$want] from $*: last [$out]"
+}
+
+note "an insert, an update and a delete made with sqlite3 show at once"
+sql "INSERT INTO bugs (id, title) VALUES ('BUG-500', 'from sqlite3')"
+ms_insert=$(visible_within "BUG-500.json" sh -c "ls '$B' | grep BUG-500")
+assert_eq "from sqlite3" "$(jq -r .title "$B/BUG-500.json")" "cat after the insert"
+sql "UPDATE bugs SET title = 'changed by sqlite3, and longer' WHERE id = 'BUG-500'"
+ms_update=$(visible_within "changed by sqlite3, and longer" jq -r .title "$B/BUG-500.json")
+assert_eq "$(wc -c < "$B/BUG-500.json")" "$(stat -c %s "$B/BUG-500.json")" "stat size follows the update"
+assert_eq "2" "$(jq .revision "$B/BUG-500.json")" "the revision grew for the outside writer too"
+sql "DELETE FROM bugs WHERE id = 'BUG-500'"
+ms_delete=$(visible_within "gone" sh -c "[ -e '$B/BUG-500.json' ] && echo there || echo gone")
+echo "# visible after: insert ${ms_insert} ms, update ${ms_update} ms, delete ${ms_delete} ms"
+
+note "tail -f of a transcript prints rows from sqlite3 and from the mount"
+mkdir "$MNT/tasks/TASK-001"
+LOG=$MNT/tasks/TASK-001/transcript.jsonl
+echo '{"role":"user","content":"first"}' >> "$LOG"
+tail -n +1 -f "$LOG" > "$T/tail.out" 2>"$T/tail.err" &
+TAIL=$!
+FIXTURE_CLEANUP="kill $TAIL 2>/dev/null"
+sleep 0.3
+sql "INSERT INTO transcripts (task_id, role, content) VALUES ('TASK-001', 'assistant', 'from sqlite3')"
+echo '{"role":"user","content":"from the mount"}' >> "$LOG"
+for _ in $(seq 1 50); do
+	[ "$(wc -l < "$T/tail.out")" -ge 3 ] && break
+	sleep 0.1
+done
+kill $TAIL 2>/dev/null
+wait $TAIL 2>/dev/null
+assert_eq "first|from sqlite3|from the mount" "$(jq -r .content "$T/tail.out" | paste -sd'|')" "tail -f output"
+
+note "inotifywait sees a write made through the mount"
+echo '{"title":"watched"}' > "$B/new"
+inotifywait -q -m -e close_write -e modify --format '%e %f' "$B" > "$T/inotify.out" 2>/dev/null &
+INW=$!
+FIXTURE_CLEANUP="kill $INW 2>/dev/null"
+sleep 0.3
+echo '{"status":"fixed"}' > "$B/BUG-001.json"
+sleep 0.3
+kill $INW 2>/dev/null
+wait $INW 2>/dev/null
+grep -q "CLOSE_WRITE,CLOSE BUG-001.json" "$T/inotify.out" || fail "inotify events: $(cat "$T/inotify.out")"
+
+note "the change feed lists both kinds of writer"
+sql "UPDATE bugs SET priority = 1 WHERE id = 'BUG-001'"
+feed=$(jq -c 'select(.key == "BUG-001") | [.operation, .tool]' "$MNT/changes.jsonl" | paste -sd' ')
+assert_eq '["create","bash"] ["update","bash"] ["update",null]' "$feed" "changes.jsonl for BUG-001"
+assert_eq "$(jq -c . "$MNT/changes.jsonl")" "$("$ORCHFS" watch --no-follow)" "orchfs watch prints the same feed"
+last=$(tail -n 1 "$MNT/changes.jsonl" | jq .seq)
+"$ORCHFS" watch --since "$last" > "$T/watch.out" &
+WATCH=$!
+FIXTURE_CLEANUP="kill $WATCH 2>/dev/null"
+sleep 0.3
+sql "INSERT INTO bugs (id, title) VALUES ('BUG-600', 'watched')"
+for _ in $(seq 1 30); do
+	grep -q BUG-600 "$T/watch.out" && break
+	sleep 0.1
+done
+kill $WATCH
+wait $WATCH 2>/dev/null
+assert_eq '{"collection":"bugs","key":"BUG-600","operation":"create","tool":null}' \
+	"$(jq -c '{collection, key, operation, tool}' "$T/watch.out")" "orchfs watch follows"
+
+note "relations: ln -s, rm and mv change the link tables, one transaction each"
+mkdir "$MNT/tasks/TASK-002" "$MNT/zones/zone-a" "$MNT/zones/zone-b"
+echo '{"path":"/srv/wt1"}' > "$MNT/worktrees/wt1.json"
+a0=$(audit_count)
+ln -s ../../TASK-002 "$MNT/tasks/TASK-001/deps/TASK-002"
+ln -s ../../../bugs/BUG-001.json "$MNT/tasks/TASK-001/bugs/BUG-001"
+assert_eq "TASK-001|TASK-002" "$(sql "SELECT task_id, depends_on FROM task_dependencies")" "ln -s made the dependency"
+assert_eq "TASK-001|BUG-001|fixes" "$(sql "SELECT task_id, bug_id, relationship FROM task_bugs")" "ln -s made the task-bug link"
+assert_eq "$((a0 + 2))" "$(audit_count)" "one audit row per link"
+assert_eq "$(readlink -f "$MNT/tasks/TASK-002")" "$(readlink -f "$MNT/tasks/TASK-001/deps/TASK-002")" "readlink -f resolves"
+assert_eq "BUG-001" "$(jq -r .id "$MNT/tasks/TASK-001/bugs/BUG-001")" "cat through the link"
+ls -L "$MNT/tasks/TASK-001/deps/TASK-002/task.json" >/dev/null || fail "ls -L through the link"
+mv "$MNT/worktrees/wt1.json" "$MNT/zones/zone-a/worktrees/"
+assert_eq "wt1|zone-a" "$(sql "SELECT worktree_id, zone_id FROM worktree_zones")" "mv assigned the worktree"
+mv "$MNT/worktrees/wt1.json" "$MNT/zones/zone-b/worktrees/"
+assert_eq "wt1|zone-b" "$(sql "SELECT worktree_id, zone_id FROM worktree_zones")" "mv reassigned it, in one transaction"
+assert_eq "wt1" "$(ls "$MNT/worktrees/by-zone/zone-b")" "worktrees/by-zone follows"
+[ -e "$MNT/zones/zone-a/worktrees/wt1" ] && fail "still in zone-a"
+[ -e "$MNT/worktrees/wt1.json" ] || fail "the worktree itself stays in worktrees/"
+rm "$MNT/tasks/TASK-001/deps/TASK-002"
+assert_eq "0" "$(sql "SELECT count(*) FROM task_dependencies")" "rm unlinked"
+assert_eq "$((a0 + 5))" "$(audit_count)" "one audit row per ln, mv and rm"
+
+note "relations and views follow sqlite3 too"
+sql "INSERT INTO task_dependencies (task_id, depends_on) VALUES ('TASK-002', 'TASK-001')"
+assert_eq "TASK-001" "$(ls "$MNT/tasks/TASK-002/deps")" "a link inserted with sqlite3"
+sql "UPDATE tasks SET status = 'running' WHERE id = 'TASK-002'"
+assert_eq "TASK-002" "$(ls "$MNT/tasks/by-status/running")" "the view follows an update"
+echo '{"status":"blocked"}' > "$MNT/tasks/TASK-002/task.json"
+[ -e "$MNT/tasks/by-status/running" ] && fail "by-status/running should be gone"
+assert_eq "TASK-002" "$(ls "$MNT/tasks/by-status/blocked")" "the view follows a write through the mount"
+sql "PRAGMA foreign_keys = ON; DELETE FROM tasks WHERE id = 'TASK-001'"
+assert_eq "" "$(ls "$MNT/tasks/TASK-002/deps")" "the link went with the task (ON DELETE CASCADE)"
+
+note "full-text search of transcripts, from the shell and the CLI"
+echo '{"role":"assistant","content":"the token bucket refills"}' >> "$MNT/tasks/TASK-002/transcript.jsonl"
+assert_eq "TASK-002|the token bucket refills" "$(jq -r '"\(.task_id)|\(.content)"' "$MNT/tasks/search/token bucket")" "cat tasks/search/QUERY"
+assert_eq "the token bucket refills" "$("$ORCHFS" search 'bucket' | jq -r .content)" "orchfs search"
+
+note "a reader never sees a torn file while another process rewrites the row"
+echo '{"title":"torn","description":"short"}' > "$B/new"
+key=$(cat "$B/new")
+python3 - "$DB" "$key" > "$T/writer.out" 2>&1 <<'PY' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+t = time.time() + 3
+i = 0
+while time.time() < t:
+    db.execute("UPDATE bugs SET description = ? WHERE id = ?", ("x" * (2000 if i % 2 else 10), sys.argv[2]))
+    i += 1
+print(i)
+PY
+WRITER=$!
+FIXTURE_CLEANUP="kill $WRITER 2>/dev/null"
+reads=0
+while kill -0 $WRITER 2>/dev/null; do
+	out=$(cat "$B/$key.json") || fail "cat failed"
+	d=$(jq -r '.description | length' <<<"$out") || fail "a torn read: $(head -c 200 <<<"$out")"
+	case "$d" in 10 | 2000 | 5) ;; *) fail "description of length $d" ;; esac
+	reads=$((reads + 1))
+done
+wait $WRITER
+echo "# $reads whole reads during $(cat "$T/writer.out") updates"
+[ "$reads" -gt 20 ] || fail "too few reads to mean anything: $reads"
+
+FIXTURE_CLEANUP=
+umount_fs || fail "clean unmount"
