@@ -339,10 +339,33 @@ static int entity_apply(struct conn *cn, const struct map_collection *c, cJSON *
 	return 0;
 }
 
-static int entity_check_revision(const struct map_collection *c, const char *key, const cJSON *cur,
-				 const cJSON *patch, char **cause)
+/* Who made the last change to key, from the change feed: "by vim[123]",
+ * "by another writer" (outside orchfs), or "" when the feed cannot say. */
+static void entity_last_writer(struct conn *cn, const struct map_collection *c, const char *key, char *buf,
+			       size_t size)
+{
+	sqlite3_stmt *s;
+
+	buf[0] = 0;
+	if (!cn->st->changes_last || !(s = conn_stmt(cn, cn->st->changes_last)))
+		return;
+	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+			snprintf(buf, size, " by another writer");
+		else
+			snprintf(buf, size, " by %s[%lld]", sqlite3_column_text(s, 0),
+				 (long long)sqlite3_column_int64(s, 1));
+	}
+	sqlite3_reset(s);
+}
+
+static int entity_check_revision(struct conn *cn, const struct map_collection *c, const char *key,
+				 const cJSON *cur, const cJSON *patch, char **cause)
 {
 	const cJSON *want, *have;
+	char who[96];
 
 	if (!c->revision || !(want = cJSON_GetObjectItemCaseSensitive(patch, c->revision->name)))
 		return 0;
@@ -353,11 +376,12 @@ static int entity_check_revision(const struct map_collection *c, const char *key
 		return 0;
 	if (want->valuedouble < have->valuedouble) {
 		const cJSON *at = c->updated ? cJSON_GetObjectItemCaseSensitive(cur, c->updated->name) : NULL;
+		entity_last_writer(cn, c, key, who, sizeof(who));
 		return store_cause(cause, -ESTALE,
-				   "stale edit: %s changed since revision %.0f was read (now revision %.0f%s%s);"
+				   "stale edit: %s changed since revision %.0f was read (now revision %.0f%s%s%s);"
 				   " reload and save again",
 				   key, want->valuedouble, have->valuedouble, cJSON_IsString(at) ? ", updated " : "",
-				   cJSON_IsString(at) ? at->valuestring : "");
+				   cJSON_IsString(at) ? at->valuestring : "", who);
 	}
 	return store_cause(cause, -EINVAL, "%s: %.0f is newer than the entity's revision %.0f",
 			   c->revision->name, want->valuedouble, have->valuedouble);
@@ -618,7 +642,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 		rc = store_cause(cause, -EINVAL, "expected a JSON object");
 		goto out;
 	}
-	if ((rc = entity_check_revision(c, key, cur, patch, cause)))
+	if ((rc = entity_check_revision(ch.cn, c, key, cur, patch, cause)))
 		goto out;
 	work = cJSON_Duplicate(cur, true);
 	if ((rc = entity_apply(ch.cn, c, work, cur, patch, cause)))

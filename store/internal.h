@@ -42,7 +42,7 @@ struct store {
 	const struct map_database *db;
 	struct coll_sql *sql; /* indexed by map_collection.index */
 	char *audit_insert;   /* or NULL */
-	char *changes_max, *changes_stamp, *changes_list; /* or NULL: the change feed */
+	char *changes_max, *changes_stamp, *changes_list, *changes_last; /* or NULL: the change feed */
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */

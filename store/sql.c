@@ -226,6 +226,8 @@ void sql_build(store *st)
 		st->changes_max = sql_fmt_q("SELECT coalesce(max(seq), 0) FROM ", db->changes, "", NULL, "");
 		st->changes_stamp = sql_fmt_q("UPDATE ", db->changes,
 					      " SET tool = ?1, pid = ?2, audit_id = ?3 WHERE seq > ?4", NULL, "");
+		st->changes_last = sql_fmt_q("SELECT tool, pid FROM ", db->changes,
+					     " WHERE collection = ?1 AND entity_key = ?2 ORDER BY seq DESC LIMIT 1", NULL, "");
 		st->changes_list = sql_fmt_q("SELECT seq, time, collection, entity_key, operation, tool, pid FROM ",
 					     db->changes, " WHERE seq > ?1 ORDER BY seq", NULL, "");
 	}
@@ -267,5 +269,6 @@ void sql_release(store *st)
 	free(st->changes_max);
 	free(st->changes_stamp);
 	free(st->changes_list);
+	free(st->changes_last);
 	st->sql = NULL;
 }

@@ -30,4 +30,5 @@ DROP TRIGGER workflow_tasks_feed_insert;
 DROP TRIGGER workflow_tasks_feed_delete;
 DROP TRIGGER transcripts_feed_insert;
 DROP TRIGGER zone_executions_feed_insert;
+DROP INDEX _orchfs_changes_entity;
 DROP TABLE _orchfs_changes;

@@ -13,6 +13,7 @@ CREATE TABLE _orchfs_changes (
   pid        INTEGER,
   audit_id   INTEGER
 );
+CREATE INDEX _orchfs_changes_entity ON _orchfs_changes (collection, entity_key, seq);
 
 CREATE TRIGGER workflows_feed_insert AFTER INSERT ON workflows BEGIN
   INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES ('workflows', new.id, 'create');

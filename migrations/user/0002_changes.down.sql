@@ -8,4 +8,5 @@ DROP TRIGGER prompts_feed_delete;
 DROP TRIGGER workflow_templates_feed_insert;
 DROP TRIGGER workflow_templates_feed_update;
 DROP TRIGGER workflow_templates_feed_delete;
+DROP INDEX _orchfs_changes_entity;
 DROP TABLE _orchfs_changes;

@@ -13,6 +13,7 @@ CREATE TABLE _orchfs_changes (
   pid        INTEGER,
   audit_id   INTEGER
 );
+CREATE INDEX _orchfs_changes_entity ON _orchfs_changes (collection, entity_key, seq);
 
 CREATE TRIGGER llm_providers_feed_insert AFTER INSERT ON llm_providers BEGIN
   INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES ('providers', new.id, 'create');
