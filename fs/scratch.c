@@ -110,6 +110,11 @@ void scratch_set_owner(struct scratch *s, pid_t pid)
 	s->owner_start = scratch_proc_start(pid);
 }
 
+static long long scratch_age_ms(const struct timespec *now, const struct timespec *then)
+{
+	return (now->tv_sec - then->tv_sec) * 1000LL + (now->tv_nsec - then->tv_nsec) / 1000000;
+}
+
 char **scratch_sweep(fs *f)
 {
 	struct timespec now;
@@ -123,8 +128,8 @@ char **scratch_sweep(fs *f)
 	f->last_sweep = now.tv_sec;
 	for (s = f->scratch; s; s = next) {
 		next = s->next;
-		if (!s->path || s->refs > 1 || now.tv_sec - s->mtime.tv_sec < f->scratch_grace ||
-		    now.tv_sec - s->ctime.tv_sec < f->scratch_grace)
+		if (!s->path || s->refs > 1 || scratch_age_ms(&now, &s->mtime) < f->scratch_grace * 1000LL ||
+		    scratch_age_ms(&now, &s->ctime) < f->scratch_grace * 1000LL)
 			continue;
 		if (s->owner_start && scratch_proc_start(s->owner) == s->owner_start)
 			continue; /* its tool is still running */
