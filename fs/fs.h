@@ -38,4 +38,10 @@ const struct fuse_lowlevel_ops *fs_ops(void);
 /* fs_set_session - the session, for cache invalidations (after fuse_session_new). */
 void fs_set_session(fs *f, struct fuse_session *se);
 
+/* fs_watch_start - follow other writers' commits and drop what the kernel
+ * caches of the rows they change (a thread; needs the session, after mount);
+ * until it runs, nothing is cached. fs_watch_stop ends it (before unmount). */
+int fs_watch_start(fs *f);
+void fs_watch_stop(fs *f);
+
 #endif

@@ -239,6 +239,27 @@ void inode_detach(inode_table *t, const char *path)
 	pthread_mutex_unlock(&t->lock);
 }
 
+struct inode_known *inode_under(inode_table *t, const char *prefix, size_t *n)
+{
+	size_t plen = strlen(prefix), cap = 16;
+	struct inode_known *out = xcalloc(cap, sizeof(*out));
+
+	*n = 0;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct inode *m = t->by_ino[i]; m; m = m->next_ino) {
+			if (!m->path || strncmp(m->path, prefix, plen) != 0 ||
+			    (m->path[plen] != 0 && m->path[plen] != '/' && !(plen == 1 && prefix[0] == '/')))
+				continue;
+			if (*n == cap)
+				out = xrealloc(out, (cap *= 2) * sizeof(*out));
+			out[*n].ino = m->ino;
+			out[(*n)++].path = xstrdup(m->path);
+		}
+	pthread_mutex_unlock(&t->lock);
+	return out;
+}
+
 uint64_t inode_count(inode_table *t)
 {
 	uint64_t n;

@@ -36,6 +36,14 @@ void inode_forget(inode_table *t, uint64_t ino, uint64_t n);
 void inode_move(inode_table *t, const char *from, const char *to);
 /* inode_detach - no path leads to the entry at path any more. */
 void inode_detach(inode_table *t, const char *path);
+/* An entry the kernel knows, as inode_under returns it. */
+struct inode_known {
+	uint64_t ino;
+	char *path;
+};
+/* inode_under - every attached entry at prefix or below it: an array the
+ * caller frees (each path, then the array); *n its length. */
+struct inode_known *inode_under(inode_table *t, const char *prefix, size_t *n);
 /* inode_count - entries in the table (for tests and stats). */
 uint64_t inode_count(inode_table *t);
 

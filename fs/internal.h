@@ -85,6 +85,7 @@ struct fs {
 	struct hidden *hidden;     /* protected by lock */
 	struct newkey *newkeys;    /* protected by lock */
 	struct handle *handles;    /* open files, protected by lock */
+	struct watch *watch;       /* the cache invalidator, or NULL (watch.c) */
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
 };
@@ -101,6 +102,7 @@ struct handle {
 	bool written;            /* bytes were written: only then is a flush a save (a shell's
 				  * dup2 closes the fd it opened with O_TRUNC before writing) */
 	bool creating;           /* the entity does not exist yet: commit creates it */
+	bool append;             /* a log opened O_APPEND: every write goes at our end */
 	int failed;              /* errno of the last commit, if the bytes have not changed
 				  * since: fsync then close report it once, audit it once */
 	pid_t sid;               /* session of the opener (for `new`) */
@@ -181,6 +183,10 @@ int fs_readonly_err(fs *f, const struct node *n);
 /* fs_refuse - audit and log a refused change, answer err (negative) */
 void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
 	       const char *why);
+/* How long the kernel may keep a name backed by rows (the watcher drops it
+ * sooner when the row changes). */
+#define FS_ENTRY_TIMEOUT 1.0
+double fs_entry_timeout(fs *f, const char *path);
 /* fs_reply_entry - answer a lookup/mkdir/symlink with path's inode and st */
 void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st);
 

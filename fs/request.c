@@ -73,6 +73,27 @@ bool fs_writable(fs *f, const struct node *n)
 	return !f->readonly && n->st && !store_readonly(n->st) && (!n->c || !n->c->readonly);
 }
 
+double fs_entry_timeout(fs *f, const char *path)
+{
+	struct node n;
+
+	/* Names backed by rows are cached and dropped by the watcher when the
+	 * rows change; names that are not (scratch files, .error, new, search
+	 * results) are asked for every time. */
+	if (!f->watch || node_resolve(f, path, &n))
+		return 0;
+	switch (n.kind) {
+	case NODE_SCRATCH:
+	case NODE_ERROR:
+	case NODE_NEW:
+	case NODE_SEARCH_DIR:
+	case NODE_SEARCH:
+		return 0;
+	default:
+		return FS_ENTRY_TIMEOUT;
+	}
+}
+
 void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st)
 {
 	struct fuse_entry_param e;
@@ -82,7 +103,7 @@ void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *
 	e.attr = *st;
 	e.attr.st_ino = e.ino;
 	e.attr_timeout = 0;
-	e.entry_timeout = 0;
+	e.entry_timeout = fs_entry_timeout(f, path);
 	if (fuse_reply_entry(req, &e) != 0)
 		inode_forget(f->inodes, e.ino, 1);
 }

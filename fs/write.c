@@ -437,6 +437,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		return rc;
 	}
 	h->base = h->data.len;
+	h->append = writing && n->kind == NODE_LOG && (fi->flags & O_APPEND);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 0;
 	fi->direct_io = n->kind == NODE_NEW || n->kind == NODE_ERROR;
@@ -672,6 +673,8 @@ void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 		pthread_mutex_unlock(&f->lock);
 	} else {
 		pthread_mutex_lock(&h->lock);
+		if (h->append)
+			off = (off_t)h->data.len; /* the kernel's idea of the end may be older than ours */
 		if (!h->writable)
 			rc = -EBADF;
 		else if (h->n.kind == NODE_LOG && (size_t)off < h->base)

@@ -34,6 +34,10 @@ int cmd_init(int argc, char **argv)
 			return cmd_usage("init");
 	if (argc - optind > 1)
 		return cmd_usage("init");
+	if (optind < argc && mkdir(argv[optind], 0755) < 0 && errno != EEXIST) {
+		cmd_error("cannot create %s: %s", argv[optind], strerror(errno));
+		return 1;
+	}
 	if (!realpath(optind < argc ? argv[optind] : ".", real)) {
 		cmd_error("cannot use %s: %s", optind < argc ? argv[optind] : ".", strerror(errno));
 		return 1;
@@ -189,6 +193,7 @@ int cmd_version(int argc, char **argv)
 {
 	printf("orchfs %s\n", ORCHFS_VERSION);
 	printf("sqlite %s, libfuse %s, cjson %s\n", sqlite3_libversion(), fuse_pkgversion(), cJSON_Version());
+	printf("schema versions: project %d, user %d\n", store_migrate_latest("project"), store_migrate_latest("user"));
 	return 0;
 }
 
@@ -196,6 +201,36 @@ static int admin_count(void *arg, const char *key)
 {
 	(*(long *)arg)++;
 	return 0;
+}
+
+struct admin_totals {
+	store *st;
+	const struct map_collection *c;
+	const struct map_view *v;
+};
+
+static int admin_total(void *arg, const char *value)
+{
+	struct admin_totals *t = arg;
+	long n = 0;
+
+	store_view_list(t->st, t->c, t->v, value, admin_count, &n);
+	printf("audit:%-14s %ld\n", value, n);
+	return 0;
+}
+
+/* The audit log's totals by status, from its by-status view. */
+static void admin_audit_totals(struct project *p)
+{
+	store *st = project_store(p, "project");
+	const struct map_collection *c = st ? map_collection(store_map(st), "audit") : NULL;
+	struct admin_totals t = { st, c, NULL };
+
+	for (size_t i = 0; c && i < c->nviews; i++)
+		if (c->views[i].column && strcmp(c->views[i].column->name, "status") == 0)
+			t.v = &c->views[i];
+	if (t.v)
+		store_view_values(st, c, t.v, admin_total, &t);
 }
 
 int cmd_stats(int argc, char **argv)
@@ -230,6 +265,7 @@ int cmd_stats(int argc, char **argv)
 			printf("%s%s%-20s %ld\n", db->dir, db->dir[0] ? "/" : "", db->collections[j].dir, n);
 		}
 	}
+	admin_audit_totals(p);
 	project_free(p);
 	return 0;
 }

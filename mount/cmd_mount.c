@@ -197,7 +197,7 @@ int cmd_mount(int argc, char **argv)
 	for (char *c = strchr(fsname, '=') + 1; *c; c++)
 		if (*c == ',' && strncmp(c, ",fsname=", 8) != 0)
 			*c = '_'; /* a comma in the path would end the option */
-	fuse_opt_add_arg(&args, fsname);
+	fuse_opt_insert_arg(&args, 1, fsname); /* first: the user's -o fsname= wins */
 	if (po.readonly)
 		fuse_opt_add_arg(&args, "-oro");
 
@@ -226,6 +226,8 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	mounted = true;
+	if (fs_watch_start(f) < 0)
+		fprintf(stderr, "orchfs: cannot start the watcher; nothing will be cached\n");
 	if (report >= 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC), log;
 		logpath = xasprintf("%s/orchfs.log", p->dir ? p->dir : "/tmp");
@@ -255,6 +257,8 @@ out:
 		mount_report(report, cause ? cause : "cannot mount");
 	if (loop)
 		fuse_loop_cfg_destroy(loop);
+	if (f)
+		fs_watch_stop(f);
 	if (mounted)
 		fuse_session_unmount(se);
 	if (handlers)

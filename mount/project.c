@@ -26,13 +26,12 @@ char *project_db_path(const char *flag, char **cause)
 		return NULL;
 	}
 	for (;;) {
-		char *dir = xasprintf("%s/.orchfs", strcmp(cwd, "/") == 0 ? "" : cwd);
-		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-			p = xasprintf("%s/project.db", dir);
-			free(dir);
+		/* A project is a .orchfs/ holding project.db: ~/.orchfs/ holds only the
+		 * user database and is no project. */
+		p = xasprintf("%s/.orchfs/project.db", strcmp(cwd, "/") == 0 ? "" : cwd);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
 			return p;
-		}
-		free(dir);
+		free(p);
 		if (strcmp(cwd, "/") == 0)
 			break;
 		if ((p = strrchr(cwd, '/')) == cwd)

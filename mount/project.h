@@ -2,7 +2,7 @@
  * project.h - finding and opening a project's databases.
  *
  * The project database is <project>/.orchfs/project.db, where <project> is
- * the nearest directory at or above the current one holding .orchfs/ (as
+ * the nearest directory at or above the current one holding that file (as
  * git finds .git/); --db PATH or ORCHFS_DB name it directly. The user
  * database is ~/.orchfs/user.db (--user-db, ORCHFS_USER_DB). A project holds
  * the loaded mapping and one open store per database of it; the caller

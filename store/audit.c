@@ -82,6 +82,25 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	return SQLITE_OK;
 }
 
+int store_changes_last(store *st, int64_t *seq)
+{
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	*seq = 0;
+	if (!st->changes_max)
+		return -ENOENT;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->changes_max)))
+		return store_errno(sqlite3_errcode(cn->db));
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		*seq = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
 int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 {
 	static const char *const names[] = { "seq", "time", "collection", "key", "operation", "tool", "pid" };

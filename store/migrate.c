@@ -50,6 +50,11 @@ static int migrate_latest(const char *kind)
 	return latest;
 }
 
+int store_migrate_latest(const char *kind)
+{
+	return migrate_latest(kind);
+}
+
 int store_migrate_status(store *st, int *current, int *latest)
 {
 	struct conn *cn;

@@ -123,6 +123,8 @@ int store_log_rows(store *st, const struct map_collection *c, const struct map_l
  * {seq, time, collection, key, operation, tool, pid}; tool is null for
  * writers other than orchfs. -ENOENT if the database keeps no feed. */
 int store_changes(store *st, int64_t since, store_row_fn fn, void *arg);
+/* store_changes_last - the feed's newest seq (0 when empty). */
+int store_changes_last(store *st, int64_t *seq);
 /* store_has_changes - does the database keep a change feed? */
 bool store_has_changes(const store *st);
 
@@ -170,6 +172,8 @@ void store_refused(store *st, const struct map_collection *c, const char *key, c
 
 /* --- migrations (store/migrate.c) --- */
 
+/* store_migrate_latest - the newest version the binary has for kind ("project"). */
+int store_migrate_latest(const char *kind);
 /* store_migrate_status - current and latest version of the store's kind. */
 int store_migrate_status(store *st, int *current, int *latest);
 /* store_migrate_to - run up or down steps to reach version target, each in
