@@ -60,6 +60,11 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	audit_bind_json(s, 13, row->before);
 	audit_bind_json(s, 14, row->after);
 	value_bind_now(st->db->time, now, s, 15);
+	sqlite3_bind_text(s, 16, who && who->process ? who->process : who && who->tool ? who->tool : "orchfs", -1,
+			  SQLITE_STATIC);
+	if (row->user_approval >= 0 && row->status && (strcmp(row->status, "approved") == 0 ||
+						       strcmp(row->status, "rejected") == 0))
+		sqlite3_bind_int(s, 17, row->user_approval);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)

@@ -421,6 +421,7 @@ struct change {
 	struct audit_row row;
 	cJSON *before, *after, *args;
 	char *keybuf;
+	bool nested; /* inside store_decide's transaction: it commits or rolls back */
 };
 
 static int change_begin(struct change *ch, store *st, const struct map_collection *c, const char *key,
@@ -440,7 +441,8 @@ static int change_begin(struct change *ch, store *st, const struct map_collectio
 		return store_cause(cause, -EROFS, "%s is read-only", c->dir);
 	if ((rc = conn_get(st, &ch->cn)))
 		return store_cause(cause, rc, "cannot open the database: %s", strerror(-rc));
-	if ((rc = conn_begin(ch->cn, true)) != SQLITE_OK)
+	ch->nested = ch->cn->nested > 0;
+	if (!ch->nested && (rc = conn_begin(ch->cn, true)) != SQLITE_OK)
 		return store_sqlerr(ch->cn, rc, cause);
 	ch->row.changes_from = -1;
 	if (st->changes_max) {
@@ -464,10 +466,12 @@ static int change_end(struct change *ch, int rc, char **cause)
 		if (!ch->row.task)
 			ch->row.task = entity_task(ch->row.c, ch->row.key, ch->after ? ch->after : ch->before);
 		if ((rc = audit_insert(ch->cn, &ch->row)) != SQLITE_OK ||
-		    (rc = conn_commit(ch->cn)) != SQLITE_OK)
+		    (!ch->nested && (rc = conn_commit(ch->cn)) != SQLITE_OK))
 			rc = store_sqlerr(ch->cn, rc, cause);
 	}
-	if (rc) {
+	if (rc && ch->nested) {
+		/* the caller's transaction fails as a whole; it audits */
+	} else if (rc) {
 		if (ch->cn)
 			conn_rollback(ch->cn);
 		if (rc != -EROFS || !(ch->st->flags & STORE_READONLY)) {

@@ -16,6 +16,7 @@
 
 struct conn {
 	sqlite3 *db;
+	int nested;        /* changes run inside a caller's transaction (store_decide) */
 	struct store *st;
 	struct conn *next; /* protected by st->lock */
 	struct {
@@ -108,6 +109,7 @@ struct audit_row {
 	const char *task;
 	int64_t start_ms;
 	int64_t changes_from; /* the feed's last seq before this change */
+	int user_approval;    /* 1 approved, 0 rejected, for those statuses */
 };
 /* audit_insert - write the audit row on cn, inside the caller's transaction. */
 int audit_insert(struct conn *cn, const struct audit_row *row);

@@ -442,7 +442,8 @@ static int map_resolve(struct map_ctx *ctx, struct map_database *db)
 int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 {
 	static const char *const keys[] = { "schema", "description", "databases", NULL };
-	static const char *const dkeys[] = { "name", "dir", "audit", "changes", "timestamps", "collections", NULL };
+	static const char *const dkeys[] = { "name",        "dir",       "audit",       "changes", "permissions",
+					     "approvals",   "timestamps", "collections", NULL };
 	struct map_ctx ctx = { 0 };
 	struct mapping *m = xcalloc(1, sizeof(*m));
 	cJSON *root = cJSON_ParseWithLength(text, len);
@@ -474,6 +475,8 @@ int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 		    (rc = map_str(&ctx, e, "dir", true, &db->dir)) ||
 		    (rc = map_str(&ctx, e, "audit", false, &db->audit)) ||
 		    (rc = map_str(&ctx, e, "changes", false, &db->changes)) ||
+		    (rc = map_str(&ctx, e, "permissions", false, &db->permissions)) ||
+		    (rc = map_str(&ctx, e, "approvals", false, &db->approvals)) ||
 		    (rc = map_str(&ctx, e, "timestamps", false, &time)) ||
 		    (rc = map_array(&ctx, e, "collections", &carr, &db->ncollections)))
 			goto out;
@@ -590,6 +593,8 @@ void map_free(struct mapping *m)
 		free(db->dir);
 		free(db->audit);
 		free(db->changes);
+		free(db->permissions);
+		free(db->approvals);
 	}
 	free(m->databases);
 	free(m->schema);

@@ -119,6 +119,8 @@ struct map_database {
 	char *dir;   /* where its collections appear: "" is the root */
 	char *audit; /* table that takes audit rows, or NULL */
 	char *changes; /* table the change feed is kept in (filled by triggers), or NULL */
+	char *permissions; /* collection holding tool permission rules, or NULL */
+	char *approvals;   /* collection of parked changes, or NULL */
 	enum map_time time;
 	struct map_collection *collections;
 	size_t ncollections;

@@ -220,8 +220,9 @@ void sql_build(store *st)
 		st->audit_insert = sql_fmt_q("INSERT INTO ", db->audit,
 					     " (tool_name, pid, uid, operation, path, arguments, result, status,"
 					     " duration_ms, task_id, collection, entity_key, before_json, after_json,"
-					     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-					     " ?10, ?11, ?12, ?13, ?14, ?15, ?15)", NULL, "");
+					     " created_at, updated_at, process, user_approval) VALUES (?1, ?2, ?3, ?4,"
+					     " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
+					     NULL, "");
 	if (db->changes) {
 		st->changes_max = sql_fmt_q("SELECT coalesce(max(seq), 0) FROM ", db->changes, "", NULL, "");
 		st->changes_stamp = sql_fmt_q("UPDATE ", db->changes,

@@ -45,6 +45,7 @@ struct store_actor {
 	uid_t uid;
 	const char *operation; /* write, create, delete, append, link, unlink, ... */
 	const char *path;      /* path under the mount, or the CLI command line */
+	const char *process;   /* the acting process when it is not the tool, or NULL */
 };
 
 /* Largest document or log batch accepted, in bytes (see docs/errors.md). */
@@ -169,6 +170,17 @@ int store_unlink(store *st, const struct map_collection *c, const struct map_rel
  * (a read-only place, a bad name); err is the errno given to the caller. */
 void store_refused(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		   int err, const char *reason);
+
+/* --- permissions (store/perm.c) --- */
+
+enum store_permission { STORE_ALLOW = 0, STORE_DENY = 1, STORE_APPROVAL = 2 };
+/* store_permit - what the rules say of tool changing path (relative to the
+ * mount's root) with args (a JSON object: the fields it sets, or NULL):
+ * STORE_ALLOW, STORE_DENY or STORE_APPROVAL with *reason (caller frees), or
+ * a negative errno. */
+int store_permit(store *st, const char *tool, const char *path, const cJSON *args, char **reason);
+/* perm_normalize - path with "//", "./" and "../" folded, no leading '/' (caller frees) */
+char *perm_normalize(const char *path);
 
 /* --- migrations (store/migrate.c) --- */
 

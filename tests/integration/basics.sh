@@ -5,7 +5,7 @@
 mount_fs
 
 note "the root shows the collections, their JSON Lines streams and user/"
-assert_eq "audit audit.jsonl bugs bugs.jsonl changes.jsonl permissions permissions.jsonl rules rules.jsonl tasks tasks.jsonl user workflows workflows.jsonl worktrees worktrees.jsonl zones zones.jsonl" \
+assert_eq "approvals approvals.jsonl audit audit.jsonl bugs bugs.jsonl changes.jsonl permissions permissions.jsonl rules rules.jsonl tasks tasks.jsonl user workflows workflows.jsonl worktrees worktrees.jsonl zones zones.jsonl" \
 	"$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls of the root"
 assert_eq "changes.jsonl prompts prompts.jsonl providers providers.jsonl workflow_templates workflow_templates.jsonl" \
 	"$(ls "$MNT/user" | tr '\n' ' ' | sed 's/ $//')" "ls of user/"

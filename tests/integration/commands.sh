@@ -152,12 +152,16 @@ EOF
 check_eq "$expected_fks" "$(sql "$FKS")" "PRAGMA foreign_key_list of every table"
 check_eq "" "$(usql "$FKS")" "the user database has no foreign keys"
 
-note "migrate status: both databases at version 2 of 2"
+# The newest schema versions this binary has ("schema versions: project N, user M").
+PV=$("$ORCHFS" version | sed -n 's/^schema versions: project \([0-9]*\), user \([0-9]*\)$/\1/p')
+UV=$("$ORCHFS" version | sed -n 's/^schema versions: project \([0-9]*\), user \([0-9]*\)$/\2/p')
+[ -n "$PV" ] && [ -n "$UV" ] || bad "orchfs version names no schema versions"
+note "migrate status: both databases at the newest version ($PV and $UV)"
 rc=0
 out=$("$ORCHFS" migrate status 2>&1) || rc=$?
 check_rc 0 "$rc" "migrate status"
-check_eq "project  $DB: version 2 of 2" "$(grep '^project ' <<<"$out")" "migrate status of the project database"
-check_eq "user     $UDB: version 2 of 2" "$(grep '^user ' <<<"$out")" "migrate status of the user database"
+check_eq "project  $DB: version $PV of $PV" "$(grep '^project ' <<<"$out")" "migrate status of the project database"
+check_eq "user     $UDB: version $UV of $UV" "$(grep '^user ' <<<"$out")" "migrate status of the user database"
 
 # ---------------------------------------------------------------------------
 note "10. version and help"
@@ -170,7 +174,8 @@ check_contains "$out" "sqlite $(pkg-config --modversion sqlite3)" "orchfs versio
 check_contains "$out" "libfuse $(pkg-config --modversion fuse3)" "orchfs version names libfuse's"
 check_contains "$out" "cjson $(pkg-config --modversion libcjson)" "orchfs version names cJSON's"
 # `orchfs help version`: "... and the versions of SQLite, libfuse, cJSON and the schemas."
-grep -Eiq 'schema.*\b2\b' <<<"$out" || bad "orchfs version does not name the schema versions (as orchfs help version says): [$out]"
+ls "$SRC"/migrations/project/*.up.sql | grep -c . > "$T/nup"
+grep -Eiq "schema.*project $(cat "$T/nup")\b" <<<"$out" || bad "orchfs version does not name the schema versions (as orchfs help version says): [$out]"
 check_eq "$out" "$("$ORCHFS" --version 2>&1)" "orchfs --version is orchfs version"
 for args in "help" "--help"; do
 	rc=0
@@ -557,15 +562,15 @@ rc=0
 out=$("$ORCHFS" migrate down 1 2>&1) || rc=$?
 check_rc 0 "$rc" "migrate down 1 ($out)"
 out=$("$ORCHFS" migrate status 2>&1)
-check_eq "project  $DB: version 1 of 2 (run \`orchfs migrate up\`)" "$(grep '^project ' <<<"$out")" "migrate status after down 1"
-check_eq "user     $UDB: version 2 of 2" "$(grep '^user ' <<<"$out")" "migrate down 1 leaves the user database"
+check_eq "project  $DB: version 1 of $PV (run \`orchfs migrate up\`)" "$(grep '^project ' <<<"$out")" "migrate status after down 1"
+check_eq "user     $UDB: version $UV of $UV" "$(grep '^user ' <<<"$out")" "migrate down 1 leaves the user database"
 check_eq 0 "$(sql "$feed_objects")" "the change feed's table and triggers after down 1"
 check_eq "$bugs_before" "$(sql "SELECT count(*) FROM bugs")" "the bugs survive down 1"
 [ -f "$DB.bak" ] || bad "no $DB.bak after migrate down 1"
 if [ -f "$DB.bak" ]; then
 	check_eq 600 "$(mode_of "$DB.bak")" "mode of the .bak copy"
 	check_eq ok "$(sqlite3 "$DB.bak" "PRAGMA integrity_check" 2>&1)" "the .bak copy is a sound database"
-	check_eq "$nfeed|$bugs_before|2" "$(sqlite3 "$DB.bak" "SELECT ($feed_objects), (SELECT count(*) FROM bugs), (SELECT max(version) FROM _orchfs_migrations)" 2>&1)" \
+	check_eq "$nfeed|$bugs_before|$PV" "$(sqlite3 "$DB.bak" "SELECT ($feed_objects), (SELECT count(*) FROM bugs), (SELECT max(version) FROM _orchfs_migrations)" 2>&1)" \
 		"the .bak copy is the database before down 1"
 fi
 dump_before=$(sql .dump)
@@ -574,12 +579,12 @@ out=$("$ORCHFS" migrate down 9 2>&1) || rc=$?
 [ "$rc" -ne 0 ] || bad "migrate down 9 exited 0"
 check_contains "$out" "9" "the message of migrate down 9 names the version"
 check_eq "$dump_before" "$(sql .dump)" "migrate down 9 changes nothing"
-check_contains "$("$ORCHFS" migrate status 2>&1)" "version 1 of 2" "migrate status after down 9"
+check_contains "$("$ORCHFS" migrate status 2>&1)" "version 1 of $PV" "migrate status after down 9"
 rc=0
 out=$("$ORCHFS" migrate up 2>&1) || rc=$?
 check_rc 0 "$rc" "migrate up ($out)"
 out=$("$ORCHFS" migrate status 2>&1)
-check_eq "project  $DB: version 2 of 2" "$(grep '^project ' <<<"$out")" "migrate status after up"
+check_eq "project  $DB: version $PV of $PV" "$(grep '^project ' <<<"$out")" "migrate status after up"
 check_eq "$nfeed" "$(sql "$feed_objects")" "the change feed's table and triggers after up"
 check_eq "$bugs_before" "$(sql "SELECT count(*) FROM bugs")" "the bugs survive up"
 check_eq 0 "$(sqlite3 "$DB.bak" "$feed_objects" 2>&1)" "the .bak copy is the database before up"

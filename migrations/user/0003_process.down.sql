@@ -1,0 +1,2 @@
+-- Undo 0003_process.
+ALTER TABLE tool_executions DROP COLUMN process;
