@@ -373,9 +373,11 @@ bench_size() { # bench_size N
 	rm -rf "$TREE" "$D"
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in $SIZES; do
 	bench_size "$n"
 done
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the table ---
 
@@ -432,7 +434,7 @@ BLOCK=$W/block.md
 	echo
 	echo "\`sh bench/run.sh$([ "$MODE" = full ] && echo " --full")$([ "$MODE" = custom ] && echo " --sizes \"$SIZES\"")\`, $(date -u '+%Y-%m-%d %H:%M UTC'), orchfs $commit."
 	echo
-	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r)"
+	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r); load average $LOAD0 before the run, $LOAD1 after (other work on the machine shows as noise)"
 	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'), SQLite $(sqlite3 --version | cut -d' ' -f1) (sqlite3 shell), Python $(python3 -c 'import sqlite3, sys; print(sys.version.split()[0], "with SQLite", sqlite3.sqlite_version)')"
 	echo "- Sizes: N = ${SIZES// /, } tasks and N bugs (10 transcript rows per task); one warm-up run, then the median of $RUNS runs; floorfs options \`$FLOORFS_OPTS\` (the caching orchfs uses: names of rows cached, attributes and pages not)"
 	echo

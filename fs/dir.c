@@ -257,6 +257,7 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		fs_actor(req, "link", path, &oa);
 		if ((rc = store_link(n.st, n.c, n.rel, n.key, n.target, false, &oa.a, &cause))) {
 			note_error(f, path, cause ? cause : strerror(-rc));
+			fs_log("%s: ln -s: %s (by %s[%d])", path, cause ? cause : strerror(-rc), oa.comm, (int)oa.a.pid);
 			fuse_reply_err(req, -rc);
 			goto out;
 		}

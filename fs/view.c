@@ -35,8 +35,10 @@ static struct timespec view_doc_time(fs *f, const struct node *n, const cJSON *d
 	const cJSON *v;
 	int64_t ms;
 
-	if (n->c && n->c->updated && (v = cJSON_GetObjectItemCaseSensitive(doc, n->c->updated->name)) &&
-	    cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0) {
+	const struct map_column *col = n->c ? (n->c->updated ? n->c->updated : n->c->created) : NULL;
+
+	if (col && (v = cJSON_GetObjectItemCaseSensitive(doc, col->name)) && cJSON_IsString(v) &&
+	    time_parse_iso(v->valuestring, &ms) == 0) {
 		ts.tv_sec = ms / 1000;
 		ts.tv_nsec = (ms % 1000) * 1000000;
 	}
@@ -104,7 +106,7 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		return 0;
 	case NODE_NEW:
 		node_split(path, &parent, &name);
-		if ((key = newkey_get(f, sid, parent)))
+		if ((key = newkey_get(f, sid, parent)) && *key)
 			strbuf_addf(out, "%s\n", key);
 		free(key);
 		free(parent);
@@ -218,7 +220,7 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 	case NODE_STREAM:
 	case NODE_FEED:
 	case NODE_SEARCH:
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | (n.kind == NODE_STREAM && view_has_secret(n.c) ? 0400 : 0444);
 		break;
 	case NODE_REL_LINK:
 	case NODE_VIEW_LINK:

@@ -19,7 +19,7 @@
  * file to a scratch name hides it (the row stays) and makes the scratch file
  * hold its bytes; creating a hidden entity's name again is an update of that
  * row; renaming a scratch file onto an entity name commits its contents.
- * See docs/editing.md.
+ * See docs/writing.md.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -149,6 +149,12 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		audited = true;
 		if (h->n.kind == NODE_NEW) {
 			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
+			if (rc) { /* `cat new` must not show the key of an earlier create as this one's */
+				node_split(h->path, &parent, &name);
+				newkey_set(f, h->sid, parent, "");
+				free(parent);
+				free(name);
+			}
 			if (!rc) {
 				node_split(h->path, &parent, &name);
 				newkey_set(f, h->sid, parent, key);

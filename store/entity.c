@@ -241,11 +241,12 @@ static cJSON *entity_redact(const struct map_column *cols, size_t n, const cJSON
 	return out;
 }
 
-static const char *entity_name_from_error(const struct map_column *cols, size_t n, const char *msg)
+static const char *entity_name_from_error(const struct map_column *cols, size_t n, const char *msg,
+					  const char *kind)
 {
 	const char *dot = strrchr(msg, '.');
 
-	if (!dot || !strstr(msg, "NOT NULL constraint failed"))
+	if (!dot || !strstr(msg, kind))
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(cols[i].column, dot + 1) == 0)
@@ -256,10 +257,13 @@ static const char *entity_name_from_error(const struct map_column *cols, size_t 
 /* Turn a failed statement into errno and a cause that names the field if it can. */
 static int entity_sqlerr(struct conn *cn, const struct map_column *cols, size_t n, int rc, char **cause)
 {
-	const char *field = entity_name_from_error(cols, n, sqlite3_errmsg(cn->db));
+	const char *field = entity_name_from_error(cols, n, sqlite3_errmsg(cn->db), "NOT NULL constraint failed");
 
 	if (field)
 		return store_cause(cause, -EINVAL, "%s: required", field);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE &&
+	    (field = entity_name_from_error(cols, n, sqlite3_errmsg(cn->db), "UNIQUE constraint failed")))
+		return store_cause(cause, -EEXIST, "%s: the value is taken by another entity", field);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT && rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return store_cause(cause, -EINVAL, "a field refers to an entity that does not exist");
 	if (rc == SQLITE_CONSTRAINT_CHECK)
@@ -572,7 +576,7 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 out:
 	if (rc != SQLITE_OK) {
-		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
 			rc = store_cause(cause, -EEXIST, "%s already exists", key);
 		else
 			rc = entity_sqlerr(cn, c->columns, c->ncolumns, rc, cause);
@@ -625,12 +629,53 @@ out:
 	return change_end(&ch, rc, cause);
 }
 
+int entity_preview(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *patch,
+		   cJSON **after, char **cause)
+{
+	cJSON *cur = NULL, *work = NULL;
+	int rc;
+
+	*after = NULL;
+	if ((rc = entity_load(cn, c, key, true, &cur)))
+		return rc;
+	work = cJSON_Duplicate(cur, true);
+	if (!(rc = entity_check_revision(cn, c, key, cur, patch, cause)) &&
+	    !(rc = entity_apply(cn, c, work, cur, patch, cause)))
+		*after = entity_redact(c->columns, c->ncolumns, work);
+	cJSON_Delete(cur);
+	cJSON_Delete(work);
+	return rc;
+}
+
+/* A write to an approval's status is a decision (approval.c). */
+static int entity_decide(store *st, const char *key, const cJSON *patch, const struct store_actor *who,
+			 char **cause)
+{
+	const cJSON *status = cJSON_GetObjectItemCaseSensitive(patch, "status");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(patch, "reason");
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, patch)
+		if (strcmp(f->string, "status") != 0 && strcmp(f->string, "reason") != 0 &&
+		    strcmp(f->string, "revision") != 0 && !map_column(map_collection(st->db, st->db->approvals), f->string))
+			return store_cause(cause, -EINVAL, "unknown field \"%.80s\"", f->string);
+	if (!cJSON_IsString(status) || (strcmp(status->valuestring, "approved") != 0 &&
+					strcmp(status->valuestring, "rejected") != 0))
+		return store_cause(cause, -EINVAL, "status: write \"approved\" or \"rejected\" to decide");
+	return store_decide(st, strtoll(key, NULL, 10), strcmp(status->valuestring, "approved") == 0,
+			    who && who->tool ? who->tool : "orchfs", cJSON_IsString(reason) ? reason->valuestring : NULL,
+			    cause);
+}
+
 int store_patch(store *st, const struct map_collection *c, const char *key, const cJSON *patch,
 		const struct store_actor *who, char **cause)
 {
 	struct change ch;
 	cJSON *cur = NULL, *work = NULL;
 	int rc;
+
+	if (store_is_approvals(st, c) && cJSON_IsObject(patch))
+		return entity_decide(st, key, patch, who, cause);
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
 		goto out;
@@ -707,6 +752,7 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no such entity", key);
 		goto out;
 	}
+	rc = 0;
 	ch.args = cJSON_CreateObject();
 	cJSON_AddStringToObject(ch.args, "log", l->file);
 	cJSON_AddNumberToObject(ch.args, "rows", cJSON_GetArraySize(rows));
@@ -831,7 +877,7 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		if ((rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) && r->unique)
-			rc = store_cause(cause, -EEXIST, "%s/%s is already linked from another %s (mv moves it)",
+			rc = store_cause(cause, -EEXIST, "%s/%s is already linked from another entity of %s/ (mv moves it)",
 					 r->dir, target, c->dir);
 		else if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
 			rc = store_cause(cause, -EEXIST, "%s/%s is already linked", r->dir, target);

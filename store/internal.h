@@ -93,6 +93,9 @@ cJSON *json_merge_patch(cJSON *target, const cJSON *patch);
 /* --- entity.c --- */
 /* entity_load - the document of key in c, on cn (inside the caller's transaction). */
 int entity_load(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc);
+/* entity_preview - what key's document would be after patch, validated (masked). */
+int entity_preview(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *patch,
+		   cJSON **after, char **cause);
 /* entity_task - the task key the document names for the audit, or NULL (borrowed). */
 const char *entity_task(const struct map_collection *c, const char *key, const cJSON *doc);
 

@@ -182,6 +182,21 @@ int store_permit(store *st, const char *tool, const char *path, const cJSON *arg
 /* perm_normalize - path with "//", "./" and "../" folded, no leading '/' (caller frees) */
 char *perm_normalize(const char *path);
 
+/* --- approvals (store/approval.c) --- */
+
+/* store_park - record the change who asks for on c/key (payload: the patch or
+ * document, or {relation, target}, or {log, rows}), unapplied, for a person to
+ * decide; audited as "pending". Returns 0 with *id and a *cause telling the
+ * writer where it waits, or a negative errno (an invalid change is refused). */
+int store_park(store *st, const struct map_collection *c, const char *key, const cJSON *payload,
+	       const struct store_actor *who, int64_t *id, char **cause);
+/* store_decide - approve (apply, as the tool that asked) or reject a parked
+ * change, in one transaction with its audit row. decider names the person or
+ * process deciding; reason may be NULL. -ENOENT, or -EINVAL if decided already. */
+int store_decide(store *st, int64_t id, bool approve, const char *decider, const char *reason, char **cause);
+/* store_is_approvals - is c the collection of parked changes? */
+bool store_is_approvals(const store *st, const struct map_collection *c);
+
 /* --- migrations (store/migrate.c) --- */
 
 /* store_migrate_latest - the newest version the binary has for kind ("project"). */

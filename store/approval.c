@@ -1,0 +1,265 @@
+/*
+ * approval.c - changes parked by a requires_approval rule, and decisions.
+ *
+ * store_park() records the change a tool asked for (the operation, the
+ * entity, its payload, and the entity's document before and after as it
+ * would become), unapplied, with an audit row of status "pending". A person
+ * decides with `orchfs approve|reject ID` or by writing {"status": ...} to
+ * approvals/ID.json: store_decide() then, in one transaction, applies the
+ * change as the tool that asked for it (through the same validated store
+ * call, audited as "approved") or drops it (audited as "rejected"), and
+ * closes the approval. A change that no longer applies (the entity changed
+ * meanwhile) is refused and the approval stays pending.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+static const char approval_insert[] =
+	"INSERT INTO approvals (tool_name, pid, uid, operation, path, collection, entity_key, payload,"
+	" before_json, after_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+static const char approval_get[] = "SELECT tool_name, pid, uid, operation, path, collection, entity_key, payload,"
+				   " status FROM approvals WHERE id = ?1";
+static const char approval_close[] = "UPDATE approvals SET status = ?2, reason = ?3, decided_by = ?4,"
+				     " decided_at = ?5, revision = revision + 1, updated_at = ?5 WHERE id = ?1";
+static const char approval_mark[] = "UPDATE tool_executions SET status = ?2, user_approval = ?3 WHERE id = ?1";
+
+static void approval_bind_json(sqlite3_stmt *s, int i, const cJSON *v)
+{
+	char *text;
+
+	if (!v) {
+		sqlite3_bind_null(s, i);
+		return;
+	}
+	text = cJSON_PrintUnformatted(v);
+	sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+	cJSON_free(text);
+}
+
+bool store_is_approvals(const store *st, const struct map_collection *c)
+{
+	return c && st->db->approvals && strcmp(c->dir, st->db->approvals) == 0;
+}
+
+int store_park(store *st, const struct map_collection *c, const char *key, const cJSON *payload,
+	       const struct store_actor *who, int64_t *id, char **cause)
+{
+	const struct map_collection *ac = st->db->approvals ? map_collection(st->db, st->db->approvals) : NULL;
+	struct audit_row row = { .who = who, .c = c, .key = key, .status = "pending", .changes_from = -1,
+				 .user_approval = -1 };
+	cJSON *before = NULL, *after = NULL;
+	struct conn *cn;
+	sqlite3_stmt *s;
+	char *result = NULL;
+	int rc;
+
+	*id = 0;
+	if (!ac)
+		return store_cause(cause, -EACCES, "permission denied: this database keeps no approvals");
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	row.start_ms = time_now_ms();
+	if (key && entity_load(cn, c, key, false, &before) == 0 && who->operation &&
+	    strcmp(who->operation, "write") == 0 && cJSON_IsObject(payload)) {
+		/* what the entity would become, checked now: an invalid change is refused, not parked */
+		if ((rc = entity_preview(cn, c, key, payload, &after, cause)))
+			goto fail;
+	}
+	if (!(s = conn_stmt(cn, approval_insert))) {
+		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		goto fail;
+	}
+	sqlite3_bind_text(s, 1, who->tool, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, who->pid);
+	sqlite3_bind_int64(s, 3, who->uid);
+	sqlite3_bind_text(s, 4, who->operation ? who->operation : "write", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, who->path ? who->path : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, c->dir, -1, SQLITE_STATIC);
+	if (key)
+		sqlite3_bind_text(s, 7, key, -1, SQLITE_STATIC);
+	approval_bind_json(s, 8, payload);
+	approval_bind_json(s, 9, before);
+	approval_bind_json(s, 10, after);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto fail;
+	}
+	*id = sqlite3_last_insert_rowid(cn->db);
+	result = xasprintf("parked for approval as %s/%lld", ac->dir, (long long)*id);
+	row.result = result;
+	row.arguments = payload;
+	row.before = before;
+	row.task = entity_task(c, key, before);
+	if ((rc = audit_insert(cn, &row)) != SQLITE_OK || (rc = conn_commit(cn)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto fail;
+	}
+	store_cause(cause, -EACCES, "waiting for approval: %s (orchfs approve %lld, or reject)", result,
+		    (long long)*id);
+	rc = 0;
+	goto out;
+fail:
+	conn_rollback(cn);
+out:
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+	free(result);
+	return rc;
+}
+
+static char *approval_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* Apply a parked change as the tool that asked for it (inside our transaction). */
+static int approval_apply(store *st, const struct map_collection *c, const char *key, const cJSON *payload,
+			  const struct store_actor *who, char **cause)
+{
+	const char *op = who->operation;
+	const cJSON *v;
+
+	if (strcmp(op, "write") == 0)
+		return store_patch(st, c, key, payload, who, cause);
+	if (strcmp(op, "create") == 0)
+		return store_create(st, c, key, payload, who, NULL, cause);
+	if (strcmp(op, "delete") == 0)
+		return store_delete(st, c, key, who, cause);
+	if (strcmp(op, "link") == 0 || strcmp(op, "unlink") == 0) {
+		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(payload, "relation");
+		const cJSON *target = cJSON_GetObjectItemCaseSensitive(payload, "target");
+		const cJSON *move = cJSON_GetObjectItemCaseSensitive(payload, "move");
+		for (size_t i = 0; cJSON_IsString(rel) && cJSON_IsString(target) && i < c->nrelations; i++)
+			if (strcmp(c->relations[i].dir, rel->valuestring) == 0)
+				return strcmp(op, "link") == 0
+					       ? store_link(st, c, &c->relations[i], key, target->valuestring,
+							    cJSON_IsTrue(move), who, cause)
+					       : store_unlink(st, c, &c->relations[i], key, target->valuestring, who,
+							      cause);
+	}
+	if (strcmp(op, "append") == 0 && (v = cJSON_GetObjectItemCaseSensitive(payload, "log")) && cJSON_IsString(v))
+		for (size_t i = 0; i < c->nlogs; i++)
+			if (strcmp(c->logs[i].file, v->valuestring) == 0)
+				return store_log_append(st, c, &c->logs[i], key,
+							cJSON_GetObjectItemCaseSensitive(payload, "rows"), who, cause);
+	return store_cause(cause, -EINVAL, "cannot apply a parked \"%s\"", op);
+}
+
+int store_decide(store *st, int64_t id, bool approve, const char *decider, const char *reason, char **cause)
+{
+	char *tool = NULL, *op = NULL, *path = NULL, *coll = NULL, *key = NULL, *status = NULL, *result = NULL;
+	const struct map_collection *c;
+	struct store_actor who = { 0 };
+	cJSON *payload = NULL;
+	struct conn *cn;
+	sqlite3_stmt *s;
+	char when[40];
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	if (!(s = conn_stmt(cn, approval_get))) {
+		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		goto fail;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		rc = rc == SQLITE_DONE ? store_cause(cause, -ENOENT, "approvals/%lld: no such approval", (long long)id)
+				       : store_sqlerr(cn, rc, cause);
+		goto fail;
+	}
+	tool = approval_text(s, 0);
+	who.pid = (pid_t)sqlite3_column_int64(s, 1);
+	who.uid = (uid_t)sqlite3_column_int64(s, 2);
+	op = approval_text(s, 3);
+	path = approval_text(s, 4);
+	coll = approval_text(s, 5);
+	key = approval_text(s, 6);
+	payload = sqlite3_column_text(s, 7) ? cJSON_Parse((const char *)sqlite3_column_text(s, 7)) : NULL;
+	status = approval_text(s, 8);
+	sqlite3_reset(s);
+	if (strcmp(status, "pending") != 0) {
+		rc = store_cause(cause, -EINVAL, "approvals/%lld was %s already", (long long)id, status);
+		goto fail;
+	}
+	if (!(c = map_collection(st->db, coll))) {
+		rc = store_cause(cause, -EINVAL, "approvals/%lld: no collection %s", (long long)id, coll);
+		goto fail;
+	}
+	who.tool = tool;
+	who.operation = op;
+	who.path = path;
+	who.process = decider;
+	if (approve) {
+		cn->nested++;
+		rc = approval_apply(st, c, key, payload, &who, cause);
+		cn->nested--;
+		if (rc)
+			goto fail;
+		if (!(s = conn_stmt(cn, approval_mark))) {
+			rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+			goto fail;
+		}
+		sqlite3_bind_int64(s, 1, sqlite3_last_insert_rowid(cn->db));
+		sqlite3_bind_text(s, 2, "approved", -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 3, 1);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			rc = store_sqlerr(cn, rc, cause);
+			goto fail;
+		}
+	} else {
+		struct audit_row row = { .who = &who, .c = c, .key = key, .status = "rejected", .arguments = payload,
+					 .changes_from = -1, .user_approval = 0, .start_ms = time_now_ms() };
+		result = xasprintf("rejected by %s%s%s", decider, reason ? ": " : "", reason ? reason : "");
+		row.result = result;
+		if ((rc = audit_insert(cn, &row)) != SQLITE_OK) {
+			rc = store_sqlerr(cn, rc, cause);
+			goto fail;
+		}
+	}
+	if (!(s = conn_stmt(cn, approval_close))) {
+		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		goto fail;
+	}
+	time_format_iso(time_now_ms(), when, sizeof(when));
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, approve ? "approved" : "rejected", -1, SQLITE_STATIC);
+	if (reason)
+		sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, decider, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, when, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE || (rc = conn_commit(cn)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	conn_rollback(cn);
+out:
+	free(tool);
+	free(op);
+	free(path);
+	free(coll);
+	free(key);
+	free(status);
+	free(result);
+	cJSON_Delete(payload);
+	return rc;
+}
