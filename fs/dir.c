@@ -24,6 +24,18 @@ struct dirhandle {
 	unsigned char *type; /* DT_DIR, DT_REG, DT_LNK */
 };
 
+/* What a link change carries, for permissions and approvals. */
+static cJSON *dir_link_payload(const struct map_relation *r, const char *target, bool move)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(p, "relation", r->dir);
+	cJSON_AddStringToObject(p, "target", target);
+	if (move)
+		cJSON_AddBoolToObject(p, "move", true);
+	return p;
+}
+
 void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	fs *f = fs_of(req);
@@ -59,7 +71,8 @@ void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	}
 	fs_actor(req, "create", path, &oa);
 	doc = cJSON_CreateObject();
-	rc = store_create(n.st, n.c, n.key, doc, &oa.a, NULL, &cause);
+	if (!(rc = fs_permit(req, f, path, &n, "create", doc, &cause)))
+		rc = store_create(n.st, n.c, n.key, doc, &oa.a, NULL, &cause);
 	cJSON_Delete(doc);
 	if (rc) {
 		note_error(f, path, cause ? cause : strerror(-rc));
@@ -126,10 +139,14 @@ void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (n.kind == NODE_ENTITY && !n.c->file) {
 		fs_actor(req, "delete", path, &oa);
-		rc = store_delete(n.st, n.c, n.key, &oa.a, &cause);
+		if (!(rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)))
+			rc = store_delete(n.st, n.c, n.key, &oa.a, &cause);
 	} else if (n.kind == NODE_REL_LINK) {
+		cJSON *link = dir_link_payload(n.rel, n.target, false);
 		fs_actor(req, "unlink", path, &oa);
-		rc = store_unlink(n.st, n.c, n.rel, n.key, n.target, &oa.a, &cause);
+		if (!(rc = fs_permit(req, f, path, &n, "unlink", link, &cause)))
+			rc = store_unlink(n.st, n.c, n.rel, n.key, n.target, &oa.a, &cause);
+		cJSON_Delete(link);
 	} else if (n.kind == NODE_ENTITY || n.kind == NODE_COLLECTION) {
 		rc = -EISDIR;
 	} else {
@@ -192,7 +209,8 @@ void dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	fs_actor(req, "delete", path, &oa);
-	if ((rc = store_delete(n.st, n.c, n.key, &oa.a, &cause))) {
+	if ((rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)) ||
+	    (rc = store_delete(n.st, n.c, n.key, &oa.a, &cause))) {
 		fs_log("%s: rmdir: %s", path, cause ? cause : strerror(-rc));
 		fuse_reply_err(req, -rc);
 	} else {
@@ -255,7 +273,11 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		}
 		free(key);
 		fs_actor(req, "link", path, &oa);
-		if ((rc = store_link(n.st, n.c, n.rel, n.key, n.target, false, &oa.a, &cause))) {
+		cJSON *link = dir_link_payload(n.rel, n.target, false);
+		if (!(rc = fs_permit(req, f, path, &n, "link", link, &cause)))
+			rc = store_link(n.st, n.c, n.rel, n.key, n.target, false, &oa.a, &cause);
+		cJSON_Delete(link);
+		if (rc) {
 			note_error(f, path, cause ? cause : strerror(-rc));
 			fs_log("%s: ln -s: %s (by %s[%d])", path, cause ? cause : strerror(-rc), oa.comm, (int)oa.a.pid);
 			fuse_reply_err(req, -rc);
@@ -376,8 +398,11 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		if (strcmp(key, fn.key) != 0)
 			rc = -EINVAL;
 		else if ((rc = fs_readonly_err(f, &tn)) == 0) {
+			cJSON *link = dir_link_payload(tn.rel, fn.key, true);
 			fs_actor(req, "link", to, &oa);
-			rc = store_link(tn.st, tn.c, tn.rel, tn.key, fn.key, true, &oa.a, &cause);
+			if (!(rc = fs_permit(req, f, to, &tn, "link", link, &cause)))
+				rc = store_link(tn.st, tn.c, tn.rel, tn.key, fn.key, true, &oa.a, &cause);
+			cJSON_Delete(link);
 		}
 		if (rc) {
 			note_error(f, to, cause ? cause : strerror(-rc));

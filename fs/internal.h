@@ -187,6 +187,12 @@ void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, co
  * sooner when the row changes). */
 #define FS_ENTRY_TIMEOUT 1.0
 double fs_entry_timeout(fs *f, const char *path);
+/* fs_permit - may the requesting tool make this change (op on path, with
+ * payload: the document, patch, link or rows)? 0 when allowed; otherwise
+ * -EACCES with *cause (caller frees): refused (audited as denied) or parked
+ * for approval (audited as pending); .error and the log say which. */
+int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op,
+	      const cJSON *payload, char **cause);
 /* fs_reply_entry - answer a lookup/mkdir/symlink with path's inode and st */
 void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st);
 

@@ -73,6 +73,44 @@ bool fs_writable(fs *f, const struct node *n)
 	return !f->readonly && n->st && !store_readonly(n->st) && (!n->c || !n->c->readonly);
 }
 
+int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op,
+	      const cJSON *payload, char **cause)
+{
+	struct fs_actor oa;
+	store *rules = NULL;
+	char *reason = NULL, *msg = NULL;
+	int64_t id;
+	int rc;
+
+	for (size_t i = 0; i < f->nstores && !rules; i++)
+		if (store_map(f->stores[i])->permissions)
+			rules = f->stores[i];
+	if (!rules || !n->st)
+		return 0;
+	fs_actor(req, op, path, &oa);
+	rc = store_permit(rules, oa.comm, path, cJSON_IsObject(payload) ? payload : NULL, &reason);
+	if (rc == STORE_ALLOW) {
+		free(reason);
+		return 0;
+	}
+	if (rc == STORE_APPROVAL) {
+		rc = store_park(n->st, n->c, n->key[0] ? n->key : NULL, payload, &oa.a, &id, &msg);
+		free(reason);
+		reason = msg;
+		if (rc == 0)
+			rc = -EACCES;
+	} else if (rc == STORE_DENY) {
+		store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, -EACCES, reason);
+		rc = -EACCES;
+	} else {
+		reason = xasprintf("cannot read the permission rules: %s", strerror(-rc));
+	}
+	note_error(f, path, reason);
+	fs_log("%s: %s (by %s[%d])", path, reason, oa.comm, (int)oa.a.pid);
+	*cause = reason;
+	return rc;
+}
+
 double fs_entry_timeout(fs *f, const char *path)
 {
 	struct node n;

@@ -100,6 +100,55 @@ static const char *write_opname(const struct handle *h)
 	return "write";
 }
 
+/*
+ * An agent's own tool calls, appended to audit.jsonl as JSON lines
+ * {tool_name, arguments, result, duration_ms, status, task_id}: each becomes
+ * an audit row, stamped with the time, pid, uid and process that wrote it.
+ */
+static int write_audit_lines(fs *f, struct handle *h, struct fs_actor *oa, char **cause)
+{
+	const char *p = h->data.buf + h->base, *end = h->data.buf + h->data.len;
+	int line = 0, rc = 0;
+
+	while (!rc && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *stop = nl ? nl : end;
+		const cJSON *tool, *status, *result, *task, *dur;
+		cJSON *doc = NULL;
+		char *inner = NULL;
+		line++;
+		if (stop > p && (rc = write_parse(p, (size_t)(stop - p), &doc, &inner)) == 0) {
+			struct store_actor who = oa->a;
+			tool = cJSON_GetObjectItemCaseSensitive(doc, "tool_name");
+			status = cJSON_GetObjectItemCaseSensitive(doc, "status");
+			result = cJSON_GetObjectItemCaseSensitive(doc, "result");
+			task = cJSON_GetObjectItemCaseSensitive(doc, "task_id");
+			dur = cJSON_GetObjectItemCaseSensitive(doc, "duration_ms");
+			if (!cJSON_IsString(tool) || !*tool->valuestring) {
+				inner = xstrdup("tool_name: required, a string");
+				rc = -EINVAL;
+			} else {
+				who.tool = tool->valuestring;
+				who.process = oa->comm;
+				who.operation = "tool_call";
+				who.path = NULL;
+				rc = store_audit_append(h->n.st, &who, cJSON_IsString(status) ? status->valuestring : "success",
+							cJSON_IsString(result) ? result->valuestring : NULL,
+							cJSON_GetObjectItemCaseSensitive(doc, "arguments"),
+							cJSON_IsString(task) ? task->valuestring : NULL,
+							cJSON_IsNumber(dur) ? dur->valuedouble : 0, &inner);
+			}
+		}
+		if (rc)
+			*cause = xasprintf("line %d: %s", line, inner ? inner : strerror(-rc));
+		free(inner);
+		cJSON_Delete(doc);
+		p = nl ? nl + 1 : end;
+		if (!rc)
+			h->base = (size_t)(p - h->data.buf);
+	}
+	return rc;
+}
+
 /* Commit what a handle holds. Called with h->lock held. */
 static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 {
@@ -114,7 +163,9 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 	if (h->failed)
 		return h->failed;
 	fs_actor(req, write_opname(h), h->path, &oa);
-	if (h->n.kind == NODE_LOG) {
+	if (h->n.kind == NODE_STREAM) {
+		rc = write_audit_lines(f, h, &oa, &cause); /* a refused line is audited below */
+	} else if (h->n.kind == NODE_LOG) {
 		const char *p = h->data.buf + h->base, *end = h->data.buf + h->data.len;
 		cJSON *rows = cJSON_CreateArray();
 		int line = 0;
@@ -140,13 +191,20 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 			}
 			p = nl ? nl + 1 : end;
 		}
-		if (!rc && cJSON_GetArraySize(rows) > 0 && (audited = true))
-			rc = store_log_append(h->n.st, h->n.c, h->n.log, h->n.key, rows, &oa.a, &cause);
+		if (!rc && cJSON_GetArraySize(rows) > 0 && (audited = true)) {
+			cJSON *payload = cJSON_CreateObject();
+			cJSON_AddStringToObject(payload, "log", h->n.log->file);
+			cJSON_AddItemToObject(payload, "rows", rows);
+			if (!(rc = fs_permit(req, f, h->path, &h->n, "append", payload, &cause)))
+				rc = store_log_append(h->n.st, h->n.c, h->n.log, h->n.key, rows, &oa.a, &cause);
+			cJSON_DetachItemViaPointer(payload, rows);
+			cJSON_Delete(payload);
+		}
 		cJSON_Delete(rows);
 		if (!rc)
 			h->base = h->data.len;
-	} else if ((rc = write_parse(h->data.buf, h->data.len, &doc, &cause)) == 0) {
-		audited = true;
+	} else if ((rc = write_parse(h->data.buf, h->data.len, &doc, &cause)) == 0 &&
+		   (audited = true) && (rc = fs_permit(req, f, h->path, &h->n, write_opname(h), doc, &cause)) == 0) {
 		if (h->n.kind == NODE_NEW) {
 			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
 			if (rc) { /* `cat new` must not show the key of an earlier create as this one's */
@@ -412,7 +470,10 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	struct handle *h;
 	int rc;
 
-	if (writing && (rc = fs_readonly_err(f, n)))
+	bool audit_append = writing && n->kind == NODE_STREAM && store_is_audit(n->st, n->c) && !f->readonly &&
+			    !store_readonly(n->st) && (fi->flags & O_APPEND);
+
+	if (writing && !audit_append && (rc = fs_readonly_err(f, n)))
 		return rc;
 	switch (n->kind) {
 	case NODE_ENTITY:
@@ -427,7 +488,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	default:
 		return -EISDIR;
 	}
-	if (writing && (n->kind == NODE_ERROR || n->kind == NODE_STREAM || n->kind == NODE_FEED ||
+	if (writing && !audit_append && (n->kind == NODE_ERROR || n->kind == NODE_STREAM || n->kind == NODE_FEED ||
 			n->kind == NODE_SEARCH))
 		return -EROFS;
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
@@ -443,7 +504,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		return rc;
 	}
 	h->base = h->data.len;
-	h->append = writing && n->kind == NODE_LOG && (fi->flags & O_APPEND);
+	h->append = writing && (n->kind == NODE_LOG || audit_append) && (fi->flags & O_APPEND);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 0;
 	fi->direct_io = n->kind == NODE_NEW || n->kind == NODE_ERROR;

@@ -16,6 +16,11 @@ int cmd_stats(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_undo(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_reject(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* cmd_usage - print the usage of command name to stderr, return 2 */
 int cmd_usage(const char *name);

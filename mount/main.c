@@ -60,6 +60,27 @@ static const struct command commands[] = {
 	  "{seq, time, collection, key, operation, tool, pid}. Changes made through the mount name\n"
 	  "the process (tool); other writers (the sqlite3 shell, an orchestrator) show tool null.\n"
 	  "The mount has the same feed as a file: tail -f changes.jsonl. --no-follow stops at the end.\n" },
+	{ "audit", cmd_audit, "orchfs audit [--tool T] [--task KEY] [--since TIME] [--follow]",
+	  "print the audit log",
+	  "Prints the audit rows (one per change and per refused attempt, newest last), one JSON\n"
+	  "line each, filtered by tool (the process that wrote), task, or time (ISO 8601). --follow\n"
+	  "waits for new rows. The mount shows the same log: audit/ID.json and audit.jsonl.\n" },
+	{ "undo", cmd_undo, "orchfs undo AUDIT-ID", "restore what an audited change replaced",
+	  "Puts the entity the audit row AUDIT-ID changed back as it was before: an update is\n"
+	  "reversed, a created entity deleted, a deleted one created again with its links, a link\n"
+	  "undone. The undo is a change of its own, audited. Refused, changing nothing, when the\n"
+	  "entity changed again since.\n" },
+	{ "approve", cmd_approve, "orchfs approve [--reason TEXT] ID", "apply a change waiting for approval",
+	  "Applies the change parked as approvals/ID (a tool whose rule says requires_approval\n"
+	  "asked for it), as that tool, in one transaction with its audit row (status approved).\n"
+	  "The same as writing {\"status\":\"approved\"} to approvals/ID.json.\n" },
+	{ "reject", cmd_reject, "orchfs reject [--reason TEXT] ID", "drop a change waiting for approval",
+	  "Drops the change parked as approvals/ID; the audit row says rejected, and why.\n" },
+	{ "check", cmd_check, "orchfs check TOOL ARGS-JSON", "ask the permission rules",
+	  "Prints allow, deny or requires_approval (exit status 0, 1 or 3) for TOOL doing what\n"
+	  "ARGS-JSON describes: \"path\" is the path it would change (relative to the mount's root),\n"
+	  "the other keys are its arguments, checked against the rule's white and black lists. The\n"
+	  "decision is recorded in the audit log, as Orca's enforcer does.\n" },
 	{ "help", cmd_help, "orchfs help [COMMAND]", "show help", "Shows the commands, or one command's help.\n" },
 };
 

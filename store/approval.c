@@ -190,6 +190,11 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 	payload = sqlite3_column_text(s, 7) ? cJSON_Parse((const char *)sqlite3_column_text(s, 7)) : NULL;
 	status = approval_text(s, 8);
 	sqlite3_reset(s);
+	if (strcmp(tool, decider) == 0) {
+		rc = store_cause(cause, -EACCES, "approvals/%lld: %s cannot decide on its own change", (long long)id,
+				 decider);
+		goto fail;
+	}
 	if (strcmp(status, "pending") != 0) {
 		rc = store_cause(cause, -EINVAL, "approvals/%lld was %s already", (long long)id, status);
 		goto fail;

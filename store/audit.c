@@ -287,6 +287,45 @@ void audit_drain(store *st)
 	}
 }
 
+bool store_is_audit(const store *st, const struct map_collection *c)
+{
+	return c && st->db->audit && strcmp(c->table, st->db->audit) == 0;
+}
+
+int store_audit_append(store *st, const struct store_actor *who, const char *status, const char *result,
+		       const cJSON *args, const char *task, double duration_ms, char **cause)
+{
+	static const char *const statuses[] = { "success", "failure", "denied", "approved", "rejected", "pending",
+						NULL };
+	struct audit_row row = { .who = who, .status = status, .result = result, .arguments = args, .task = task,
+				 .changes_from = -1, .user_approval = -1 };
+	const char *const *sp;
+	struct conn *cn;
+	int rc;
+
+	for (sp = statuses; *sp && strcmp(*sp, status ? status : "") != 0; sp++)
+		;
+	if (!*sp)
+		return store_cause(cause, -EINVAL, "status: must be one of success, failure, denied, approved, "
+				   "rejected, pending (got \"%.40s\")", status ? status : "");
+	if (!st->audit_insert)
+		return store_cause(cause, -ENOENT, "this database keeps no audit log");
+	if (st->flags & STORE_READONLY)
+		return store_cause(cause, -EROFS, "the store is read-only");
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (duration_ms > 0)
+		row.start_ms = time_now_ms() - (int64_t)duration_ms;
+	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	if ((rc = audit_insert(cn, &row)) != SQLITE_OK || (rc = conn_commit(cn)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		conn_rollback(cn);
+		return rc;
+	}
+	return 0;
+}
+
 void store_refused(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		   int err, const char *reason)
 {

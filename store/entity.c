@@ -217,6 +217,14 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 	return store_sqlerr(cn, rc, cause);
 }
 
+int store_docs_after(store *st, const struct map_collection *c, int64_t after, store_row_fn fn, void *arg)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)after);
+	return entity_rows(st, st->sql[c->index].after, buf, c->columns, c->ncolumns, c->db->time, fn, arg);
+}
+
 int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void *arg)
 {
 	return entity_rows(st, st->sql[c->index].all, NULL, c->columns, c->ncolumns, c->db->time, fn, arg);
@@ -712,6 +720,51 @@ out:
 	return change_end(&ch, rc, cause);
 }
 
+struct entity_links_ctx {
+	cJSON *out;
+	const char *coll, *rel, *from, *to; /* one of from/to is NULL: the walked value */
+};
+
+static int entity_links_fn(void *arg, const char *v)
+{
+	struct entity_links_ctx *lc = arg;
+	cJSON *l = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(l, "collection", lc->coll);
+	cJSON_AddStringToObject(l, "relation", lc->rel);
+	cJSON_AddStringToObject(l, "from", lc->from ? lc->from : v);
+	cJSON_AddStringToObject(l, "to", lc->to ? lc->to : v);
+	cJSON_AddItemToArray(lc->out, l);
+	return 0;
+}
+
+/* Every link from or to key, as {collection, relation, from, to}, into out. */
+static int entity_links(store *st, const struct map_collection *c, const char *key, cJSON *out)
+{
+	const struct map_database *db = st->db;
+	int rc;
+
+	for (size_t i = 0; i < db->ncollections; i++) {
+		const struct map_collection *cc = &db->collections[i];
+		for (size_t j = 0; j < cc->nrelations; j++) {
+			const struct map_relation *r = &cc->relations[j];
+			struct entity_links_ctx lc = { out, cc->dir, r->dir, NULL, NULL };
+			if (cc == c) {
+				lc.from = key;
+				if ((rc = entity_walk(st, st->sql[cc->index].rel_list[j], key, entity_links_fn, &lc)))
+					return rc;
+			}
+			if (r->target == c) {
+				lc.from = NULL;
+				lc.to = key;
+				if ((rc = entity_walk(st, st->sql[cc->index].rel_reverse[j], key, entity_links_fn, &lc)))
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
 int store_delete(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		 char **cause)
 {
@@ -726,6 +779,10 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 			store_cause(cause, rc, "%s: no such entity", key);
 		goto out;
 	}
+	/* The links that go with it, so `orchfs undo` can bring them back. */
+	ch.args = cJSON_CreateObject();
+	if ((rc = entity_links(st, c, key, cJSON_AddArrayToObject(ch.args, "links"))))
+		goto out;
 	if (!(s = conn_stmt(ch.cn, st->sql[c->index].delete))) {
 		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
 		goto out;

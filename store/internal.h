@@ -27,10 +27,11 @@ struct conn {
 
 /* SQL generated once per collection from the mapping (see sql.c). */
 struct coll_sql {
-	char *get, *exists, *list, *all, *update, *delete;
+	char *get, *exists, *list, *all, *after, *update, *delete;
 	char **view_values, **view_list; /* per view */
 	char **rel_list, **rel_link, **rel_unlink; /* per relation */
 	char **rel_release;              /* per relation: unlink a target from whoever has it */
+	char **rel_reverse;              /* per relation: who links to a target */
 	char **log_rows;                 /* per log */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
 	char *table_q;                   /* quoted table name */

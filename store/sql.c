@@ -64,6 +64,12 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	sql_quote(&sb, key);
 	q->all = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
 	strbuf_release(&sb);
+	strbuf_addstr(&sb, " WHERE ");
+	sql_quote(&sb, key);
+	strbuf_addstr(&sb, " > ?1 ORDER BY ");
+	sql_quote(&sb, key);
+	q->after = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
+	strbuf_release(&sb);
 
 	q->exists = sql_fmt_q("SELECT 1 FROM ", c->table, " WHERE ", key, " = ?1");
 	strbuf_addstr(&sb, "SELECT ");
@@ -134,6 +140,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->rel_link = xcalloc(c->nrelations + 1, sizeof(char *));
 	q->rel_unlink = xcalloc(c->nrelations + 1, sizeof(char *));
 	q->rel_release = xcalloc(c->nrelations + 1, sizeof(char *));
+	q->rel_reverse = xcalloc(c->nrelations + 1, sizeof(char *));
 	for (i = 0; i < c->nrelations; i++) {
 		const struct map_relation *r = &c->relations[i];
 		strbuf_addstr(&sb, "SELECT ");
@@ -176,6 +183,15 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 		sql_quote(&sb, r->from);
 		strbuf_addstr(&sb, " <> ?1");
 		q->rel_release[i] = strbuf_detach(&sb, NULL);
+
+		strbuf_addstr(&sb, "SELECT ");
+		sql_quote(&sb, r->from);
+		strbuf_addstr(&sb, " FROM ");
+		sql_quote(&sb, r->table);
+		strbuf_addstr(&sb, " WHERE ");
+		sql_quote(&sb, r->to);
+		strbuf_addstr(&sb, " = ?1 ORDER BY 1");
+		q->rel_reverse[i] = strbuf_detach(&sb, NULL);
 	}
 
 	q->log_rows = xcalloc(c->nlogs + 1, sizeof(char *));
@@ -251,6 +267,7 @@ void sql_release(store *st)
 		free(q->exists);
 		free(q->list);
 		free(q->all);
+		free(q->after);
 		free(q->update);
 		free(q->delete);
 		free(q->table_q);
@@ -260,6 +277,7 @@ void sql_release(store *st)
 		sql_free_list(q->rel_link);
 		sql_free_list(q->rel_unlink);
 		sql_free_list(q->rel_release);
+		sql_free_list(q->rel_reverse);
 		sql_free_list(q->log_rows);
 		for (size_t j = 0; j < st->db->collections[i].nlogs; j++)
 			free(q->log_search[j]);

@@ -166,6 +166,18 @@ int store_link(store *st, const struct map_collection *c, const struct map_relat
 int store_unlink(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		 const char *target, const struct store_actor *who, char **cause);
 
+/* store_audit_append - record a tool call in the audit log as an agent
+ * reports it (or a decision of `orchfs check`): status one of the audit's
+ * values, result and args may be NULL; orchfs stamps time, pid, uid and the
+ * process. */
+int store_audit_append(store *st, const struct store_actor *who, const char *status, const char *result,
+		       const cJSON *args, const char *task, double duration_ms, char **cause);
+/* store_is_audit - is c the collection showing the audit log? */
+bool store_is_audit(const store *st, const struct map_collection *c);
+/* store_docs_after - documents of an integer-keyed collection with keys
+ * above after, in key order (follow the audit log). */
+int store_docs_after(store *st, const struct map_collection *c, int64_t after, store_row_fn fn, void *arg);
+
 /* store_refused - audit an attempt refused before it reached the store
  * (a read-only place, a bad name); err is the errno given to the caller. */
 void store_refused(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
@@ -196,6 +208,13 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 int store_decide(store *st, int64_t id, bool approve, const char *decider, const char *reason, char **cause);
 /* store_is_approvals - is c the collection of parked changes? */
 bool store_is_approvals(const store *st, const struct map_collection *c);
+
+/* --- undo (store/undo.c) --- */
+
+/* store_undo - restore the entity the audit row id changed to its document
+ * before that change (a deleted entity comes back with its links), as one
+ * audited change; -ESTALE when the entity changed again since. */
+int store_undo(store *st, int64_t id, const struct store_actor *who, char **cause);
 
 /* --- migrations (store/migrate.c) --- */
 

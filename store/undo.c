@@ -1,0 +1,191 @@
+/*
+ * undo.c - `orchfs undo AUDIT-ID`: put an entity back as an audit row found
+ * it, and the audit log's own queries.
+ *
+ * The audit row of every change holds the entity's document before and
+ * after (and, for a delete, every link from and to it). Undoing is one more
+ * change, made through the same validated calls and audited like any other
+ * (operation "undo"), in one transaction: an update is reversed by a patch
+ * back to the document before, a create by a delete, a delete by a create
+ * and its links (those whose other end still exists), a link by an unlink.
+ * It is refused, changing nothing, when the entity changed again since the
+ * audited change: undo never overwrites a later change.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+/* The audit row's document fields that a patch may send back. */
+static cJSON *undo_patch(const struct map_collection *c, const cJSON *before, const cJSON *cur)
+{
+	cJSON *patch = cJSON_CreateObject();
+
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(before, col->name);
+		if (col->readonly || col->secret || !v)
+			continue;
+		cJSON_AddItemToObject(patch, col->name, cJSON_Duplicate(v, true));
+	}
+	if (c->revision)
+		cJSON_AddItemToObject(patch, c->revision->name,
+				      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cur, c->revision->name), true));
+	return patch;
+}
+
+static bool undo_same_revision(const struct map_collection *c, const cJSON *cur, const cJSON *after)
+{
+	const cJSON *a, *b;
+
+	if (!c->revision)
+		return true;
+	a = cJSON_GetObjectItemCaseSensitive(cur, c->revision->name);
+	b = cJSON_GetObjectItemCaseSensitive(after, c->revision->name);
+	return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble;
+}
+
+static const struct map_relation *undo_relation(const struct map_collection *c, const char *name)
+{
+	for (size_t i = 0; c && i < c->nrelations; i++)
+		if (strcmp(c->relations[i].dir, name) == 0)
+			return &c->relations[i];
+	return NULL;
+}
+
+static int undo_apply(store *st, const char *op, const struct map_collection *c, const char *key,
+		      const cJSON *before, const cJSON *after, const cJSON *args, const struct store_actor *who,
+		      char **cause)
+{
+	cJSON *cur = NULL, *patch;
+	struct conn *cn;
+	int rc, exists;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	exists = entity_load(cn, c, key, false, &cur) == 0;
+	if (strcmp(op, "write") == 0 || strcmp(op, "create") == 0 || strcmp(op, "undo") == 0) {
+		if (!exists)
+			rc = store_cause(cause, -ENOENT, "%s/%s is gone: nothing to undo", c->dir, key);
+		else if (!undo_same_revision(c, cur, after))
+			rc = store_cause(cause, -ESTALE, "%s/%s changed again since (now revision %.0f): not undone",
+					 c->dir, key,
+					 c->revision ? cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cur,
+							c->revision->name)) : 0.0);
+		else if (!before)
+			rc = store_delete(st, c, key, who, cause);
+		else {
+			patch = undo_patch(c, before, cur);
+			rc = store_patch(st, c, key, patch, who, cause);
+			cJSON_Delete(patch);
+		}
+	} else if (strcmp(op, "delete") == 0) {
+		const cJSON *links = cJSON_GetObjectItemCaseSensitive(args, "links"), *l;
+		if (exists)
+			rc = store_cause(cause, -EEXIST, "%s/%s exists again: not undone", c->dir, key);
+		else if (!(rc = store_create(st, c, key, before, who, NULL, cause)))
+			cJSON_ArrayForEach(l, links) {
+				const cJSON *lc = cJSON_GetObjectItemCaseSensitive(l, "collection");
+				const cJSON *lr = cJSON_GetObjectItemCaseSensitive(l, "relation");
+				const cJSON *from = cJSON_GetObjectItemCaseSensitive(l, "from");
+				const cJSON *to = cJSON_GetObjectItemCaseSensitive(l, "to");
+				const struct map_collection *cc;
+				const struct map_relation *r;
+				char *ignored = NULL;
+				if (!cJSON_IsString(lc) || !cJSON_IsString(lr) || !cJSON_IsString(from) ||
+				    !cJSON_IsString(to) || !(cc = map_collection(st->db, lc->valuestring)) ||
+				    !(r = undo_relation(cc, lr->valuestring)))
+					continue;
+				/* a link whose other end is gone stays gone */
+				if (store_exists(st, cc, from->valuestring) == 1 &&
+				    store_exists(st, r->target, to->valuestring) == 1)
+					store_link(st, cc, r, from->valuestring, to->valuestring, false, who, &ignored);
+				free(ignored);
+			}
+	} else if (strcmp(op, "link") == 0 || strcmp(op, "unlink") == 0) {
+		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(args, "relation");
+		const cJSON *target = cJSON_GetObjectItemCaseSensitive(args, "target");
+		const struct map_relation *r = cJSON_IsString(rel) ? undo_relation(c, rel->valuestring) : NULL;
+		if (!r || !cJSON_IsString(target))
+			rc = store_cause(cause, -EINVAL, "the audit row does not say which link");
+		else if (strcmp(op, "link") == 0)
+			rc = store_unlink(st, c, r, key, target->valuestring, who, cause);
+		else
+			rc = store_link(st, c, r, key, target->valuestring, false, who, cause);
+	} else {
+		rc = store_cause(cause, -EINVAL, "a \"%s\" cannot be undone", op);
+	}
+	cJSON_Delete(cur);
+	return rc;
+}
+
+static cJSON *undo_json(sqlite3_stmt *s, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(s, i);
+
+	return t ? cJSON_Parse(t) : NULL;
+}
+
+int store_undo(store *st, int64_t id, const struct store_actor *who, char **cause)
+{
+	struct strbuf sql = STRBUF_INIT;
+	const struct map_collection *c = NULL;
+	cJSON *before = NULL, *after = NULL, *args = NULL;
+	char *op = NULL, *key = NULL;
+	sqlite3_stmt *s = NULL;
+	struct conn *cn;
+	int rc;
+
+	if (!st->db->audit)
+		return store_cause(cause, -ENOENT, "this database keeps no audit log");
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	strbuf_addstr(&sql, "SELECT operation, status, collection, entity_key, before_json, after_json, arguments FROM ");
+	sql_quote(&sql, st->db->audit);
+	strbuf_addstr(&sql, " WHERE id = ?1");
+	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, id);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? store_cause(cause, -ENOENT, "audit/%lld: no such audit row", (long long)id)
+				       : store_sqlerr(cn, rc, cause);
+		goto out;
+	}
+	if (!sqlite3_column_text(s, 2) || !sqlite3_column_text(s, 3) ||
+	    !(c = map_collection(st->db, (const char *)sqlite3_column_text(s, 2)))) {
+		rc = store_cause(cause, -EINVAL, "audit/%lld changed no entity", (long long)id);
+		goto out;
+	}
+	if (strcmp((const char *)sqlite3_column_text(s, 1), "success") != 0 &&
+	    strcmp((const char *)sqlite3_column_text(s, 1), "approved") != 0) {
+		rc = store_cause(cause, -EINVAL, "audit/%lld is a refused change (%s): nothing to undo", (long long)id,
+				 sqlite3_column_text(s, 1));
+		goto out;
+	}
+	op = xstrdup((const char *)sqlite3_column_text(s, 0));
+	key = xstrdup((const char *)sqlite3_column_text(s, 3));
+	before = undo_json(s, 4);
+	after = undo_json(s, 5);
+	args = undo_json(s, 6);
+	cn->nested++;
+	rc = undo_apply(st, op, c, key, before, after, args, who, cause);
+	cn->nested--;
+	if (!rc && (rc = conn_commit(cn)) != SQLITE_OK)
+		rc = store_sqlerr(cn, rc, cause);
+out:
+	if (rc)
+		conn_rollback(cn);
+	sqlite3_finalize(s);
+	strbuf_release(&sql);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+	cJSON_Delete(args);
+	free(op);
+	free(key);
+	return rc;
+}
