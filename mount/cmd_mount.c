@@ -198,6 +198,13 @@ int cmd_mount(int argc, char **argv)
 		if (*c == ',' && strncmp(c, ",fsname=", 8) != 0)
 			*c = '_'; /* a comma in the path would end the option */
 	fuse_opt_insert_arg(&args, 1, fsname); /* first: the user's -o fsname= wins */
+	for (int i = 1; i < args.argc; i++)
+		if (strstr(args.argv[i], "allow_other")) {
+			/* Other users see the mount: let the kernel hold them to the files' modes
+			 * (0600 where secrets live). */
+			fuse_opt_add_arg(&args, "-odefault_permissions");
+			break;
+		}
 	if (po.readonly)
 		fuse_opt_add_arg(&args, "-oro");
 
