@@ -7,88 +7,75 @@
  * Statements whose column list depends on the input (inserts) are built per
  * call in entity.c and not cached.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 
 #include "store/internal.h"
 
-static void sql_cols(struct strbuf *sb, const struct map_column *cols, size_t n)
+/*
+ * sql_fmt - a statement from a format: %q is an identifier (quoted), %c a
+ * column list (const struct map_column *, size_t), %s text as it is.
+ */
+static char *sql_fmt(const char *fmt, ...)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strbuf_addstr(sb, ", ");
-		sql_quote(sb, cols[i].column);
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	strbuf_init(&sb, 128);
+	va_start(ap, fmt);
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%') {
+			strbuf_addch(&sb, *p);
+			continue;
+		}
+		switch (*++p) {
+		case 'q':
+			sql_quote(&sb, va_arg(ap, const char *));
+			break;
+		case 's':
+			strbuf_addstr(&sb, va_arg(ap, const char *));
+			break;
+		case 'c': {
+			const struct map_column *cols = va_arg(ap, const struct map_column *);
+			size_t n = va_arg(ap, size_t);
+			for (size_t i = 0; i < n; i++) {
+				strbuf_addstr(&sb, i ? ", " : "");
+				sql_quote(&sb, cols[i].column);
+			}
+			break;
+		}
+		default:
+			strbuf_addch(&sb, *p);
+		}
 	}
-}
-
-static char *sql_select(const struct map_column *cols, size_t n, const char *table, const char *where)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addstr(&sb, "SELECT ");
-	sql_cols(&sb, cols, n);
-	strbuf_addstr(&sb, " FROM ");
-	sql_quote(&sb, table);
-	strbuf_addstr(&sb, where);
-	return strbuf_detach(&sb, NULL);
-}
-
-static char *sql_fmt_q(const char *fmt_before, const char *a, const char *mid, const char *b, const char *tail)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addstr(&sb, fmt_before);
-	sql_quote(&sb, a);
-	strbuf_addstr(&sb, mid);
-	if (b)
-		sql_quote(&sb, b);
-	strbuf_addstr(&sb, tail);
+	va_end(ap);
 	return strbuf_detach(&sb, NULL);
 }
 
 static void sql_build_collection(const struct map_collection *c, struct coll_sql *q)
 {
+	const struct map_column *cols = c->columns;
+	const char *key = c->key->column, *t = c->table;
 	struct strbuf sb = STRBUF_INIT;
-	const char *key = c->key->column;
 	size_t i, n;
 
-	strbuf_init(&sb, 0);
-	sql_quote(&sb, c->table);
-	q->table_q = strbuf_detach(&sb, NULL);
-
-	strbuf_addstr(&sb, " WHERE ");
-	sql_quote(&sb, key);
-	strbuf_addstr(&sb, " = ?1");
-	q->get = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
-	strbuf_release(&sb);
-	strbuf_addstr(&sb, " ORDER BY ");
-	sql_quote(&sb, key);
-	q->all = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
-	strbuf_release(&sb);
-	strbuf_addstr(&sb, " WHERE ");
-	sql_quote(&sb, key);
-	strbuf_addstr(&sb, " > ?1 ORDER BY ");
-	sql_quote(&sb, key);
-	q->after = sql_select(c->columns, c->ncolumns, c->table, sb.buf);
-	strbuf_release(&sb);
-
-	q->exists = sql_fmt_q("SELECT 1 FROM ", c->table, " WHERE ", key, " = ?1");
-	strbuf_addstr(&sb, "SELECT ");
-	sql_quote(&sb, key);
-	strbuf_addf(&sb, " FROM %s ORDER BY ", q->table_q);
-	sql_quote(&sb, key);
-	q->list = strbuf_detach(&sb, NULL);
-	q->delete = sql_fmt_q("DELETE FROM ", c->table, " WHERE ", key, " = ?1");
+	q->table_q = sql_fmt("%q", t);
+	q->get = sql_fmt("SELECT %c FROM %q WHERE %q = ?1", cols, c->ncolumns, t, key);
+	q->all = sql_fmt("SELECT %c FROM %q ORDER BY %q", cols, c->ncolumns, t, key);
+	q->after = sql_fmt("SELECT %c FROM %q WHERE %q > ?1 ORDER BY %q", cols, c->ncolumns, t, key, key);
+	q->exists = sql_fmt("SELECT 1 FROM %q WHERE %q = ?1", t, key);
+	q->list = sql_fmt("SELECT %q FROM %q ORDER BY %q", key, t, key);
+	q->delete = sql_fmt("DELETE FROM %q WHERE %q = ?1", t, key);
 
 	/* UPDATE every column but the key and created, bound from the whole
 	 * document: one cached statement per collection, whatever the patch. */
+	strbuf_init(&sb, 256);
 	strbuf_addf(&sb, "UPDATE %s SET ", q->table_q);
 	for (i = 0, n = 0; i < c->ncolumns; i++) {
-		const struct map_column *col = &c->columns[i];
-		if (col == c->key || col->type == MAP_CREATED)
+		if (&cols[i] == c->key || cols[i].type == MAP_CREATED)
 			continue;
-		if (n++)
-			strbuf_addstr(&sb, ", ");
-		sql_quote(&sb, col->column);
+		strbuf_addstr(&sb, n++ ? ", " : "");
+		sql_quote(&sb, cols[i].column);
 		strbuf_addf(&sb, " = ?%zu", i + 2);
 	}
 	strbuf_addstr(&sb, " WHERE ");
@@ -101,39 +88,15 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->view_list = xcalloc(c->nviews + 1, sizeof(char *));
 	for (i = 0; i < c->nviews; i++) {
 		const struct map_relation *r = c->views[i].rel;
-		const char *col;
+		const char *col = c->views[i].column ? c->views[i].column->column : NULL;
 		if (r) { /* grouped by who links to the entity */
-			strbuf_addstr(&sb, "SELECT DISTINCT ");
-			sql_quote(&sb, r->from);
-			strbuf_addstr(&sb, " FROM ");
-			sql_quote(&sb, r->table);
-			strbuf_addstr(&sb, " ORDER BY 1");
-			q->view_values[i] = strbuf_detach(&sb, NULL);
-			strbuf_addstr(&sb, "SELECT ");
-			sql_quote(&sb, r->to);
-			strbuf_addstr(&sb, " FROM ");
-			sql_quote(&sb, r->table);
-			strbuf_addstr(&sb, " WHERE ");
-			sql_quote(&sb, r->from);
-			strbuf_addstr(&sb, " = ?1 ORDER BY 1");
-			q->view_list[i] = strbuf_detach(&sb, NULL);
+			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q ORDER BY 1", r->from, r->table);
+			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY 1", r->to, r->table, r->from);
 			continue;
 		}
-		col = c->views[i].column->column;
-		strbuf_addstr(&sb, "SELECT DISTINCT CAST(");
-		sql_quote(&sb, col);
-		strbuf_addf(&sb, " AS TEXT) FROM %s WHERE ", q->table_q);
-		sql_quote(&sb, col);
-		strbuf_addstr(&sb, " IS NOT NULL ORDER BY 1");
-		q->view_values[i] = strbuf_detach(&sb, NULL);
-
-		strbuf_addstr(&sb, "SELECT ");
-		sql_quote(&sb, key);
-		strbuf_addf(&sb, " FROM %s WHERE CAST(", q->table_q);
-		sql_quote(&sb, col);
-		strbuf_addstr(&sb, " AS TEXT) = ?1 ORDER BY ");
-		sql_quote(&sb, key);
-		q->view_list[i] = strbuf_detach(&sb, NULL);
+		q->view_values[i] = sql_fmt("SELECT DISTINCT CAST(%q AS TEXT) FROM %q WHERE %q IS NOT NULL ORDER BY 1",
+					    col, t, col);
+		q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE CAST(%q AS TEXT) = ?1 ORDER BY %q", key, t, col, key);
 	}
 
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
@@ -143,85 +106,26 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->rel_reverse = xcalloc(c->nrelations + 1, sizeof(char *));
 	for (i = 0; i < c->nrelations; i++) {
 		const struct map_relation *r = &c->relations[i];
-		strbuf_addstr(&sb, "SELECT ");
-		sql_quote(&sb, r->to);
-		strbuf_addstr(&sb, " FROM ");
-		sql_quote(&sb, r->table);
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, r->from);
-		strbuf_addstr(&sb, " = ?1 ORDER BY ");
-		if (r->order) {
-			sql_quote(&sb, r->order);
-			strbuf_addstr(&sb, ", ");
-		}
-		sql_quote(&sb, r->to);
-		q->rel_list[i] = strbuf_detach(&sb, NULL);
-
-		strbuf_addstr(&sb, "INSERT INTO ");
-		sql_quote(&sb, r->table);
-		strbuf_addstr(&sb, " (");
-		sql_quote(&sb, r->from);
-		strbuf_addstr(&sb, ", ");
-		sql_quote(&sb, r->to);
-		strbuf_addstr(&sb, ") VALUES (?1, ?2)");
-		q->rel_link[i] = strbuf_detach(&sb, NULL);
-
-		strbuf_addstr(&sb, "DELETE FROM ");
-		sql_quote(&sb, r->table);
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, r->from);
-		strbuf_addstr(&sb, " = ?1 AND ");
-		sql_quote(&sb, r->to);
-		strbuf_addstr(&sb, " = ?2");
-		q->rel_unlink[i] = strbuf_detach(&sb, NULL);
-
-		strbuf_addstr(&sb, "DELETE FROM ");
-		sql_quote(&sb, r->table);
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, r->to);
-		strbuf_addstr(&sb, " = ?2 AND ");
-		sql_quote(&sb, r->from);
-		strbuf_addstr(&sb, " <> ?1");
-		q->rel_release[i] = strbuf_detach(&sb, NULL);
-
-		strbuf_addstr(&sb, "SELECT ");
-		sql_quote(&sb, r->from);
-		strbuf_addstr(&sb, " FROM ");
-		sql_quote(&sb, r->table);
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, r->to);
-		strbuf_addstr(&sb, " = ?1 ORDER BY 1");
-		q->rel_reverse[i] = strbuf_detach(&sb, NULL);
+		q->rel_list[i] = r->order ? sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY %q, %q", r->to, r->table,
+						    r->from, r->order, r->to)
+					  : sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY %q", r->to, r->table,
+						    r->from, r->to);
+		q->rel_link[i] = sql_fmt("INSERT INTO %q (%q, %q) VALUES (?1, ?2)", r->table, r->from, r->to);
+		q->rel_unlink[i] = sql_fmt("DELETE FROM %q WHERE %q = ?1 AND %q = ?2", r->table, r->from, r->to);
+		q->rel_release[i] = sql_fmt("DELETE FROM %q WHERE %q = ?2 AND %q <> ?1", r->table, r->to, r->from);
+		q->rel_reverse[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY 1", r->from, r->table, r->to);
 	}
 
 	q->log_rows = xcalloc(c->nlogs + 1, sizeof(char *));
 	q->log_search = xcalloc(c->nlogs + 1, sizeof(char *));
 	for (i = 0; i < c->nlogs; i++) {
 		const struct map_log *l = &c->logs[i];
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, l->owner);
-		strbuf_addstr(&sb, " = ?1 ORDER BY ");
-		sql_quote(&sb, l->id);
-		q->log_rows[i] = sql_select(l->columns, l->ncolumns, l->table, sb.buf);
-		strbuf_release(&sb);
-		if (!l->fts)
-			continue;
-		/* The owner's key first, then the row: results come from many entities. */
-		strbuf_addstr(&sb, "SELECT ");
-		sql_quote(&sb, l->owner);
-		strbuf_addstr(&sb, ", ");
-		sql_cols(&sb, l->columns, l->ncolumns);
-		strbuf_addstr(&sb, " FROM ");
-		sql_quote(&sb, l->table);
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, l->id);
-		strbuf_addstr(&sb, " IN (SELECT rowid FROM ");
-		sql_quote(&sb, l->fts);
-		strbuf_addstr(&sb, " WHERE ");
-		sql_quote(&sb, l->fts);
-		strbuf_addstr(&sb, " MATCH ?1) ORDER BY ");
-		sql_quote(&sb, l->id);
-		q->log_search[i] = strbuf_detach(&sb, NULL);
+		q->log_rows[i] = sql_fmt("SELECT %c FROM %q WHERE %q = ?1 ORDER BY %q", l->columns, l->ncolumns,
+					 l->table, l->owner, l->id);
+		if (l->fts) /* the owner's key first, then the row: results come from many entities */
+			q->log_search[i] = sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
+						   " MATCH ?1) ORDER BY %q", l->owner, l->columns, l->ncolumns,
+						   l->table, l->id, l->fts, l->fts, l->id);
 	}
 }
 
@@ -233,20 +137,19 @@ void sql_build(store *st)
 	for (size_t i = 0; i < db->ncollections; i++)
 		sql_build_collection(&db->collections[i], &st->sql[i]);
 	if (db->audit)
-		st->audit_insert = sql_fmt_q("INSERT INTO ", db->audit,
-					     " (tool_name, pid, uid, operation, path, arguments, result, status,"
-					     " duration_ms, task_id, collection, entity_key, before_json, after_json,"
-					     " created_at, updated_at, process, user_approval) VALUES (?1, ?2, ?3, ?4,"
-					     " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
-					     NULL, "");
+		st->audit_insert = sql_fmt("INSERT INTO %q (tool_name, pid, uid, operation, path, arguments, result,"
+					   " status, duration_ms, task_id, collection, entity_key, before_json,"
+					   " after_json, created_at, updated_at, process, user_approval) VALUES (?1, ?2,"
+					   " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
+					   db->audit);
 	if (db->changes) {
-		st->changes_max = sql_fmt_q("SELECT coalesce(max(seq), 0) FROM ", db->changes, "", NULL, "");
-		st->changes_stamp = sql_fmt_q("UPDATE ", db->changes,
-					      " SET tool = ?1, pid = ?2, audit_id = ?3 WHERE seq > ?4", NULL, "");
-		st->changes_last = sql_fmt_q("SELECT tool, pid FROM ", db->changes,
-					     " WHERE collection = ?1 AND entity_key = ?2 ORDER BY seq DESC LIMIT 1", NULL, "");
-		st->changes_list = sql_fmt_q("SELECT seq, time, collection, entity_key, operation, tool, pid FROM ",
-					     db->changes, " WHERE seq > ?1 ORDER BY seq", NULL, "");
+		const char *t = db->changes;
+		st->changes_max = sql_fmt("SELECT coalesce(max(seq), 0) FROM %q", t);
+		st->changes_stamp = sql_fmt("UPDATE %q SET tool = ?1, pid = ?2, audit_id = ?3 WHERE seq > ?4", t);
+		st->changes_last = sql_fmt("SELECT tool, pid FROM %q WHERE collection = ?1 AND entity_key = ?2"
+					   " ORDER BY seq DESC LIMIT 1", t);
+		st->changes_list = sql_fmt("SELECT seq, time, collection, entity_key, operation, tool, pid FROM %q"
+					   " WHERE seq > ?1 ORDER BY seq", t);
 	}
 }
 
