@@ -1,7 +1,8 @@
 #!/bin/sh
 # test.sh - the whole test suite, as CI runs it: install the dependencies,
 # build with warnings as errors and run every test, then build again with
-# AddressSanitizer and UndefinedBehaviorSanitizer and run every test again.
+# AddressSanitizer and UndefinedBehaviorSanitizer and run every test again,
+# then build the fuzz targets with clang and run each briefly.
 # Prints "N passed, M failed" last. Run as root (it installs packages and
 # mounts FUSE filesystems).
 set -u
@@ -10,9 +11,14 @@ sh scripts/deps.sh >/tmp/orchfs-deps.log 2>&1 || { cat /tmp/orchfs-deps.log; exi
 
 passed=0
 failed=0
-run() { # run DIR MESON-OPTIONS...
+run() { # run DIR [--suite S] MESON-OPTIONS...
 	dir=$1
 	shift
+	suite=
+	if [ "${1:-}" = --suite ]; then
+		suite="--suite $2"
+		shift 2
+	fi
 	echo "== build $dir: $*"
 	rm -rf "$dir"
 	if ! meson setup "$dir" "$@" >"$dir.setup.log" 2>&1; then
@@ -25,7 +31,8 @@ run() { # run DIR MESON-OPTIONS...
 		return
 	fi
 	echo "== test $dir"
-	meson test -C "$dir" --print-errorlogs --num-processes 2
+	# shellcheck disable=SC2086
+	meson test -C "$dir" --print-errorlogs --num-processes 2 $suite
 	ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$dir/meson-logs/testlog.txt" | tail -n 1)
 	bad=0
 	for k in Fail "Unexpected Pass" Timeout; do
@@ -39,6 +46,12 @@ run() { # run DIR MESON-OPTIONS...
 run build-ci -Dwerror=true -Dbuildtype=debugoptimized
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+# The libFuzzer targets (JSON merge patch and validation, paths, the mapping
+# loader) need clang: their own build, running each for a short while.
+export CC=clang
+run build-fuzz --suite fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+unset CC
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
