@@ -21,6 +21,8 @@ int cmd_undo(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_reject(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* cmd_usage - print the usage of command name to stderr, return 2 */
 int cmd_usage(const char *name);

@@ -81,6 +81,15 @@ static const struct command commands[] = {
 	  "ARGS-JSON describes: \"path\" is the path it would change (relative to the mount's root),\n"
 	  "the other keys are its arguments, checked against the rule's white and black lists. The\n"
 	  "decision is recorded in the audit log, as Orca's enforcer does.\n" },
+	{ "export", cmd_export, "orchfs export [--with-secrets] [-o FILE]", "the whole state as JSON Lines",
+	  "Writes every row of every table of both databases (entities, links, logs, the audit\n"
+	  "log, the change feed, approvals) as JSON Lines, after a header line naming the schema\n"
+	  "versions, from one consistent snapshot. API keys are masked unless --with-secrets.\n"
+	  "`orchfs import` reads it back: export, import, export gives the same bytes.\n" },
+	{ "import", cmd_import, "orchfs import [FILE]", "load an export into empty databases",
+	  "Loads an export (FILE, or standard input) into the project and user databases, which\n"
+	  "must be empty and at the export's schema versions (`orchfs init` a new directory\n"
+	  "first). All or nothing: one transaction per database, foreign keys checked at the end.\n" },
 	{ "help", cmd_help, "orchfs help [COMMAND]", "show help", "Shows the commands, or one command's help.\n" },
 };
 

@@ -216,6 +216,20 @@ bool store_is_approvals(const store *st, const struct map_collection *c);
  * audited change; -ESTALE when the entity changed again since. */
 int store_undo(store *st, int64_t id, const struct store_actor *who, char **cause);
 
+/* --- export and import (store/export.c) --- */
+
+/* Called once per exported line (with its newline); non-zero stops. */
+typedef int (*store_line_fn)(void *arg, const char *line, size_t len);
+/* store_export - every row of every table as JSON Lines, from one snapshot;
+ * secret columns masked unless secrets. */
+int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **cause);
+/* store_import_begin / _row / _clear_feed / _end - load an export into an
+ * empty database in one transaction (foreign keys checked at the end). */
+int store_import_begin(store *st, char **cause);
+int store_import_row(store *st, const char *table, const cJSON *row, char **cause);
+int store_import_clear_feed(store *st, char **cause);
+int store_import_end(store *st, bool commit, char **cause);
+
 /* --- migrations (store/migrate.c) --- */
 
 /* store_migrate_latest - the newest version the binary has for kind ("project"). */

@@ -1,0 +1,275 @@
+/*
+ * export.c - the whole state as JSON Lines, and back (`orchfs export`,
+ * `orchfs import`).
+ *
+ * An export is lossless at the level of SQL values: one header line, then
+ * every row of every table of the database (its own bookkeeping too: the
+ * audit log, the change feed, approvals, key counters), tables in name
+ * order, rows in column order, each as {"db", "table", "row": {column:
+ * value}}. Integers and reals are printed exactly, text as JSON strings,
+ * blobs as {"$hex": "..."}; secret columns are masked unless asked for.
+ * What is derived is left out and rebuilt on import: SQLite's own tables,
+ * the migration version table (the target is migrated to the same version)
+ * and full-text indexes (their triggers refill them). So export, import
+ * into an empty database, export again gives the same bytes.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+/* Is column col of table secret in the mapping? */
+static bool export_secret(const store *st, const char *table, const char *col)
+{
+	for (size_t i = 0; i < st->db->ncollections; i++) {
+		const struct map_collection *c = &st->db->collections[i];
+		if (strcmp(c->table, table) != 0)
+			continue;
+		for (size_t j = 0; j < c->ncolumns; j++)
+			if (c->columns[j].secret && strcmp(c->columns[j].column, col) == 0)
+				return true;
+	}
+	return false;
+}
+
+static void export_string(struct strbuf *sb, const char *s)
+{
+	cJSON *str = cJSON_CreateString(s);
+	char *text = cJSON_PrintUnformatted(str);
+
+	strbuf_addstr(sb, text);
+	cJSON_free(text);
+	cJSON_Delete(str);
+}
+
+/* The tables an export holds, in name order. */
+static const char export_tables[] =
+	"SELECT s.name FROM sqlite_schema s WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite_%'"
+	" AND s.name <> '_orchfs_migrations' AND s.sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+	" AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table'"
+	"   AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND s.name LIKE v.name || '\\_%' ESCAPE '\\')"
+	" ORDER BY s.name";
+
+int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **cause)
+{
+	struct strbuf sb = STRBUF_INIT, sql = STRBUF_INIT;
+	sqlite3_stmt *tables = NULL, *rows = NULL;
+	struct conn *cn;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
+		return store_sqlerr(cn, rc, cause);
+	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &tables, NULL)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto out;
+	}
+	while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(tables, 0);
+		int ncol;
+		strbuf_release(&sql);
+		strbuf_addstr(&sql, "SELECT * FROM ");
+		sql_quote(&sql, table);
+		if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &rows, NULL)) != SQLITE_OK)
+			break;
+		ncol = sqlite3_column_count(rows);
+		sqlite3_finalize(rows);
+		strbuf_addstr(&sql, " ORDER BY ");
+		for (int i = 1; i <= ncol; i++)
+			strbuf_addf(&sql, "%s%d", i > 1 ? ", " : "", i);
+		if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &rows, NULL)) != SQLITE_OK)
+			break;
+		while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+			strbuf_release(&sb);
+			strbuf_addstr(&sb, "{\"db\":");
+			export_string(&sb, st->db->name);
+			strbuf_addstr(&sb, ",\"table\":");
+			export_string(&sb, table);
+			strbuf_addstr(&sb, ",\"row\":{");
+			for (int i = 0; i < ncol; i++) {
+				const char *col = sqlite3_column_name(rows, i);
+				strbuf_addstr(&sb, i ? "," : "");
+				export_string(&sb, col);
+				strbuf_addch(&sb, ':');
+				switch (sqlite3_column_type(rows, i)) {
+				case SQLITE_NULL:
+					strbuf_addstr(&sb, "null");
+					break;
+				case SQLITE_INTEGER:
+					strbuf_addf(&sb, "%lld", (long long)sqlite3_column_int64(rows, i));
+					break;
+				case SQLITE_FLOAT:
+					strbuf_addf(&sb, "%.17g", sqlite3_column_double(rows, i));
+					break;
+				case SQLITE_BLOB: {
+					const unsigned char *b = sqlite3_column_blob(rows, i);
+					strbuf_addstr(&sb, "{\"$hex\":\"");
+					for (int k = 0; k < sqlite3_column_bytes(rows, i); k++)
+						strbuf_addf(&sb, "%02x", b[k]);
+					strbuf_addstr(&sb, "\"}");
+					break;
+				}
+				default: {
+					const char *text = (const char *)sqlite3_column_text(rows, i);
+					if (!secrets && export_secret(st, table, col)) {
+						char *m = value_mask(text);
+						export_string(&sb, m);
+						free(m);
+					} else {
+						export_string(&sb, text);
+					}
+				}
+				}
+			}
+			strbuf_addstr(&sb, "}}\n");
+			if ((rc = fn(arg, sb.buf, sb.len)))
+				goto out;
+		}
+		sqlite3_finalize(rows);
+		rows = NULL;
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
+out:
+	sqlite3_finalize(rows);
+	sqlite3_finalize(tables);
+	conn_rollback(cn);
+	strbuf_release(&sb);
+	strbuf_release(&sql);
+	return rc;
+}
+
+int store_import_begin(store *st, char **cause)
+{
+	struct conn *cn;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	/* Only into an empty database: an import is a copy, not a merge. */
+	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &s, NULL)) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct strbuf sql = STRBUF_INIT;
+		sqlite3_stmt *c = NULL;
+		bool empty;
+		strbuf_addstr(&sql, "SELECT 1 FROM ");
+		sql_quote(&sql, (const char *)sqlite3_column_text(s, 0));
+		strbuf_addstr(&sql, " LIMIT 1");
+		empty = sqlite3_prepare_v2(cn->db, sql.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_DONE;
+		sqlite3_finalize(c);
+		strbuf_release(&sql);
+		if (!empty) {
+			rc = store_cause(cause, -EEXIST, "%s: table %s is not empty; import needs an empty database",
+					 st->path, sqlite3_column_text(s, 0));
+			sqlite3_finalize(s);
+			return rc;
+		}
+	}
+	sqlite3_finalize(s);
+	if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK ||
+	    (rc = conn_begin(cn, true)) != SQLITE_OK ||
+	    (rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK)
+		return store_sqlerr(cn, rc, cause);
+	return 0;
+}
+
+int store_import_row(store *st, const char *table, const cJSON *row, char **cause)
+{
+	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
+	sqlite3_stmt *s = NULL;
+	const cJSON *v;
+	struct conn *cn;
+	int rc, i = 0;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!cJSON_IsObject(row))
+		return store_cause(cause, -EINVAL, "row: expected an object");
+	strbuf_addstr(&sql, "INSERT INTO ");
+	sql_quote(&sql, table);
+	strbuf_addstr(&sql, " (");
+	strbuf_init(&vals, 64);
+	cJSON_ArrayForEach(v, row) {
+		strbuf_addstr(&sql, i ? ", " : "");
+		sql_quote(&sql, v->string);
+		strbuf_addf(&vals, "%s?%d", i ? ", " : "", i + 1);
+		i++;
+	}
+	strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
+	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto out;
+	}
+	i = 0;
+	cJSON_ArrayForEach(v, row) {
+		const cJSON *hex;
+		i++;
+		if (cJSON_IsNumber(v)) {
+			if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18)
+				sqlite3_bind_int64(s, i, (sqlite3_int64)v->valuedouble);
+			else
+				sqlite3_bind_double(s, i, v->valuedouble);
+		} else if (cJSON_IsString(v)) {
+			sqlite3_bind_text(s, i, v->valuestring, -1, SQLITE_STATIC);
+		} else if (cJSON_IsObject(v) && (hex = cJSON_GetObjectItemCaseSensitive(v, "$hex")) &&
+			   cJSON_IsString(hex)) {
+			size_t n = strlen(hex->valuestring) / 2;
+			unsigned char *b = xmalloc(n + 1);
+			for (size_t k = 0; k < n; k++)
+				sscanf(hex->valuestring + 2 * k, "%2hhx", &b[k]);
+			sqlite3_bind_blob(s, i, b, (int)n, free);
+		} else if (!cJSON_IsNull(v)) {
+			rc = store_cause(cause, -EINVAL, "%s.%s: not a SQL value", table, v->string);
+			goto out;
+		}
+	}
+	rc = sqlite3_step(s);
+	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
+out:
+	sqlite3_finalize(s);
+	strbuf_release(&sql);
+	strbuf_release(&vals);
+	return rc;
+}
+
+int store_import_end(store *st, bool commit, char **cause)
+{
+	struct conn *cn;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!commit) {
+		conn_rollback(cn);
+		return 0;
+	}
+	if ((rc = conn_commit(cn)) != SQLITE_OK)
+		return store_cause(cause, store_errno(rc) ? store_errno(rc) : -EIO, "%s: the import is refused: %s",
+				   st->path, sqlite3_errmsg(cn->db));
+	return 0;
+}
+
+int store_import_clear_feed(store *st, char **cause)
+{
+	struct strbuf sql = STRBUF_INIT;
+	struct conn *cn;
+	int rc;
+
+	if (!st->db->changes)
+		return 0;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	/* The rows just inserted fired the feed's triggers: the feed to keep is the exported one. */
+	strbuf_addstr(&sql, "DELETE FROM ");
+	sql_quote(&sql, st->db->changes);
+	rc = conn_exec(cn, sql.buf);
+	strbuf_release(&sql);
+	return rc == SQLITE_OK ? 0 : store_sqlerr(cn, rc, cause);
+}

@@ -1,0 +1,49 @@
+#!/bin/bash
+# export.sh - orchfs export / import: the demo state, written through the
+# mount, exported, imported into an empty project and exported again gives
+# the same bytes; the imported project mounts and reads the same; secrets
+# are masked unless asked for; an import into a non-empty database is
+# refused and changes nothing.
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+mount_fs
+sh "$SRC/scripts/demo-data.sh" "$MNT" || fail "demo data"
+echo '{"status":"fixed"}' > "$MNT/bugs/BUG-002.json"
+rm "$MNT/bugs/BUG-003.json"
+(cd "$MNT" && find . -type f ! -name '.error' ! -name new -print0 | sort -z | xargs -0 cat) > "$T/read1"
+umount_fs || fail "unmount"
+
+note "export, import into an empty project, export again: the same bytes"
+"$ORCHFS" export --with-secrets > "$T/e1.jsonl" || fail "export"
+[ "$(head -c 17 "$T/e1.jsonl")" = '{"orchfs_export":' ] || fail "no header line"
+mkdir -p "$T/copy/home"
+COPY_DB=$T/copy/.orchfs/project.db
+COPY_UDB=$T/copy/home/user.db
+(cd "$T/copy" && ORCHFS_DB= ORCHFS_USER_DB=$COPY_UDB "$ORCHFS" init >/dev/null) || fail "init the copy"
+ORCHFS_DB=$COPY_DB ORCHFS_USER_DB=$COPY_UDB "$ORCHFS" import "$T/e1.jsonl" > "$T/import.out" || fail "import: $(cat "$T/import.out")"
+ORCHFS_DB=$COPY_DB ORCHFS_USER_DB=$COPY_UDB "$ORCHFS" export --with-secrets > "$T/e2.jsonl" || fail "export of the copy"
+cmp "$T/e1.jsonl" "$T/e2.jsonl" || fail "export -> import -> export changed the bytes"
+assert_eq "$(sql "SELECT count(*) FROM tool_executions")" "$(sqlite3 "$COPY_DB" "SELECT count(*) FROM tool_executions")" "the audit log came along"
+assert_eq "1" "$(sqlite3 "$COPY_DB" "SELECT count(*) FROM transcripts_fts WHERE transcripts_fts MATCH 'bucket'")" "the full-text index is rebuilt"
+
+note "the imported project mounts and reads the same"
+DB=$COPY_DB UDB=$COPY_UDB
+export ORCHFS_DB=$COPY_DB ORCHFS_USER_DB=$COPY_UDB
+mount_fs
+(cd "$MNT" && find . -type f ! -name '.error' ! -name new -print0 | sort -z | xargs -0 cat) > "$T/read2"
+cmp "$T/read1" "$T/read2" || fail "the copy reads differently: $(diff "$T/read1" "$T/read2" | head -5)"
+umount_fs || fail "unmount the copy"
+
+note "secrets are masked unless --with-secrets"
+"$ORCHFS" export > "$T/masked.jsonl" || fail "export without secrets"
+grep -q 'sk-ant-demo' "$T/masked.jsonl" && fail "an API key in a plain export"
+grep -q '"api_key":"\*\*\*\*wxyz"' "$T/masked.jsonl" || fail "the masked key is not in the export"
+grep -q 'sk-ant-demo-0000000000000000wxyz' "$T/e1.jsonl" || fail "--with-secrets lost the key"
+
+note "an import into a database that is not empty is refused and changes nothing"
+before=$(sqlite3 "$COPY_DB" .dump)
+if "$ORCHFS" import "$T/e1.jsonl" 2> "$T/again.err"; then
+	fail "a second import succeeded"
+fi
+assert_contains "$(cat "$T/again.err")" "not empty" "the refusal says why"
+assert_eq "$before" "$(sqlite3 "$COPY_DB" .dump)" "the refused import changed nothing"
