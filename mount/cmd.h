@@ -22,6 +22,10 @@ int cmd_approve(int argc, char **argv);
 int cmd_reject(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_bug(int argc, char **argv);
+int cmd_rule(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_workflow(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 
 /* cmd_usage - print the usage of command name to stderr, return 2 */

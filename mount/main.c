@@ -90,6 +90,23 @@ static const struct command commands[] = {
 	  "Loads an export (FILE, or standard input) into the project and user databases, which\n"
 	  "must be empty and at the export's schema versions (`orchfs init` a new directory\n"
 	  "first). All or nothing: one transaction per database, foreign keys checked at the end.\n" },
+	{ "bug", cmd_bug,
+	  "orchfs bug create TITLE [-d DESC] [-p 1-5] [-s SEVERITY] [-a WHO] | list [STATUS] | show ID |"
+	  " update-status ID STATUS | close ID",
+	  "Orca's bug verbs, without a mount",
+	  "Thin wrappers over the same validated, audited store calls as the mount (the audit row\n"
+	  "names the tool orchfs). create prints the new key (BUG-NNN); close sets status fixed and\n"
+	  "resolved_at; list prints ID, status, priority and title, tab-separated.\n" },
+	{ "rule", cmd_rule,
+	  "orchfs rule create NAME -t TYPE -c CONFIG-JSON [-s SEVERITY] [-d DESC] [--id KEY] | list |"
+	  " list-type TYPE | show ID | enable ID | disable ID",
+	  "Orca's project rule verbs",
+	  "create makes rules/KEY.json (KEY from --id, or NAME in lowercase with '-' for the rest)\n"
+	  "and prints KEY; TYPE is style, security, workflow or custom.\n" },
+	{ "task", cmd_task, "orchfs task create TITLE [-d DESC] [-p N] | list [STATUS] | show ID",
+	  "Orca's task verbs", "create prints the new key (TASK-NNN).\n" },
+	{ "workflow", cmd_workflow, "orchfs workflow create NAME [-P PATTERN] [-d DESC] [--id KEY] | list | show ID",
+	  "Orca's workflow verbs", "PATTERN is react, plan_execute or reflection.\n" },
 	{ "help", cmd_help, "orchfs help [COMMAND]", "show help", "Shows the commands, or one command's help.\n" },
 };
 
