@@ -651,6 +651,7 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	goto reply;
 scratch:
 	write_open_scratch(f, s, fi);
+	memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&f->lock);
 	view_scratch_stat(s, &st);
 	pthread_mutex_unlock(&f->lock);
