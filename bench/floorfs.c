@@ -169,7 +169,8 @@ static int ff_load_dir(const char *path, fuse_ino_t dir)
 		names[count++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, count, sizeof(*names), ff_name_cmp);
+	if (count)
+		qsort(names, count, sizeof(*names), ff_name_cmp);
 	kids = ff_xrealloc(NULL, count * sizeof(*kids));
 	for (i = 0; i < count; i++) {
 		if (asprintf(&child, "%s/%s", path, names[i]) < 0)

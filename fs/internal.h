@@ -106,6 +106,7 @@ struct handle {
 	int failed;              /* errno of the last commit, if the bytes have not changed
 				  * since: fsync then close report it once, audit it once */
 	pid_t sid;               /* session of the opener (for `new`) */
+	struct timespec mtime;   /* of the row when the snapshot was taken */
 	struct scratch *scratch; /* for scratch files; data unused */
 	struct handle *next;     /* in fs->handles, protected by fs->lock */
 };
@@ -204,6 +205,9 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 void view_scratch_stat(const struct scratch *s, struct stat *st);
 /* view_pending - an open writer of path not yet committed (call with fs->lock held) */
 struct handle *view_pending(fs *f, const char *path);
+/* view_attr - the attributes of n whose content is size bytes, changed at mtime
+ * (no database access: for open handles, which hold their content) */
+void view_attr(fs *f, const struct node *n, size_t size, const struct timespec *mtime, struct stat *st);
 /* view_stat - attributes of path; -ENOENT if nothing is there */
 int view_stat(fs *f, const char *path, pid_t sid, struct stat *st);
 

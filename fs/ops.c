@@ -101,23 +101,18 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	rc = view_stat(f, path, fs_sid(req), &st);
-	if (h && !h->writable && (rc == 0 || rc == -ENOENT)) {
-		/* An open reader holds one version of the row: its size is the size
-		 * of that version, or the kernel would cut or pad what it reads. */
+	if (h && !h->writable) {
+		/* An open reader holds one version of the row: its attributes are
+		 * that version's (a size of another would make the kernel cut or pad
+		 * what it reads), and computing them renders nothing. */
+		memset(&st, 0, sizeof(st));
 		pthread_mutex_lock(&h->lock);
 		handle_refresh(f, h);
-		if (rc == -ENOENT) {
-			memset(&st, 0, sizeof(st));
-			st.st_mode = S_IFREG | 0444;
-			st.st_nlink = 1;
-			st.st_uid = f->uid;
-			st.st_gid = f->gid;
-			rc = 0;
-		}
-		st.st_size = (off_t)h->data.len;
-		st.st_blocks = (blkcnt_t)((h->data.len + 511) / 512);
+		view_attr(f, &h->n, h->data.len, &h->mtime, &st);
 		pthread_mutex_unlock(&h->lock);
+		rc = 0;
+	} else {
+		rc = view_stat(f, path, fs_sid(req), &st);
 	}
 	if (rc)
 		fuse_reply_err(req, -rc);

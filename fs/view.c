@@ -175,18 +175,46 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 		return -ENOENT;
 	if ((n.kind == NODE_ENTITY || n.kind == NODE_MAIN) && hidden_has(f, path))
 		goto pending;
-	if ((rc = node_exists(f, &n)) <= 0) {
-		if (rc == 0 && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN))
-			goto pending;
+	/* Rows are looked for by view_content itself: one query, not two. */
+	if (n.kind != NODE_ENTITY && n.kind != NODE_MAIN && n.kind != NODE_LOG && (rc = node_exists(f, &n)) <= 0)
 		return rc ? rc : -ENOENT;
-	}
 
 	strbuf_init(&sb, 0);
 	if ((rc = view_content(f, path, &n, sid, &sb, &mtime))) {
 		strbuf_release(&sb);
-		return rc == -ENOENT ? -ENOENT : rc;
+		if (rc == -ENOENT && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN))
+			goto pending;
+		return rc;
 	}
-	st->st_mtim = st->st_ctim = st->st_atim = mtime;
+	view_attr(f, &n, sb.len, &mtime, st);
+	strbuf_release(&sb);
+	return 0;
+
+pending:
+	/* Not in the database (yet): an editor between create and commit. */
+	pthread_mutex_lock(&f->lock);
+	if ((h = view_pending(f, path))) {
+		st->st_mode = S_IFREG | 0644;
+		st->st_size = (off_t)h->data.len;
+		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+		st->st_ctim = st->st_atim = st->st_mtim;
+		rc = 0;
+	} else {
+		rc = -ENOENT;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+void view_attr(fs *f, const struct node *np, size_t size, const struct timespec *mtime, struct stat *st)
+{
+	const struct node n = *np;
+
+	st->st_uid = f->uid;
+	st->st_gid = f->gid;
+	st->st_nlink = 1;
+	st->st_blksize = 4096;
+	st->st_mtim = st->st_ctim = st->st_atim = *mtime;
 	switch (n.kind) {
 	case NODE_ROOT:
 	case NODE_DB:
@@ -229,23 +257,6 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 	case NODE_SCRATCH:
 		break;
 	}
-	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)sb.len;
-	st->st_blocks = (blkcnt_t)((sb.len + 511) / 512);
-	strbuf_release(&sb);
-	return 0;
-
-pending:
-	/* Not in the database (yet): an editor between create and commit. */
-	pthread_mutex_lock(&f->lock);
-	if ((h = view_pending(f, path))) {
-		st->st_mode = S_IFREG | 0644;
-		st->st_size = (off_t)h->data.len;
-		clock_gettime(CLOCK_REALTIME, &st->st_mtim);
-		st->st_ctim = st->st_atim = st->st_mtim;
-		rc = 0;
-	} else {
-		rc = -ENOENT;
-	}
-	pthread_mutex_unlock(&f->lock);
-	return rc;
+	st->st_size = S_ISDIR(st->st_mode) ? 0 : (off_t)size;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
 }

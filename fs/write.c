@@ -495,7 +495,15 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		return -EPERM;
 	h = handle_new(f, path, n, writing, fs_sid(req));
 	h->creating = creating;
-	if (creating || (writing && (fi->flags & O_TRUNC)) || n->kind == NODE_NEW) {
+	mt = f->started;
+	if ((fi->flags & O_ACCMODE) == O_WRONLY && (fi->flags & O_APPEND) &&
+	    (n->kind == NODE_LOG || audit_append)) {
+		/* `>>` on a log: what is there already is never read, so not rendered */
+		if (n->kind == NODE_LOG && (rc = node_exists(f, n)) <= 0) {
+			handle_free(f, h);
+			return rc ? rc : -ENOENT;
+		}
+	} else if (creating || (writing && (fi->flags & O_TRUNC)) || n->kind == NODE_NEW) {
 		h->dirty = writing && n->kind != NODE_NEW ? true : false;
 		if (n->kind == NODE_NEW && !writing)
 			view_content(f, path, n, h->sid, &h->data, &mt);
@@ -504,6 +512,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		return rc;
 	}
 	h->base = h->data.len;
+	h->mtime = mt;
 	h->append = writing && (n->kind == NODE_LOG || audit_append) && (fi->flags & O_APPEND);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->keep_cache = 0;
