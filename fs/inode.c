@@ -1,8 +1,9 @@
 /*
  * inode.c - the inode table (see inode.h): two chained hash tables, by
- * number and by path, over one set of entries, under one mutex. Lookups are
- * O(1); a rename of a directory walks the table (rare: only scratch
- * directories move).
+ * number and by path, over one set of entries, which also form a tree
+ * (each entry links to its parent and children), under one mutex. Lookups
+ * are O(1); a rename or an invalidation walks only the subtree it concerns,
+ * never the whole table.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,6 +19,9 @@ struct inode {
 	char *path;              /* NULL when detached */
 	struct inode *next_ino;  /* chain in by_ino */
 	struct inode *next_path; /* chain in by_path (attached entries only) */
+	struct inode *parent;    /* attached entries only */
+	struct inode *child;     /* first attached child */
+	struct inode *sibling;   /* next attached child of parent */
 };
 
 struct inode_table {
@@ -88,6 +92,46 @@ static struct inode *inode_by_ino(inode_table *t, uint64_t ino)
 	return NULL;
 }
 
+static void inode_tree_remove(struct inode *n)
+{
+	struct inode **pp;
+
+	if (!n->parent)
+		return;
+	for (pp = &n->parent->child; *pp; pp = &(*pp)->sibling)
+		if (*pp == n) {
+			*pp = n->sibling;
+			break;
+		}
+	n->parent = NULL;
+	n->sibling = NULL;
+}
+
+static void inode_tree_add(struct inode *parent, struct inode *n)
+{
+	if (!parent || parent == n)
+		return;
+	n->parent = parent;
+	n->sibling = parent->child;
+	parent->child = n;
+}
+
+/* The attached entry holding path's parent directory, or NULL. */
+static struct inode *inode_by_path(inode_table *t, const char *path);
+static struct inode *inode_parent_of(inode_table *t, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	struct inode *p;
+	char *dir;
+
+	if (!slash || strcmp(path, "/") == 0)
+		return NULL;
+	dir = slash == path ? xstrdup("/") : xstrndup(path, (size_t)(slash - path));
+	p = inode_by_path(t, dir);
+	free(dir);
+	return p;
+}
+
 static void inode_unlink_path(inode_table *t, struct inode *n)
 {
 	struct inode **pp = &t->by_path[inode_hash(n->path) % t->nbuckets];
@@ -100,6 +144,14 @@ static void inode_unlink_path(inode_table *t, struct inode *n)
 	free(n->path);
 	n->path = NULL;
 	n->next_path = NULL;
+	inode_tree_remove(n);
+	/* its children keep their names (the kernel still has them); they hang on nothing */
+	for (struct inode *c = n->child, *next; c; c = next) {
+		next = c->sibling;
+		c->parent = NULL;
+		c->sibling = NULL;
+	}
+	n->child = NULL;
 }
 
 static void inode_link_path(inode_table *t, struct inode *n, char *path)
@@ -149,6 +201,7 @@ uint64_t inode_ref(inode_table *t, const char *path)
 		n->next_ino = t->by_ino[n->ino % t->nbuckets];
 		t->by_ino[n->ino % t->nbuckets] = n;
 		inode_link_path(t, n, xstrdup(path));
+		inode_tree_add(inode_parent_of(t, path), n);
 		t->count++;
 	}
 	n->nlookup++;
@@ -206,25 +259,43 @@ out:
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Give n and its subtree the names under to (n's new path). */
+static void inode_rename_subtree(inode_table *t, struct inode *n, const char *to)
+{
+	struct inode *c;
+	char *old = n->path;
+	size_t olen = strlen(old);
+
+	/* unhash, rename, rehash: children first need the old prefix */
+	for (c = n->child; c; c = c->sibling) {
+		char *np = xasprintf("%s%s", to, c->path + olen);
+		inode_rename_subtree(t, c, np);
+		free(np);
+	}
+	{
+		struct inode **pp = &t->by_path[inode_hash(old) % t->nbuckets];
+		for (; *pp; pp = &(*pp)->next_path)
+			if (*pp == n) {
+				*pp = n->next_path;
+				break;
+			}
+	}
+	free(old);
+	n->next_path = NULL;
+	inode_link_path(t, n, xstrdup(to));
+}
+
 void inode_move(inode_table *t, const char *from, const char *to)
 {
-	size_t flen = strlen(from);
-	struct inode *n;
+	struct inode *n, *old;
 
 	pthread_mutex_lock(&t->lock);
-	if ((n = inode_by_path(t, to)))
-		inode_unlink_path(t, n);
-	for (size_t i = 0; i < t->nbuckets; i++) {
-		struct inode *m, *next;
-		for (m = t->by_ino[i]; m; m = next) {
-			next = m->next_ino;
-			if (!m->path || strncmp(m->path, from, flen) != 0 ||
-			    (m->path[flen] != 0 && m->path[flen] != '/'))
-				continue;
-			char *np = xasprintf("%s%s", to, m->path + flen);
-			inode_unlink_path(t, m);
-			inode_link_path(t, m, np);
-		}
+	if ((old = inode_by_path(t, to)))
+		inode_unlink_path(t, old);
+	if ((n = inode_by_path(t, from))) {
+		inode_tree_remove(n);
+		inode_rename_subtree(t, n, to);
+		inode_tree_add(inode_parent_of(t, to), n);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -239,23 +310,27 @@ void inode_detach(inode_table *t, const char *path)
 	pthread_mutex_unlock(&t->lock);
 }
 
+static void inode_collect(struct inode *n, struct inode_known **out, size_t *len, size_t *cap)
+{
+	if (*len == *cap)
+		*out = xrealloc(*out, (*cap *= 2) * sizeof(**out));
+	(*out)[*len].ino = n->ino;
+	(*out)[(*len)++].path = xstrdup(n->path);
+	for (struct inode *c = n->child; c; c = c->sibling)
+		if (c->path)
+			inode_collect(c, out, len, cap);
+}
+
 struct inode_known *inode_under(inode_table *t, const char *prefix, size_t *n)
 {
-	size_t plen = strlen(prefix), cap = 16;
+	size_t cap = 16;
 	struct inode_known *out = xcalloc(cap, sizeof(*out));
+	struct inode *root;
 
 	*n = 0;
 	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < t->nbuckets; i++)
-		for (struct inode *m = t->by_ino[i]; m; m = m->next_ino) {
-			if (!m->path || strncmp(m->path, prefix, plen) != 0 ||
-			    (m->path[plen] != 0 && m->path[plen] != '/' && !(plen == 1 && prefix[0] == '/')))
-				continue;
-			if (*n == cap)
-				out = xrealloc(out, (cap *= 2) * sizeof(*out));
-			out[*n].ino = m->ino;
-			out[(*n)++].path = xstrdup(m->path);
-		}
+	if ((root = inode_by_path(t, prefix)))
+		inode_collect(root, &out, n, &cap);
 	pthread_mutex_unlock(&t->lock);
 	return out;
 }

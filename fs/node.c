@@ -133,6 +133,11 @@ int node_resolve(fs *f, const char *path, struct node *n)
 			n->st = f->stores[i];
 	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save), depth++) {
 		n->writable_dir = false;
+		if (strcmp(comp, ".error") == 0 && (!save || strspn(save, "/") == strlen(save))) {
+			/* every directory may show why a change in it was refused */
+			n->kind = NODE_ERROR;
+			break;
+		}
 		switch (n->kind) {
 		case NODE_ROOT:
 			for (size_t i = 0; i < f->nstores; i++) {

@@ -6,9 +6,10 @@
  * view.c (what a path shows), write.c (open files and saves), dir.c
  * (listings and names); this file has the rest and wires them up.
  *
- * Caching: attr and entry timeouts are 0 and pages are not kept across
- * opens, so every stat and open asks again and other writers' changes show
- * at once.
+ * Caching: attribute timeouts are 0 and pages are not kept across opens,
+ * so every stat and open asks again and other writers' changes show at once.
+ * Names are cached only with `orchfs mount --cache`, where the watcher
+ * (watch.c) drops them when rows change.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -78,6 +78,7 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 {
 	struct fs_actor oa;
 	store *rules = NULL;
+	cJSON *args = NULL, *cur = NULL;
 	char *reason = NULL, *msg = NULL;
 	int64_t id;
 	int rc;
@@ -88,7 +89,20 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 	if (!rules || !n->st)
 		return 0;
 	fs_actor(req, op, path, &oa);
-	rc = store_permit(rules, oa.comm, path, cJSON_IsObject(payload) ? payload : NULL, &reason);
+	if (cJSON_IsObject(payload) && strcmp(op, "write") == 0 && n->c && n->key[0] &&
+	    store_get(n->st, n->c, n->key, 0, &cur) == 0) {
+		/* A save sends the whole file: the arguments are the fields it changes. */
+		const cJSON *m;
+		args = cJSON_CreateObject();
+		cJSON_ArrayForEach(m, payload) {
+			const cJSON *old = cJSON_GetObjectItemCaseSensitive(cur, m->string);
+			if (!old || !cJSON_Compare(old, m, true))
+				cJSON_AddItemReferenceToObject(args, m->string, (cJSON *)m);
+		}
+	}
+	rc = store_permit(rules, oa.comm, path, args ? args : cJSON_IsObject(payload) ? payload : NULL, &reason);
+	cJSON_Delete(args);
+	cJSON_Delete(cur);
 	if (rc == STORE_ALLOW) {
 		free(reason);
 		return 0;
@@ -96,8 +110,10 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 	if (rc == STORE_APPROVAL) {
 		rc = store_park(n->st, n->c, n->key[0] ? n->key : NULL, payload, &oa.a, &id, &msg);
 		free(reason);
-		reason = msg;
-		if (rc == 0)
+		reason = msg ? msg : xstrdup(strerror(-rc));
+		if (rc)
+			store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, rc, reason);
+		else
 			rc = -EACCES;
 	} else if (rc == STORE_DENY) {
 		store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, -EACCES, reason);

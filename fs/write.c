@@ -364,6 +364,11 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	}
 	pthread_mutex_unlock(&f->lock);
 
+	if (!h && path && node_resolve(f, path, &n) == 0 && n.st && fs_readonly_err(f, &n)) {
+		fs_refuse(req, f, path, &n, "setattr", -EROFS, "read-only");
+		free(path);
+		return;
+	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (!h) {
 			/* Truncating an entity by path would leave it empty: not a state it can have. */

@@ -284,7 +284,22 @@ int cmd_check(int argc, char **argv)
 	path = cJSON_GetObjectItemCaseSensitive(args, "path");
 	rc = store_permit(st, argv[i], cJSON_IsString(path) ? path->valuestring : NULL, args, &reason);
 	if (rc >= 0) {
-		audit_who(&who, "check", line, sizeof(line), argc, argv);
+		/* the arguments are recorded, never a secret among them (SPEC §6) */
+		for (size_t k = 0; k < p->nstores; k++) {
+			const struct map_database *db = store_map(p->stores[k]);
+			for (size_t j = 0; j < db->ncollections; j++)
+				for (size_t c = 0; c < db->collections[j].ncolumns; c++) {
+					const struct map_column *col = &db->collections[j].columns[c];
+					if (col->secret && cJSON_GetObjectItemCaseSensitive(args, col->name))
+						cJSON_ReplaceItemInObjectCaseSensitive(args, col->name, cJSON_CreateString("****"));
+				}
+		}
+		snprintf(line, sizeof(line), "orchfs check %s", argv[i]);
+		memset(&who, 0, sizeof(who));
+		who.operation = "check";
+		who.path = line;
+		who.pid = getpid();
+		who.uid = getuid();
 		who.tool = argv[i];
 		who.process = "orchfs";
 		if (store_audit_append(st, &who, statuses[rc], reason ? reason : words[rc], args, NULL, 0, &cause))

@@ -102,6 +102,7 @@ int cmd_mount(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' }, { "read-only", no_argument, NULL, 'r' },
 		{ "db", required_argument, NULL, 'd' },   { "user-db", required_argument, NULL, 'u' },
 		{ "schema", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ "cache", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct project_opts po = { .create = true };
@@ -110,7 +111,7 @@ int cmd_mount(int argc, char **argv)
 	struct fuse_session *se = NULL;
 	struct project *p = NULL;
 	struct fs_options fo = { 0 };
-	bool foreground = false, mounted = false, handlers = false;
+	bool foreground = false, mounted = false, handlers = false, cache = false;
 	char *cause = NULL, *mnt = NULL, *fsname = NULL, *logpath = NULL;
 	char mntbuf[PATH_MAX];
 	int opt, rc = 1, pipefd[2] = { -1, -1 }, report = -1;
@@ -141,6 +142,9 @@ int cmd_mount(int argc, char **argv)
 			break;
 		case 's':
 			po.schema = optarg;
+			break;
+		case 'c':
+			cache = true;
 			break;
 		default:
 			fuse_opt_free_args(&args);
@@ -233,7 +237,10 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	mounted = true;
-	if (fs_watch_start(f) < 0)
+	/* Off by default: a daemon killed while the kernel holds one of its
+	 * invalidations waiting on a directory lock cannot finish dying, and
+	 * its mount hangs until the connection is aborted (fusectl). */
+	if (cache && fs_watch_start(f) < 0)
 		fprintf(stderr, "orchfs: cannot start the watcher; nothing will be cached\n");
 	if (report >= 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC), log;

@@ -25,14 +25,17 @@ static const struct command commands[] = {
 	  "again is harmless: it applies any pending migrations. --force also checks both files\n"
 	  "and re-applies pending migrations even when the version table looks current.\n" },
 	{ "mount", cmd_mount,
-	  "orchfs mount [-f] [-o OPTS] [--read-only] [--db PATH] [--user-db PATH] [--schema S] [FILE] MOUNTPOINT",
+	  "orchfs mount [-f] [-o OPTS] [--read-only] [--cache] [--db PATH] [--user-db PATH] [--schema S] [FILE] MOUNTPOINT",
 	  "mount the project's state at MOUNTPOINT",
 	  "Mounts the project found from the current directory (the nearest .orchfs/ above it),\n"
 	  "or the database named by --db, FILE or ORCHFS_DB, with the user database (--user-db,\n"
 	  "ORCHFS_USER_DB, ~/.orchfs/user.db) under user/. Runs in the background unless -f;\n"
 	  "-o passes FUSE mount options; --read-only refuses every change with EROFS. The daemon\n"
 	  "logs to .orchfs/orchfs.log beside the database. A stale mount left by a killed daemon\n"
-	  "is detected and cleared first. From /etc/fstab:\n"
+	  "is detected and cleared first. --cache lets the kernel keep names for a second and\n"
+	  "starts a watcher that drops them when rows change (faster listings; experimental: a\n"
+	  "daemon killed with SIGKILL mid-invalidation can leave the mount hung until it is\n"
+	  "aborted through /sys/fs/fuse/connections). From /etc/fstab:\n"
 	  "  /path/to/project/.orchfs/project.db  /mnt/orchfs  fuse.orchfs  defaults  0 0\n" },
 	{ "umount", cmd_umount, "orchfs umount [-l] MOUNTPOINT", "unmount; the daemon exits 0",
 	  "Unmounts MOUNTPOINT (-l: lazily, when it is busy). Every change was committed when its\n"

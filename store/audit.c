@@ -49,7 +49,9 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	if (row->result)
 		sqlite3_bind_text(s, 7, row->result, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 8, row->status, -1, SQLITE_STATIC);
-	if (row->start_ms)
+	if (row->duration_ms > 0)
+		sqlite3_bind_double(s, 9, row->duration_ms);
+	else if (row->start_ms)
 		sqlite3_bind_double(s, 9, (double)(now - row->start_ms));
 	if (row->task)
 		sqlite3_bind_text(s, 10, row->task, -1, SQLITE_STATIC);
@@ -314,8 +316,7 @@ int store_audit_append(store *st, const struct store_actor *who, const char *sta
 		return store_cause(cause, -EROFS, "the store is read-only");
 	if ((rc = conn_get(st, &cn)))
 		return rc;
-	if (duration_ms > 0)
-		row.start_ms = time_now_ms() - (int64_t)duration_ms;
+	row.duration_ms = duration_ms;
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	if ((rc = audit_insert(cn, &row)) != SQLITE_OK || (rc = conn_commit(cn)) != SQLITE_OK) {

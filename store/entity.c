@@ -670,9 +670,13 @@ static int entity_decide(store *st, const char *key, const cJSON *patch, const s
 	if (!cJSON_IsString(status) || (strcmp(status->valuestring, "approved") != 0 &&
 					strcmp(status->valuestring, "rejected") != 0))
 		return store_cause(cause, -EINVAL, "status: write \"approved\" or \"rejected\" to decide");
-	return store_decide(st, strtoll(key, NULL, 10), strcmp(status->valuestring, "approved") == 0,
-			    who && who->tool ? who->tool : "orchfs", cJSON_IsString(reason) ? reason->valuestring : NULL,
-			    cause);
+	int rc = store_decide(st, strtoll(key, NULL, 10), strcmp(status->valuestring, "approved") == 0,
+			      who && who->tool ? who->tool : "orchfs",
+			      cJSON_IsString(reason) ? reason->valuestring : NULL, cause);
+	if (rc) /* a refused decision is audited like any refused change */
+		store_refused(st, map_collection(st->db, st->db->approvals), key, who, rc,
+			      cause && *cause ? *cause : strerror(-rc));
+	return rc;
 }
 
 int store_patch(store *st, const struct map_collection *c, const char *key, const cJSON *patch,

@@ -114,6 +114,7 @@ struct audit_row {
 	int64_t start_ms;
 	int64_t changes_from; /* the feed's last seq before this change */
 	int user_approval;    /* 1 approved, 0 rejected, for those statuses */
+	double duration_ms;   /* as reported (an agent's own call), or 0: measured from start_ms */
 };
 /* audit_insert - write the audit row on cn, inside the caller's transaction. */
 int audit_insert(struct conn *cn, const struct audit_row *row);
