@@ -256,10 +256,13 @@ int cmd_mount(int argc, char **argv)
 			close(log);
 		if (chdir("/") < 0)
 			fprintf(stderr, "orchfs: cannot chdir to /: %s\n", strerror(errno));
+	}
+	/* the log says so before the parent returns: whoever reads it next finds it */
+	fprintf(stderr, "orchfs: mounted %s at %s (pid %d)\n", p->db_path, mnt, (int)getpid());
+	if (report >= 0) {
 		mount_report(report, "ok");
 		report = -1;
 	}
-	fprintf(stderr, "orchfs: mounted %s at %s (pid %d)\n", p->db_path, mnt, (int)getpid());
 
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(loop, 0);

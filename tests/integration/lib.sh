@@ -55,8 +55,10 @@ mount_fs() { # mount_fs [extra mount args]
 	mkdir -p "$MNT"
 	"$ORCHFS" mount -f "$@" "$MNT" 2>"$T/daemon.err" &
 	DAEMON_PID=$!
-	for _ in $(seq 1 100); do
-		is_mounted && return 0
+	# Wait for this daemon's own word: a stale mount from a killed daemon
+	# would already be listed in /proc/mounts.
+	for _ in $(seq 1 200); do
+		is_mounted && grep -q "^orchfs: mounted .* (pid $DAEMON_PID)" "$T/daemon.err" && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.05
 	done
