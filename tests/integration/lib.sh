@@ -6,7 +6,8 @@
 # and fails the test if the daemon did not exit 0 or wrote a sanitizer or
 # valgrind report to its stderr (libfuse's output_checker).
 #
-# A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
+# ORCHFS_MOUNT_OPTS adds options to every mount (meson runs live.sh again
+# with --cache). A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
 # $UDB, sql, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
@@ -53,7 +54,8 @@ is_mounted() { grep -q " $MNT fuse" /proc/mounts; }
 
 mount_fs() { # mount_fs [extra mount args]
 	mkdir -p "$MNT"
-	"$ORCHFS" mount -f "$@" "$MNT" 2>"$T/daemon.err" &
+	# shellcheck disable=SC2086
+	"$ORCHFS" mount -f ${ORCHFS_MOUNT_OPTS:-} "$@" "$MNT" 2>"$T/daemon.err" &
 	DAEMON_PID=$!
 	# Wait for this daemon's own word: a stale mount from a killed daemon
 	# would already be listed in /proc/mounts.
