@@ -107,6 +107,12 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 		free(reason);
 		return 0;
 	}
+	if (rc == STORE_APPROVAL && store_is_approvals(n->st, n->c)) {
+		/* a decision is a person's: parking it for another decision would never end */
+		free(reason);
+		reason = xasprintf("permission denied: tool %s needs approval itself and cannot decide approvals", oa.comm);
+		rc = STORE_DENY;
+	}
 	if (rc == STORE_APPROVAL) {
 		rc = store_park(n->st, n->c, n->key[0] ? n->key : NULL, payload, &oa.a, &id, &msg);
 		free(reason);

@@ -207,12 +207,6 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		   (audited = true) && (rc = fs_permit(req, f, h->path, &h->n, write_opname(h), doc, &cause)) == 0) {
 		if (h->n.kind == NODE_NEW) {
 			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
-			if (rc) { /* `cat new` must not show the key of an earlier create as this one's */
-				node_split(h->path, &parent, &name);
-				newkey_set(f, h->sid, parent, "");
-				free(parent);
-				free(name);
-			}
 			if (!rc) {
 				node_split(h->path, &parent, &name);
 				newkey_set(f, h->sid, parent, key);
@@ -226,6 +220,13 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		} else {
 			rc = store_patch(h->n.st, h->n.c, h->n.key, doc, &oa.a, &cause);
 		}
+	}
+	if (rc && h->n.kind == NODE_NEW) {
+		/* `cat new` must not show the key of an earlier create as this one's */
+		node_split(h->path, &parent, &name);
+		newkey_set(f, h->sid, parent, "");
+		free(parent);
+		free(name);
 	}
 	if (rc) {
 		if (!cause)

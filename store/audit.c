@@ -336,6 +336,7 @@ void store_refused(store *st, const struct map_collection *c, const char *key, c
 		.key = key,
 		.status = err == -EACCES || err == EACCES ? "denied" : "failure",
 		.result = reason,
+		.task = entity_task(c, key, NULL),
 	};
 
 	audit_refusal(st, &row);

@@ -607,6 +607,10 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
 		goto out;
 	ch.args = entity_redact(c->columns, c->ncolumns, doc);
+	if (store_is_approvals(st, c)) {
+		rc = store_cause(cause, -EPERM, "approvals are made by requires_approval rules, not by hand");
+		goto out;
+	}
 	if (key && !map_key_valid(c, key)) {
 		rc = store_cause(cause, -EINVAL, "invalid key \"%.80s\": use printable characters, no '/',"
 				 " no leading '.', at most 200 bytes%s", key, c->integer_key ? ", digits only" : "");
@@ -778,6 +782,10 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
 		goto out;
+	if (store_is_approvals(st, c)) {
+		rc = store_cause(cause, -EPERM, "approvals are decided (approved or rejected), not removed");
+		goto out;
+	}
 	if ((rc = entity_load(ch.cn, c, key, false, &ch.before))) {
 		if (rc == -ENOENT)
 			store_cause(cause, rc, "%s: no such entity", key);

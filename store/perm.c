@@ -119,7 +119,11 @@ int store_permit(store *st, const char *tool, const char *path, const cJSON *arg
 		const cJSON *white = cJSON_GetObjectItemCaseSensitive(rule, "arg_whitelist");
 		const cJSON *black = cJSON_GetObjectItemCaseSensitive(rule, "arg_blacklist");
 		rc = STORE_ALLOW;
-		if (cJSON_IsArray(paths) && path && !perm_path_allowed(paths, path)) {
+		if (cJSON_IsArray(paths) && !path) {
+			*reason = xasprintf("permission denied: tool %s may change only some paths, and no path was given",
+					    tool);
+			rc = STORE_DENY;
+		} else if (cJSON_IsArray(paths) && !perm_path_allowed(paths, path)) {
 			char *norm = perm_normalize(path);
 			*reason = xasprintf("permission denied: %s is outside the paths tool %s may change", norm, tool);
 			free(norm);

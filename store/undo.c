@@ -35,10 +35,18 @@ static cJSON *undo_patch(const struct map_collection *c, const cJSON *before, co
 	return patch;
 }
 
+/* Is cur the very version the audit row left (not a later one, nor a new
+ * entity of the same key made since, whose revisions start again at 1)? */
 static bool undo_same_revision(const struct map_collection *c, const cJSON *cur, const cJSON *after)
 {
 	const cJSON *a, *b;
 
+	if (c->created) {
+		a = cJSON_GetObjectItemCaseSensitive(cur, c->created->name);
+		b = cJSON_GetObjectItemCaseSensitive(after, c->created->name);
+		if (!cJSON_Compare(a, b, true))
+			return false;
+	}
 	if (!c->revision)
 		return true;
 	a = cJSON_GetObjectItemCaseSensitive(cur, c->revision->name);
