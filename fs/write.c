@@ -521,8 +521,11 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	h->mtime = mt;
 	h->append = writing && (n->kind == NODE_LOG || audit_append) && (fi->flags & O_APPEND);
 	fi->fh = (uint64_t)(uintptr_t)h;
+	/* No page cache for rows' files: a writer's bytes in the kernel's cache
+	 * of the inode would otherwise be what a concurrent reader reads, and
+	 * every reader must see one version of the row, the one it opened. */
 	fi->keep_cache = 0;
-	fi->direct_io = n->kind == NODE_NEW || n->kind == NODE_ERROR;
+	fi->direct_io = 1;
 	return 0;
 }
 
