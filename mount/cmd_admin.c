@@ -81,11 +81,9 @@ int cmd_migrate(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else if (opt == 'U')
+		if (project_option(opt, optarg, &po))
+			continue;
+		if (opt == 'U')
 			which = "user";
 		else
 			return cmd_usage("migrate");
@@ -153,23 +151,13 @@ static int admin_integrity(const char *path, char **msg)
 
 int cmd_health(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
-						  { "user-db", required_argument, NULL, 'u' },
-						  { NULL, 0, NULL, 0 } };
 	struct project_opts po = { .readonly = true };
 	struct project *p = NULL;
 	char *cause = NULL, *msg = NULL;
-	int opt, rc, bad = 0, cur, latest;
+	int rc, bad = 0, cur, latest;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else
-			return cmd_usage("health");
-	}
+	if (project_getopt(argc, argv, "health", &po) != argc)
+		return 2;
 	if ((rc = project_open(&po, &p, &cause))) {
 		printf("unhealthy: %s\n", cause ? cause : strerror(-rc));
 		free(cause);
@@ -235,23 +223,13 @@ static void admin_audit_totals(struct project *p)
 
 int cmd_stats(int argc, char **argv)
 {
-	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
-						  { "user-db", required_argument, NULL, 'u' },
-						  { NULL, 0, NULL, 0 } };
 	struct project_opts po = { .readonly = true };
 	struct project *p = NULL;
 	char *cause = NULL;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else
-			return cmd_usage("stats");
-	}
+	if (project_getopt(argc, argv, "stats", &po) != argc)
+		return 2;
 	if ((rc = project_open(&po, &p, &cause))) {
 		cmd_error("%s", cause ? cause : strerror(-rc));
 		free(cause);

@@ -37,11 +37,9 @@ int cmd_export(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "o:", data_opts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else if (opt == 's')
+		if (project_option(opt, optarg, &po))
+			continue;
+		if (opt == 's')
 			secrets = true;
 		else if (opt == 'o')
 			output = optarg;
@@ -93,11 +91,7 @@ int cmd_import(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", data_opts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else
+		if (!project_option(opt, optarg, &po))
 			return cmd_usage("import");
 	}
 	if (argc - optind > 1)

@@ -56,11 +56,9 @@ int cmd_search(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", query_opts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else if (opt == 'i')
+		if (project_option(opt, optarg, &po))
+			continue;
+		if (opt == 'i')
 			in = optarg;
 		else
 			return cmd_usage("search");
@@ -112,11 +110,9 @@ int cmd_watch(int argc, char **argv)
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", query_opts, NULL)) != -1) {
-		if (opt == 'd')
-			po.db = optarg;
-		else if (opt == 'u')
-			po.user_db = optarg;
-		else if (opt == 's') {
+		if (project_option(opt, optarg, &po))
+			continue;
+		if (opt == 's') {
 			qo.last = strtoll(optarg, &end, 10);
 			if (*end || qo.last < 0)
 				return cmd_usage("watch");

@@ -1,5 +1,6 @@
 /* project.c - find and open a project's databases (see project.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mount/cmd.h"
 #include "mount/project.h"
 #include "store/util.h"
 
@@ -79,6 +81,33 @@ static int project_mkdirs(const char *path)
 	}
 	free(dir);
 	return rc;
+}
+
+bool project_option(int opt, const char *arg, struct project_opts *po)
+{
+	if (opt == 'd')
+		po->db = arg;
+	else if (opt == 'u')
+		po->user_db = arg;
+	else
+		return false;
+	return true;
+}
+
+int project_getopt(int argc, char **argv, const char *cmd, struct project_opts *po)
+{
+	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
+						  { "user-db", required_argument, NULL, 'u' },
+						  { NULL, 0, NULL, 0 } };
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+		if (!project_option(opt, optarg, po)) {
+			cmd_usage(cmd);
+			return -1;
+		}
+	return optind;
 }
 
 int project_open(const struct project_opts *o, struct project **out, char **cause)
