@@ -58,6 +58,11 @@ void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		goto out;
 	}
 	if (n.kind != NODE_ENTITY || !n.c->file) {
+		if (n.kind == NODE_SCRATCH && n.c && n.c->file && name[0] != '.') {
+			fs_refuse(req, f, path, &n, "mkdir", -EINVAL,
+				  "invalid key: use printable characters, no '/', no leading '.', at most 200 bytes");
+			goto out;
+		}
 		rc = n.kind == NODE_SCRATCH && n.c && !n.c->file ? -EPERM : (node_exists(f, &n) > 0 ? -EEXIST : -EPERM);
 		if (rc == -EPERM) {
 			fs_refuse(req, f, path, &n, "mkdir", rc, "cannot make a directory here");

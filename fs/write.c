@@ -611,6 +611,14 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		pthread_mutex_unlock(&f->lock);
 		goto scratch;
 	}
+	if (n.kind == NODE_SCRATCH && n.c && !n.c->file && name[0] != '.' && strlen(name) > 5 &&
+	    strcmp(name + strlen(name) - 5, ".json") == 0) {
+		/* meant as an entity, but no key can be made of it: say so, keep nothing */
+		pthread_mutex_unlock(&f->lock);
+		fs_refuse(req, f, path, &n, "create", -EINVAL,
+			  "invalid key: use printable characters, no '/', no leading '.', at most 200 bytes");
+		goto out;
+	}
 	if (n.kind == NODE_SCRATCH && n.writable_dir && fs_writable(f, &n)) {
 		s = scratch_new(f, path, S_IFREG | (mode & 07777), ctx->uid, ctx->gid);
 		scratch_set_owner(s, ctx->pid);

@@ -332,6 +332,24 @@ db.execute("ROLLBACK")
 print(r.stdout.decode().strip())')" "$CASE: close"
 refused bugs/BUG-001.json 'busy|locked'
 
+# --- names that cannot be keys ---
+
+begin "a .json name with a newline: EINVAL, no row, no scratch file"
+NL='a
+b.json'
+check_eq EINVAL "$(echo '{"title":"x"}' | close_errno "$B/$NL")" "$CASE: create"
+check_eq 0 "$(sql "SELECT count(*) FROM bugs WHERE id LIKE 'a%b'")" "$CASE: no row"
+[ -e "$B/$NL" ] && bad "$CASE: the name exists"
+LONG=$(printf 'k%.0s' $(seq 1 230)).json
+check_eq EINVAL "$(echo '{"title":"x"}' | close_errno "$B/$LONG")" "a 230-byte key: create"
+check_eq ENAMETOOLONG "$(echo '{"title":"x"}' | close_errno "$B/$(printf 'k%.0s' $(seq 1 300)).json")" "a 300-byte name"
+check_eq EINVAL "$(python3 -c 'import os,sys
+try: os.mkdir(sys.argv[1]); print("OK")
+except OSError as e: print(__import__("errno").errorcode[e.errno])' "$MNT/tasks/bad
+name")" "mkdir of a task with a newline"
+check_eq OK "$(echo '{"title":"unicode"}' | close_errno "$B/ünïcödé key.json")" "a Unicode key with a space is fine"
+check_eq "unicode" "$(sql "SELECT title FROM bugs WHERE id = 'ünïcödé key'")" "its row"
+
 # --- hostile names ---
 
 note "hostile names never reach SQL"
