@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - the orchfs benchmark (issue 8, SPEC §9), in one command:
 #
-#   sh bench/run.sh [--small | --full | --sizes "N..."] [--runs K] [--no-write-doc]
+#   sh bench/run.sh [--small | --full | --sizes "N..."] [--cache] [--runs K] [--no-write-doc]
 #
 # For each size N (1000 and 10000; --full adds 100000; --small is 200, for
 # the CI smoke test) it makes a project whose database holds N tasks (ten
@@ -10,7 +10,8 @@
 # tasks/, bugs.jsonl) to a tmpfs directory; serves that copy with floorfs
 # (bench/floorfs.c, a minimal in-memory FUSE filesystem: the transport
 # floor); and times every workload on the three, in this run, on this
-# machine: one warm-up run, then the median of K runs (5 by default).
+# machine: one warm-up run, then K rounds (5 by default) that each time the
+# workload once on every tree in turn; the table shows the medians.
 # Wall times are read from bash's $EPOCHREALTIME around the command (no
 # process is started to read the clock: `date` costs 1-5 ms here), so it
 # runs under bash and re-executes itself with bash when started by sh.
@@ -27,8 +28,11 @@
 # Environment: ORCHFS and FLOORFS name the binaries (default: build/),
 # BENCH_DIR the directory for the databases (default: $TMPDIR or /tmp; use
 # a real disk), BENCH_TMPFS a tmpfs directory (default /dev/shm),
-# FLOORFS_OPTS floorfs's options (by default orchfs's caching, read from
-# fs/internal.h; keep the two alike, or the ratios compare different things).
+# FLOORFS_OPTS floorfs's options. By default floorfs caches as a plain
+# `orchfs mount` does: no names, no attributes, no pages. With --cache
+# orchfs is mounted with --cache (names kept FS_ENTRY_TIMEOUT seconds,
+# read from fs/internal.h) and floorfs keeps names as long. Keep the two
+# alike, or the ratios compare different things.
 # Everything it mounts is unmounted on exit, failure and signals included.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -euo pipefail
@@ -38,10 +42,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
 ORCHFS=${ORCHFS:-$ROOT/build/mount/orchfs}
 FLOORFS=${FLOORFS:-$ROOT/build/bench/floorfs}
-# floorfs caches as orchfs does: row-backed names for FS_ENTRY_TIMEOUT
-# seconds (fs/internal.h), attributes and pages not at all.
-ENTRY_TIMEOUT=$(sed -n 's/^#define FS_ENTRY_TIMEOUT[[:space:]]*\([0-9.]*\).*/\1/p' "$ROOT/fs/internal.h" 2>/dev/null)
-FLOORFS_OPTS=${FLOORFS_OPTS:---entry-timeout=${ENTRY_TIMEOUT:-0} --attr-timeout=0}
 DOC=$ROOT/docs/PERFORMANCE.md
 SIZES="1000 10000"
 RUNS=5
@@ -50,6 +50,7 @@ READERS=8
 NEEDLE=deadline_exceeded
 WRITE_DOC=1
 MODE=default
+CACHE=0
 
 usage() {
 	sed -n '2,/^\[ -n/p' "$0" | sed -e '/^\[ -n/d' -e 's/^# \{0,1\}//'
@@ -63,11 +64,21 @@ while [ $# -gt 0 ]; do
 	--sizes) SIZES=${2:?--sizes needs a list}; MODE=custom; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
 	--no-write-doc) WRITE_DOC=0 ;;
+	--cache) CACHE=1 ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage 2 >&2 ;;
 	esac
 	shift
 done
+
+ORCHFS_MOUNT_OPTS=
+if [ "$CACHE" -eq 1 ]; then
+	ENTRY_TIMEOUT=$(sed -n 's/^#define FS_ENTRY_TIMEOUT[[:space:]]*\([0-9.]*\).*/\1/p' "$ROOT/fs/internal.h" 2>/dev/null)
+	ORCHFS_MOUNT_OPTS=--cache
+	FLOORFS_OPTS=${FLOORFS_OPTS:---entry-timeout=${ENTRY_TIMEOUT:-1} --attr-timeout=0}
+else
+	FLOORFS_OPTS=${FLOORFS_OPTS:---entry-timeout=0 --attr-timeout=0}
+fi
 
 die() {
 	echo "run.sh: $*" >&2
@@ -137,6 +148,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# Run copies of the binaries, so that a rebuild during the run changes nothing,
+# and name the commit they were built from as it was at the start.
+mkdir -p "$W/bin"
+cp -p "$ORCHFS" "$W/bin/orchfs" || die "cannot copy $ORCHFS"
+cp -p "$FLOORFS" "$W/bin/floorfs" || die "cannot copy $FLOORFS"
+ORCHFS=$W/bin/orchfs FLOORFS=$W/bin/floorfs
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no -- fs store mount 2>/dev/null)" ] ||
+	commit="$commit + uncommitted changes in fs/, store/ or mount/"
+
 wait_mount() { # wait_mount MNT PID LOG
 	i=0
 	while [ $i -lt 200 ]; do
@@ -153,34 +174,38 @@ wait_mount() { # wait_mount MNT PID LOG
 
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(((RUNS + 1) / 2))p"; }
 
-# wall FUNC ARG...: one warm-up run, then RUNS timed runs; the median in µs.
-wall() {
-	"$@" || die "workload $* failed"
-	vals='' r=0
-	while [ $r -lt "$RUNS" ]; do
-		t0=${EPOCHREALTIME/[.,]/}
-		"$@" || die "workload $* failed"
-		t1=${EPOCHREALTIME/[.,]/}
-		vals="$vals $((t1 - t0))"
-		r=$((r + 1))
+# measure wall|self FUNC ROOT...: FUNC ROOT once on every root as a warm-up,
+# then RUNS rounds that each time FUNC on every root in turn, so that a burst
+# of other work on the machine falls on all of them alike. Prints the median
+# of each root, in µs, space-separated. "wall" times the call with
+# $EPOCHREALTIME; "self" takes the µs that FUNC prints (its own loop's time).
+measure() {
+	local kind=$1 fn=$2 i r t0 t1 v
+	shift 2
+	local -a roots=("$@") vals=()
+	for i in "${!roots[@]}"; do
+		"$fn" "${roots[i]}" >/dev/null || die "workload $fn ${roots[i]} failed"
+		vals[i]=''
 	done
-	# shellcheck disable=SC2086 # one argument per run
-	median $vals
-}
-
-# self FUNC ARG...: as wall, for a command that prints its own time in µs.
-self() {
-	"$@" >/dev/null || die "workload $* failed"
-	vals='' r=0
-	while [ $r -lt "$RUNS" ]; do
-		v=$("$@") || die "workload $* failed"
-		vals="$vals $v"
-		r=$((r + 1))
+	for ((r = 0; r < RUNS; r++)); do
+		for i in "${!roots[@]}"; do
+			if [ "$kind" = wall ]; then
+				t0=${EPOCHREALTIME/[.,]/}
+				"$fn" "${roots[i]}" || die "workload $fn ${roots[i]} failed"
+				t1=${EPOCHREALTIME/[.,]/}
+				v=$((t1 - t0))
+			else
+				v=$("$fn" "${roots[i]}") || die "workload $fn ${roots[i]} failed"
+			fi
+			vals[i]="${vals[i]} $v"
+		done
 	done
-	# shellcheck disable=SC2086
-	median $vals
+	for i in "${!roots[@]}"; do
+		# shellcheck disable=SC2086 # one argument per run
+		printf '%s ' "$(median ${vals[i]})"
+	done
+	echo
 }
-
 
 # --- workloads: each takes the root of a tree (the orchfs mount, the
 # floorfs mount, or the tmpfs copy) ---
@@ -210,8 +235,13 @@ w_par() {
 	done
 	return $st
 }
-w_update() { python3 "$BENCH/ops.py" write "$1/bugs/$WKEY.json" "$OPS"; }
-w_sql() { python3 "$BENCH/ops.py" sql "$DB" "$WKEY" "$OPS"; }
+w_update() { # w_update ROOT|sql
+	if [ "$1" = sql ]; then
+		python3 "$BENCH/ops.py" sql "$DB" "$WKEY" "$OPS"
+	else
+		python3 "$BENCH/ops.py" write "$1/bugs/$WKEY.json" "$OPS"
+	fi
+}
 w_append() {
 	local f=$1/tasks/$ATASK/transcript.jsonl k
 	for ((k = 0; k < OPS; k++)); do
@@ -307,7 +337,8 @@ bench_size() { # bench_size N
 	echo "# N=$N: making the dataset" >&2
 	make_dataset "$N"
 
-	"$ORCHFS" mount -f --db "$DB" --user-db "$D/home/.orchfs/user.db" "$OMNT" 2>"$D/orchfs.err" &
+	# shellcheck disable=SC2086 # empty or one option
+	"$ORCHFS" mount -f $ORCHFS_MOUNT_OPTS --db "$DB" --user-db "$D/home/.orchfs/user.db" "$OMNT" 2>"$D/orchfs.err" &
 	OPID=$!
 	wait_mount "$OMNT" "$OPID" "$D/orchfs.err"
 	rss0=$(rss_kib "$OPID")
@@ -328,18 +359,15 @@ bench_size() { # bench_size N
 
 	echo "# N=$N: reads" >&2
 	for w in cat ls grep find jq par; do
-		o=$(wall "w_$w" "$OMNT")
-		f=$(wall "w_$w" "$FMNT")
-		t=$(wall "w_$w" "$TREE")
+		m=$(measure wall "w_$w" "$OMNT" "$FMNT" "$TREE")
+		read -r o f t <<<"$m"
 		row "$w" "$N" "$o" "$f" "$t" -
 	done
 
 	echo "# N=$N: writes" >&2
 	audit0=$(sqlite3 "$DB" "SELECT count(*) FROM tool_executions WHERE entity_key = '$WKEY' AND status = 'success'")
-	o=$(self w_update "$OMNT")
-	f=$(self w_update "$FMNT")
-	t=$(self w_update "$TREE")
-	s=$(self w_sql)
+	m=$(measure self w_update "$OMNT" "$FMNT" "$TREE" sql)
+	read -r o f t s <<<"$m"
 	row update "$N" "$o" "$f" "$t" "$s"
 	# every write through the mount was a change, committed and audited
 	audit1=$(sqlite3 "$DB" "SELECT count(*) FROM tool_executions WHERE entity_key = '$WKEY' AND status = 'success'")
@@ -348,9 +376,8 @@ bench_size() { # bench_size N
 	[ "$(sqlite3 "$DB" "SELECT priority FROM bugs WHERE id = '$WKEY'")" = 3 ] || die "update: the last write did not land"
 
 	rows0=$(sqlite3 "$DB" "SELECT count(*) FROM transcripts WHERE task_id = '$ATASK'")
-	o=$(wall w_append "$OMNT")
-	f=$(wall w_append "$FMNT")
-	t=$(wall w_append "$TREE")
+	m=$(measure wall w_append "$OMNT" "$FMNT" "$TREE")
+	read -r o f t <<<"$m"
 	row append "$N" "$o" "$f" "$t" -
 	rows1=$(sqlite3 "$DB" "SELECT count(*) FROM transcripts WHERE task_id = '$ATASK'")
 	[ $((rows1 - rows0)) -eq $(((RUNS + 1) * OPS)) ] ||
@@ -425,18 +452,16 @@ awk '{ printf "orchfs RSS at N=%s: %.1f MiB after mounting, %.1f MiB after readi
 
 cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-[ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no -- fs store mount 2>/dev/null)" ] || commit="$commit + local changes"
 BLOCK=$W/block.md
 {
 	echo "<!-- bench:begin (written by bench/run.sh; edit outside these markers) -->"
 	echo "## Latest run"
 	echo
-	echo "\`sh bench/run.sh$([ "$MODE" = full ] && echo " --full")$([ "$MODE" = custom ] && echo " --sizes \"$SIZES\"")\`, $(date -u '+%Y-%m-%d %H:%M UTC'), orchfs $commit."
+	echo "\`sh bench/run.sh$([ "$MODE" = full ] && echo " --full")$([ "$MODE" = custom ] && echo " --sizes \"$SIZES\"")$([ "$CACHE" -eq 1 ] && echo " --cache")\`, $(date -u '+%Y-%m-%d %H:%M UTC'), orchfs at $commit (binary built $(date -u -r "$W/bin/orchfs" '+%Y-%m-%d %H:%M UTC'))."
 	echo
 	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r); load average $LOAD0 before the run, $LOAD1 after (other work on the machine shows as noise)"
 	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'), SQLite $(sqlite3 --version | cut -d' ' -f1) (sqlite3 shell), Python $(python3 -c 'import sqlite3, sys; print(sys.version.split()[0], "with SQLite", sqlite3.sqlite_version)')"
-	echo "- Sizes: N = ${SIZES// /, } tasks and N bugs (10 transcript rows per task); one warm-up run, then the median of $RUNS runs; floorfs options \`$FLOORFS_OPTS\` (the caching orchfs uses: names of rows cached, attributes and pages not)"
+	echo "- Sizes: N = ${SIZES// /, } tasks and N bugs (10 transcript rows per task); one warm-up run, then the median of $RUNS rounds, each timing orchfs, floorfs, tmpfs (and SQLite) in turn; \`orchfs mount ${ORCHFS_MOUNT_OPTS:-(no options)}\` against \`floorfs $FLOORFS_OPTS\` (the same caching)"
 	echo
 	cat "$TABLE"
 	echo
@@ -474,7 +499,9 @@ the same on all three before it is timed.
   Target: orchfs ≤ 1.5× floorfs. The loop times itself (no interpreter start).
 - **appends**: a shell loop of $OPS \`echo '{...}' >> tasks/TASK-001/transcript.jsonl\`;
   on orchfs each close inserts one transcript row (and its FTS entry) in one
-  transaction. The file grows by $OPS lines per run.
+  transaction. The transcript grows by $OPS lines per run, from 10 rows to
+  $((10 + (RUNS + 1) * OPS)) over the warm-up and the $RUNS rounds, so a cost that grows with the
+  log's length shows here.
 - **RSS**: VmRSS of each daemon after every file under bugs/ and tasks/, and
   bugs.jsonl, was read twice (after all the workloads above). floorfs holds every
   byte in memory, so its RSS grows with the data by design; SPEC §9 asks that

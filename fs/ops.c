@@ -169,25 +169,11 @@ static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
-static void ops_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-			 int flags)
-{
-	fuse_reply_err(req, ENOTSUP);
-}
 
-static void ops_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-	fuse_reply_err(req, ENODATA);
-}
 
-static void ops_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
-}
 
+/* No xattr handlers: libfuse answers ENOSYS, which the kernel remembers for
+ * the whole mount (ENODATA it does not, and `ls -l` would ask twice a file). */
 static const struct fuse_lowlevel_ops ops = {
 	.init = ops_init,
 	.lookup = ops_lookup,
@@ -212,9 +198,6 @@ static const struct fuse_lowlevel_ops ops = {
 	.readdir = dir_read,
 	.releasedir = dir_release,
 	.statfs = ops_statfs,
-	.setxattr = ops_setxattr,
-	.getxattr = ops_getxattr,
-	.listxattr = ops_listxattr,
 };
 
 const struct fuse_lowlevel_ops *fs_ops(void)
