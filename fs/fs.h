@@ -25,11 +25,11 @@ struct fs_options {
 	store **stores;   /* one per database of the mapping, same order */
 	size_t nstores;
 	bool readonly;    /* every change is EROFS */
-	const char *log;  /* where the daemon logs, for messages; may be NULL */
 };
 
-/* fs_new - a filesystem over opts->stores; NULL with *cause on error. */
-fs *fs_new(const struct fs_options *opts, char **cause);
+/* fs_new - a filesystem over opts->stores (ORCHFS_SCRATCH_GRACE, seconds,
+ * sets how long editors' leftovers outlive their tool; default 30). */
+fs *fs_new(const struct fs_options *opts);
 void fs_free(fs *f);
 
 /* fs_ops - the low-level operations; pass f as userdata to fuse_session_new. */

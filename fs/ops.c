@@ -205,7 +205,7 @@ const struct fuse_lowlevel_ops *fs_ops(void)
 	return &ops;
 }
 
-fs *fs_new(const struct fs_options *opts, char **cause)
+fs *fs_new(const struct fs_options *opts)
 {
 	fs *f = xcalloc(1, sizeof(*f));
 
@@ -219,7 +219,6 @@ fs *fs_new(const struct fs_options *opts, char **cause)
 	f->scratch_grace = getenv("ORCHFS_SCRATCH_GRACE") ? atoi(getenv("ORCHFS_SCRATCH_GRACE")) : 30;
 	pthread_mutex_init(&f->lock, NULL);
 	inode_ref(f->inodes, "/");
-	(void)cause;
 	return f;
 }
 

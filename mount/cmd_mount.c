@@ -215,7 +215,7 @@ int cmd_mount(int argc, char **argv)
 	fo.stores = p->stores;
 	fo.nstores = p->nstores;
 	fo.readonly = po.readonly;
-	f = fs_new(&fo, &cause);
+	f = fs_new(&fo);
 	se = fuse_session_new(&args, fs_ops(), sizeof(*fs_ops()), f);
 	if (!se) {
 		mount_report(report, "cannot create the FUSE session (bad -o option?)");
