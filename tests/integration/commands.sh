@@ -9,10 +9,6 @@
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
-bad() { echo "FAIL: $*" >&2; FAILED=1; }
-check_eq() { [ "$1" = "$2" ] || bad "$3: expected [$1], got [$2]"; }
-check_contains() { case "$1" in *"$2"*) ;; *) bad "$3: [$1] does not contain [$2]" ;; esac; }
-check_rc() { [ "$1" = "$2" ] || bad "$3: exit status $2, expected $1"; }
 
 # syscall_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
 syscall_errno() {

@@ -10,9 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
-bad() { echo "FAIL: $*" >&2; FAILED=1; }
-check_eq() { [ "$1" = "$2" ] || bad "$3: expected [$1], got [$2]"; }
-check_contains() { case "$1" in *"$2"*) ;; *) bad "$3: [$1] does not contain [$2]" ;; esac; }
 
 # syscall_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
 syscall_errno() {
@@ -38,7 +35,6 @@ tool_fails() {
 TABLES=$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
 	WHERE type = 'table' AND name <> 'tool_executions' AND name NOT LIKE 'sqlite_%' ORDER BY name)")
 state() { sqlite3 "$DB" ".dump $TABLES"; }
-last_audit() { sql "SELECT coalesce(max(id), 0) FROM tool_executions"; }
 
 # begin NAME: a new case; remember the database, the audit log and the daemon log.
 begin() {

@@ -48,6 +48,14 @@ close_errno() {
 	python3 "$(dirname "$0")/fswrite.py" "$@"
 }
 
+# Soft checks: report a failure and carry on, so one run lists every broken
+# case; the test fails at exit (FAILED).
+bad() { echo "FAIL: $*" >&2; FAILED=1; }
+check_eq() { [ "$1" = "$2" ] || bad "$3: expected [$1], got [$2]"; }
+check_contains() { case "$1" in *"$2"*) ;; *) bad "$3: [$1] does not contain [$2]" ;; esac; }
+check_rc() { [ "$1" = "$2" ] || bad "$3: exit status $2, expected $1"; }
+last_audit() { sql "SELECT coalesce(max(id), 0) FROM tool_executions"; }
+
 audit_count() { sql "SELECT count(*) FROM tool_executions ${1:+WHERE $1}"; }
 
 is_mounted() { grep -q " $MNT fuse" /proc/mounts; }

@@ -24,10 +24,6 @@
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
-bad() { echo "FAIL: $*" >&2; FAILED=1; }
-check_eq() { [ "$1" = "$2" ] || bad "$3: expected [$1], got [$2]"; }
-check_contains() { case "$1" in *"$2"*) ;; *) bad "$3: [$1] does not contain [$2]" ;; esac; }
-check_rc() { [ "$1" = "$2" ] || bad "$3: exit status $2, expected $1"; }
 
 FW=$(cd "$(dirname "$0")" && pwd)/fswrite.py
 B=$MNT/bugs
@@ -71,7 +67,6 @@ except OSError as e:
     print(errno.errorcode[e.errno])' "$@"
 }
 
-last_audit() { sql "SELECT coalesce(max(id), 0) FROM tool_executions"; }
 new_rows() { sql "SELECT $2 FROM tool_executions WHERE id > $1 ORDER BY id"; }
 TABLES=$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
 	WHERE type = 'table' AND name <> 'tool_executions' AND name NOT LIKE 'sqlite_%' ORDER BY name)")

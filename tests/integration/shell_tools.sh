@@ -10,9 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 mount_fs
 
-bad() { echo "FAIL: $*" >&2; FAILED=1; }
-check_eq() { [ "$1" = "$2" ] || bad "$3: expected [$1], got [$2]"; }
-check_contains() { case "$1" in *"$2"*) ;; *) bad "$3: [$1] does not contain [$2]" ;; esac; }
 
 B=$MNT/bugs
 W=$T/work # files outside the mount
@@ -39,7 +36,6 @@ data() {
 		fi
 	done
 }
-last_audit() { sql "SELECT coalesce(max(id), 0) FROM tool_executions"; }
 
 # begin NAME DIR: a new case. Copies the database (without the triggers that
 # bump revision and updated_at: the expected SQL sets them itself; the change
