@@ -459,7 +459,7 @@ note "orchfs watch follows the feed until SIGTERM"
 WATCH_PID=$!
 sleep 0.3
 sql "INSERT INTO bugs (id, title) VALUES ('BUG-901', 'followed')"
-for _ in $(seq 1 60); do grep -q BUG-901 "$T/follow.out" && break; sleep 0.05; done
+for _ in $(seq 1 400); do grep -q BUG-901 "$T/follow.out" && break; sleep 0.05; done
 check_eq "BUG-901 create" "$(jq -r '"\(.key) \(.operation)"' "$T/follow.out" 2>&1)" "orchfs watch prints a new change"
 kill -TERM "$WATCH_PID"
 rc=0

@@ -35,7 +35,7 @@ edit() { # edit WAIT-TEXT COMMAND...
 	shift
 	cleanup_tmux
 	$TM new-session -d -x 160 -y 45 "cd '$MNT/bugs' && $*"
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 400); do
 		$TM capture-pane -p 2>/dev/null | grep -q -- "$wait" && return 0
 		sleep 0.05
 	done
@@ -43,7 +43,7 @@ edit() { # edit WAIT-TEXT COMMAND...
 	fail "the editor did not start: $*"
 }
 screen_has() { # screen_has TEXT: wait for TEXT on the screen
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 400); do
 		$TM capture-pane -p | grep -q -- "$1" && return 0
 		sleep 0.05
 	done
@@ -51,7 +51,7 @@ screen_has() { # screen_has TEXT: wait for TEXT on the screen
 	fail "screen never showed [$1]"
 }
 wait_gone() { # wait until the editor's session ended
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 400); do
 		$TM has-session 2>/dev/null || return 0
 		sleep 0.05
 	done

@@ -79,7 +79,7 @@ WATCH=$!
 FIXTURE_CLEANUP="kill $WATCH 2>/dev/null"
 sleep 0.3
 sql "INSERT INTO bugs (id, title) VALUES ('BUG-600', 'watched')"
-for _ in $(seq 1 30); do
+for _ in $(seq 1 200); do
 	grep -q BUG-600 "$T/watch.out" && break
 	sleep 0.1
 done
