@@ -110,6 +110,19 @@ static const struct command commands[] = {
 	  "Orca's task verbs", "create prints the new key (TASK-NNN).\n" },
 	{ "workflow", cmd_workflow, "orchfs workflow create NAME [-P PATTERN] [-d DESC] [--id KEY] | list | show ID",
 	  "Orca's workflow verbs", "PATTERN is react, plan_execute or reflection.\n" },
+	{ "hooks", cmd_hooks, "orchfs hooks install [REPO]", "install the git hooks",
+	  "Writes pre-commit (applies every enabled rule in rules/ to the staged changes: an\n"
+	  "error blocks the commit, a warning prints), commit-msg (tasks named TASK-NNN must\n"
+	  "exist and be open) and post-commit (records the commit on those tasks' transcripts)\n"
+	  "into REPO/.git/hooks. A hook already there is kept as HOOK.local and runs first.\n"
+	  "The hooks read the mount named by `git config orchfs.mount`; without it they say so\n"
+	  "and use the database directly (`git config orchfs.db PATH`, or found like mount).\n" },
+	{ "cat", cmd_cat, "orchfs cat COLLECTION", "a collection as JSON Lines, without a mount",
+	  "Prints what COLLECTION.jsonl shows in the mount, read from the database directly.\n" },
+	{ "append", cmd_append, "orchfs append COLLECTION KEY LOG < ROWS",
+	  "append JSON lines to an entity's log, without a mount",
+	  "Appends the JSON objects on standard input to LOG (transcript.jsonl) of KEY in\n"
+	  "COLLECTION, in one transaction with its audit row, as `>>` on the mount does.\n" },
 	{ "help", cmd_help, "orchfs help [COMMAND]", "show help", "Shows the commands, or one command's help.\n" },
 };
 

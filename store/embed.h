@@ -20,5 +20,6 @@ struct embedded_file {
 
 extern const struct embedded_file embedded_migrations[];
 extern const struct embedded_file embedded_mappings[];
+extern const struct embedded_file embedded_hooks[];
 
 #endif
