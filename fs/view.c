@@ -57,11 +57,28 @@ static void view_link_target(const struct node *n, struct strbuf *out)
 
 struct view_log_ctx {
 	struct strbuf *out;
+	const struct map_log *log;  /* for a log: its rows' time field moves st_mtime */
+	struct timespec *mtime;
 };
 
 static int view_log_row(void *arg, const cJSON *row)
 {
-	render_line(row, ((struct view_log_ctx *)arg)->out);
+	struct view_log_ctx *lc = arg;
+
+	render_line(row, lc->out);
+	for (size_t i = 0; lc->log && i < lc->log->ncolumns; i++) {
+		const cJSON *v;
+		int64_t ms;
+		if (lc->log->columns[i].type != MAP_TIMESTAMP)
+			continue;
+		v = cJSON_GetObjectItemCaseSensitive(row, lc->log->columns[i].name);
+		if (cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0 &&
+		    ms > (int64_t)lc->mtime->tv_sec * 1000 + lc->mtime->tv_nsec / 1000000) {
+			lc->mtime->tv_sec = ms / 1000;
+			lc->mtime->tv_nsec = (ms % 1000) * 1000000;
+		}
+		break;
+	}
 	return 0;
 }
 
@@ -99,6 +116,9 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 			return rc;
 		*mtime = view_doc_time(f, n, doc);
 		cJSON_Delete(doc);
+		/* a log changed when its entity did or when its newest row was written */
+		lc.log = n->log;
+		lc.mtime = mtime;
 		return store_log_rows(n->st, n->c, n->log, n->key, view_log_row, &lc);
 	case NODE_REL_LINK:
 	case NODE_VIEW_LINK:
@@ -249,6 +269,8 @@ void view_attr(fs *f, const struct node *np, size_t size, const struct timespec 
 	case NODE_FEED:
 	case NODE_SEARCH:
 		st->st_mode = S_IFREG | (n.kind == NODE_STREAM && view_has_secret(n.c) ? 0400 : 0444);
+		if (n.kind == NODE_STREAM && store_is_audit(n.st, n.c) && !f->readonly && !store_readonly(n.st))
+			st->st_mode = S_IFREG | 0644; /* agents append their tool calls */
 		break;
 	case NODE_REL_LINK:
 	case NODE_VIEW_LINK:
