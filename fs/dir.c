@@ -85,7 +85,7 @@ void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		goto fail;
 	}
 	note_clear(f, path);
-	if ((rc = view_stat(f, path, fs_sid(req), &st)))
+	if ((rc = view_stat(f, req, path, &st)))
 		goto fail;
 	fs_reply_entry(req, f, path, &st);
 	goto out;
@@ -305,7 +305,7 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 			   "cannot make a link here");
 		goto out;
 	}
-	if ((rc = view_stat(f, path, fs_sid(req), &st)))
+	if ((rc = view_stat(f, req, path, &st)))
 		fuse_reply_err(req, -rc);
 	else
 		fs_reply_entry(req, f, path, &st);

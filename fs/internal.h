@@ -208,8 +208,8 @@ struct handle *view_pending(fs *f, const char *path);
 /* view_attr - the attributes of n whose content is size bytes, changed at mtime
  * (no database access: for open handles, which hold their content) */
 void view_attr(fs *f, const struct node *n, size_t size, const struct timespec *mtime, struct stat *st);
-/* view_stat - attributes of path; -ENOENT if nothing is there */
-int view_stat(fs *f, const char *path, pid_t sid, struct stat *st);
+/* view_stat - attributes of path as req's process sees it; -ENOENT if nothing is there */
+int view_stat(fs *f, fuse_req_t req, const char *path, struct stat *st);
 
 /* --- ops.c --- */
 void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -50,7 +50,7 @@ static void ops_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	path = fs_child(dir, name);
-	if ((rc = view_stat(f, path, fs_sid(req), &st)))
+	if ((rc = view_stat(f, req, path, &st)))
 		fuse_reply_err(req, -rc);
 	else
 		fs_reply_entry(req, f, path, &st);
@@ -113,7 +113,7 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		pthread_mutex_unlock(&h->lock);
 		rc = 0;
 	} else {
-		rc = view_stat(f, path, fs_sid(req), &st);
+		rc = view_stat(f, req, path, &st);
 	}
 	if (rc)
 		fuse_reply_err(req, -rc);

@@ -89,9 +89,12 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 	if (!rules || !n->st)
 		return 0;
 	fs_actor(req, op, path, &oa);
-	if (cJSON_IsObject(payload) && strcmp(op, "write") == 0 && n->c && n->key[0] &&
+	rc = store_permit(rules, oa.comm, path, cJSON_IsObject(payload) ? payload : NULL, &reason);
+	if (rc > STORE_ALLOW && cJSON_IsObject(payload) && strcmp(op, "write") == 0 && n->c && n->key[0] &&
 	    store_get(n->st, n->c, n->key, 0, &cur) == 0) {
-		/* A save sends the whole file: the arguments are the fields it changes. */
+		/* A save sends the whole file: its arguments are the fields it changes.
+		 * Fewer arguments never pass fewer rules, so this is only worth asking
+		 * when the whole file was not allowed. */
 		const cJSON *m;
 		args = cJSON_CreateObject();
 		cJSON_ArrayForEach(m, payload) {
@@ -99,8 +102,10 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 			if (!old || !cJSON_Compare(old, m, true))
 				cJSON_AddItemReferenceToObject(args, m->string, (cJSON *)m);
 		}
+		free(reason);
+		reason = NULL;
+		rc = store_permit(rules, oa.comm, path, args, &reason);
 	}
-	rc = store_permit(rules, oa.comm, path, args ? args : cJSON_IsObject(payload) ? payload : NULL, &reason);
 	cJSON_Delete(args);
 	cJSON_Delete(cur);
 	if (rc == STORE_ALLOW) {

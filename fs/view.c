@@ -166,7 +166,7 @@ struct handle *view_pending(fs *f, const char *path)
 }
 
 /* Attributes of path; -ENOENT if nothing is there. */
-int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
+int view_stat(fs *f, fuse_req_t req, const char *path, struct stat *st)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct timespec mtime;
@@ -200,7 +200,8 @@ int view_stat(fs *f, const char *path, pid_t sid, struct stat *st)
 		return rc ? rc : -ENOENT;
 
 	strbuf_init(&sb, 0);
-	if ((rc = view_content(f, path, &n, sid, &sb, &mtime))) {
+	/* only `new` shows something per session: no getsid for everything else */
+	if ((rc = view_content(f, path, &n, n.kind == NODE_NEW && req ? fs_sid(req) : 0, &sb, &mtime))) {
 		strbuf_release(&sb);
 		if (rc == -ENOENT && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN))
 			goto pending;

@@ -670,7 +670,7 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	}
 	if (rc)
 		goto fail;
-	if ((rc = view_stat(f, path, fs_sid(req), &st))) {
+	if ((rc = view_stat(f, req, path, &st))) {
 		handle_free(f, handle_of(fi));
 		goto fail;
 	}

@@ -701,8 +701,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 			store_cause(cause, rc, "%s: no such entity", key);
 		goto out;
 	}
-	if ((rc = entity_load(ch.cn, c, key, false, &ch.before)))
-		goto out;
+	ch.before = entity_redact(c->columns, c->ncolumns, cur); /* as a reader sees it */
 	if (!cJSON_IsObject(patch)) {
 		rc = store_cause(cause, -EINVAL, "expected a JSON object");
 		goto out;
