@@ -105,7 +105,7 @@ int cmd_migrate(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < p->nstores; i++) {
-		const char *name = p->map->databases[i].name;
+		const char *name = store_map(p->stores[i])->name;
 		store *st = p->stores[i];
 		if (strcmp(verb, "status") == 0) {
 			if ((rc = store_migrate_status(st, &cur, &latest)) == 0)
@@ -167,7 +167,7 @@ int cmd_health(int argc, char **argv)
 		store *st = p->stores[i];
 		int ok = admin_integrity(store_path(st), &msg) == 0;
 		store_migrate_status(st, &cur, &latest);
-		printf("%-8s %s: %s, schema version %d of %d\n", p->map->databases[i].name, store_path(st),
+		printf("%-8s %s: %s, schema version %d of %d\n", store_map(st)->name, store_path(st),
 		       ok ? "ok" : msg, cur, latest);
 		bad += !ok || cur != latest;
 		free(msg);
@@ -236,7 +236,7 @@ int cmd_stats(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < p->nstores; i++) {
-		const struct map_database *db = &p->map->databases[i];
+		const struct map_database *db = store_map(p->stores[i]);
 		for (size_t j = 0; j < db->ncollections; j++) {
 			long n = 0;
 			store_list(p->stores[i], &db->collections[j], admin_count, &n);

@@ -61,7 +61,7 @@ int cmd_export(int argc, char **argv)
 	fprintf(out, "{\"orchfs_export\":1,\"schema\":\"%s\"", p->map->schema);
 	for (size_t i = 0; i < p->nstores; i++) {
 		store_migrate_status(p->stores[i], &cur, &latest);
-		fprintf(out, ",\"%s\":%d", p->map->databases[i].name, cur);
+		fprintf(out, ",\"%s\":%d", store_map(p->stores[i])->name, cur);
 	}
 	fprintf(out, "}\n");
 	for (size_t i = 0; i < p->nstores && !rc; i++)
@@ -118,12 +118,12 @@ int cmd_import(int argc, char **argv)
 			if (!cJSON_GetObjectItemCaseSensitive(doc, "orchfs_export"))
 				rc = -EINVAL, cause = xstrdup("not an orchfs export (no header line)");
 			for (size_t i = 0; !rc && i < p->nstores; i++) {
-				const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, p->map->databases[i].name);
+				const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, store_map(p->stores[i])->name);
 				store_migrate_status(p->stores[i], &cur, &latest);
 				if (!cJSON_IsNumber(v) || (int)v->valuedouble != cur) {
 					rc = -EINVAL;
 					cause = xasprintf("the export is of %s schema version %d; this database is at %d",
-							  p->map->databases[i].name, cJSON_IsNumber(v) ? (int)v->valuedouble : -1,
+							  store_map(p->stores[i])->name, cJSON_IsNumber(v) ? (int)v->valuedouble : -1,
 							  cur);
 				}
 			}

@@ -115,6 +115,7 @@ int project_open(const struct project_opts *o, struct project **out, char **caus
 	struct project *p = xcalloc(1, sizeof(*p));
 	unsigned flags = 0;
 	char *slash;
+	bool native;
 	int rc;
 
 	*out = NULL;
@@ -130,17 +131,23 @@ int project_open(const struct project_opts *o, struct project **out, char **caus
 	flags |= o->readonly ? STORE_READONLY : 0;
 	flags |= o->create ? STORE_CREATE : 0;
 	flags |= o->no_migrate ? STORE_NO_MIGRATE : 0;
-	p->nstores = p->map->ndatabases;
-	p->stores = xcalloc(p->nstores, sizeof(store *));
-	for (size_t i = 0; i < p->nstores; i++) {
+	native = strcmp(p->map->schema, "native") == 0;
+	p->stores = xcalloc(p->map->ndatabases, sizeof(store *));
+	for (size_t i = 0; i < p->map->ndatabases; i++) {
 		const struct map_database *db = &p->map->databases[i];
 		bool user = strcmp(db->name, "user") == 0;
 		const char *path = user ? p->user_db_path : p->db_path;
-		const char *kind = strcmp(p->map->schema, "native") == 0 ? db->name : NULL;
-		if (o->create && !o->readonly)
+		/* A tool's own files (--schema): its user database only when named,
+		 * and neither is ever created or migrated. */
+		if (!native && user && !o->user_db)
+			continue;
+		if (native && o->create && !o->readonly)
 			project_mkdirs(path);
-		if ((rc = store_open(path, db, kind, flags, &p->stores[i], cause)))
+		rc = store_open(path, db, native ? db->name : NULL, native ? flags : flags & ~STORE_CREATE,
+				&p->stores[p->nstores], cause);
+		if (rc)
 			goto fail;
+		p->nstores++;
 	}
 	*out = p;
 	return 0;
@@ -166,7 +173,7 @@ void project_free(struct project *p)
 store *project_store(struct project *p, const char *name)
 {
 	for (size_t i = 0; i < p->nstores; i++)
-		if (strcmp(p->map->databases[i].name, name) == 0)
+		if (strcmp(store_map(p->stores[i])->name, name) == 0)
 			return p->stores[i];
 	return NULL;
 }

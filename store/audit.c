@@ -61,7 +61,7 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 		sqlite3_bind_text(s, 12, row->key, -1, SQLITE_STATIC);
 	audit_bind_json(s, 13, row->before);
 	audit_bind_json(s, 14, row->after);
-	value_bind_now(st->db->time, now, s, 15);
+	value_bind_now(MAP_TIME_ISO, now, s, 15); /* orchfs's own table */
 	sqlite3_bind_text(s, 16, who && who->process ? who->process : who && who->tool ? who->tool : "orchfs", -1,
 			  SQLITE_STATIC);
 	if (row->user_approval >= 0 && row->status && (strcmp(row->status, "approved") == 0 ||

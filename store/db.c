@@ -117,6 +117,26 @@ static void conn_destroy(void *p)
 	conn_close(cn);
 }
 
+/* Attach the sidecar (orchfs's own tables beside a tool's file) and add the
+ * TEMP triggers that feed its change feed (sql.c). */
+static int conn_attach_sidecar(store *st, sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS " SQL_SIDECAR, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_text(s, 1, st->sidecar, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return rc;
+	if (st->feed_triggers && !(st->flags & STORE_READONLY))
+		return sqlite3_exec(db, st->feed_triggers, NULL, NULL, NULL);
+	return SQLITE_OK;
+}
+
 static int conn_open(store *st, bool create, sqlite3 **out)
 {
 	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
@@ -134,6 +154,8 @@ static int conn_open(store *st, bool create, sqlite3 **out)
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && st->sidecar)
+		rc = conn_attach_sidecar(st, db);
 	if (rc != SQLITE_OK) {
 		sqlite3_close_v2(db);
 		return rc;
@@ -234,6 +256,34 @@ static int store_create_file(const char *path, char **cause)
 	return 0;
 }
 
+/* "DIR/NAME.db" -> "DIR/NAME.orchfs.db" */
+char *store_sidecar_path(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n > 3 && strcmp(path + n - 3, ".db") == 0)
+		n -= 3;
+	return xasprintf("%.*s.orchfs.db", (int)n, path);
+}
+
+/*
+ * A tool's own file gets orchfs's own tables (audit, change feed, approvals,
+ * key counters) in a sidecar file beside it, created and migrated here, so
+ * the tool's file is never altered. The sidecar is orchfs's: it is created
+ * even for a read-only mount, so the audit can be read.
+ */
+static int store_open_sidecar(store *st, char **cause)
+{
+	static struct map_database none = { .name = (char *)"sidecar", .dir = (char *)"" };
+	store *side;
+	int rc;
+
+	st->sidecar = store_sidecar_path(st->path);
+	rc = store_open(st->sidecar, &none, "sidecar", STORE_CREATE | (st->flags & STORE_NO_MIGRATE), &side, cause);
+	store_free(side);
+	return rc;
+}
+
 int store_open(const char *path, const struct map_database *db, const char *kind, unsigned flags, store **out,
 	       char **cause)
 {
@@ -266,9 +316,14 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		goto fail;
 	}
 
-	/* The first connection sets up WAL, which is a property of the file. */
+	if (db->sidecar && (rc = store_open_sidecar(st, cause)))
+		goto fail;
+	sql_build(st);
+
+	/* The first connection sets up WAL, which is a property of the file;
+	 * a tool's own file (no kind) keeps the journal mode the tool chose. */
 	rc = conn_open(st, false, &sdb);
-	if (rc == SQLITE_OK && !(flags & STORE_READONLY))
+	if (rc == SQLITE_OK && !(flags & STORE_READONLY) && kind)
 		rc = sqlite3_exec(sdb, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(sdb, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
@@ -279,7 +334,6 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		goto fail;
 	}
 	sqlite3_close_v2(sdb);
-	sql_build(st);
 	if (kind && !(flags & (STORE_NO_MIGRATE | STORE_READONLY))) {
 		int cur, latest;
 		if ((rc = store_migrate_status(st, &cur, &latest)) < 0) {
@@ -315,6 +369,7 @@ void store_free(store *st)
 	pthread_key_delete(st->key);
 	pthread_mutex_destroy(&st->lock);
 	sql_release(st);
+	free(st->sidecar);
 	free(st->path);
 	free(st->kind);
 	free(st);

@@ -30,13 +30,12 @@ static void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int
 		sqlite3_bind_text(s, i, key, -1, SQLITE_TRANSIENT);
 }
 
-static cJSON *entity_row(const struct map_column *cols, size_t n, enum map_time time, sqlite3_stmt *s,
-			 bool secrets)
+static cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets)
 {
 	cJSON *doc = cJSON_CreateObject();
 
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToObject(doc, cols[i].name, value_read(&cols[i], time, s, (int)i, secrets));
+		cJSON_AddItemToObject(doc, cols[i].name, value_read(&cols[i], s, (int)i, secrets));
 	return doc;
 }
 
@@ -51,7 +50,7 @@ int entity_load(struct conn *cn, const struct map_collection *c, const char *key
 	entity_bind_key(c, s, 1, key);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		*doc = entity_row(c->columns, c->ncolumns, c->db->time, s, secrets);
+		*doc = entity_row(c->columns, c->ncolumns, s, secrets);
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -148,7 +147,7 @@ int store_related(store *st, const struct map_collection *c, const struct map_re
 
 /* Call fn with the document of every row sql returns (one parameter, or none). */
 static int entity_rows(store *st, const char *sql, const char *param, const struct map_column *cols, size_t n,
-		       enum map_time time, store_row_fn fn, void *arg)
+		       store_row_fn fn, void *arg)
 {
 	struct conn *cn;
 	sqlite3_stmt *s;
@@ -161,7 +160,7 @@ static int entity_rows(store *st, const char *sql, const char *param, const stru
 	if (param)
 		sqlite3_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		cJSON *row = entity_row(cols, n, time, s, false);
+		cJSON *row = entity_row(cols, n, s, false);
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
@@ -176,8 +175,7 @@ static int entity_rows(store *st, const char *sql, const char *param, const stru
 int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
 		   store_row_fn fn, void *arg)
 {
-	return entity_rows(st, st->sql[c->index].log_rows[l - c->logs], key, l->columns, l->ncolumns, c->db->time,
-			   fn, arg);
+	return entity_rows(st, st->sql[c->index].log_rows[l - c->logs], key, l->columns, l->ncolumns, fn, arg);
 }
 
 int store_log_search(store *st, const struct map_collection *c, const struct map_log *l, const char *query,
@@ -198,10 +196,10 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 	sqlite3_bind_text(s, 1, query, -1, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cJSON *row = cJSON_CreateObject();
-		cJSON_AddItemToObject(row, owner.name, value_read(&owner, c->db->time, s, 0, false));
+		cJSON_AddItemToObject(row, owner.name, value_read(&owner, s, 0, false));
 		for (size_t i = 0; i < l->ncolumns; i++)
 			cJSON_AddItemToObject(row, l->columns[i].name,
-					      value_read(&l->columns[i], c->db->time, s, (int)i + 1, false));
+					      value_read(&l->columns[i], s, (int)i + 1, false));
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
@@ -222,12 +220,12 @@ int store_docs_after(store *st, const struct map_collection *c, int64_t after, s
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "%lld", (long long)after);
-	return entity_rows(st, st->sql[c->index].after, buf, c->columns, c->ncolumns, c->db->time, fn, arg);
+	return entity_rows(st, st->sql[c->index].after, buf, c->columns, c->ncolumns, fn, arg);
 }
 
 int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void *arg)
 {
-	return entity_rows(st, st->sql[c->index].all, NULL, c->columns, c->ncolumns, c->db->time, fn, arg);
+	return entity_rows(st, st->sql[c->index].all, NULL, c->columns, c->ncolumns, fn, arg);
 }
 
 /* --- the write path --- */
@@ -379,6 +377,20 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 	const cJSON *want, *have;
 	char who[96];
 
+	if (!c->revision && c->updated) {
+		/* A table without a revision (a tool's own file): the time of the
+		 * last change stands in for it, to its resolution (docs/mapping.md). */
+		int64_t wms, hms;
+		want = cJSON_GetObjectItemCaseSensitive(patch, c->updated->name);
+		have = cJSON_GetObjectItemCaseSensitive(cur, c->updated->name);
+		if (!cJSON_IsString(want) || !cJSON_IsString(have) || time_parse_iso(want->valuestring, &wms) ||
+		    time_parse_iso(have->valuestring, &hms) || wms >= hms)
+			return 0; /* later than the row's: the read-only check refuses it */
+		entity_last_writer(cn, c, key, who, sizeof(who));
+		return store_cause(cause, -ESTALE,
+				   "stale edit: %s changed since it was read (%s %s, now %s%s); reload and save again",
+				   key, c->updated->name, want->valuestring, have->valuestring, who);
+	}
 	if (!c->revision || !(want = cJSON_GetObjectItemCaseSensitive(patch, c->revision->name)))
 		return 0;
 	have = cJSON_GetObjectItemCaseSensitive(cur, c->revision->name);
@@ -415,11 +427,11 @@ static int entity_update_row(struct conn *cn, const struct map_collection *c, co
 		if (col == c->key || col->type == MAP_CREATED)
 			continue;
 		if (col->type == MAP_UPDATED)
-			value_bind_now(c->db->time, now, s, (int)i + 2);
+			value_bind_now(col->time, now, s, (int)i + 2);
 		else if (col->type == MAP_REVISION)
 			sqlite3_bind_int64(s, (int)i + 2, (cJSON_IsNumber(v) ? (sqlite3_int64)v->valuedouble : 0) + 1);
 		else
-			value_bind(col, c->db->time, v, s, (int)i + 2);
+			value_bind(col, v, s, (int)i + 2);
 	}
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
@@ -502,18 +514,22 @@ static int change_end(struct change *ch, int rc, char **cause)
 	return rc;
 }
 
-/* Next free key of c->alloc, counted in _orchfs_keys so allocation never scans. */
+/* Next free key of c->alloc, counted in _orchfs_keys so allocation never
+ * scans; or a random UUID (version 4) for collections keyed so. */
 static int entity_alloc_key(struct conn *cn, const struct map_collection *c, char **key, char **cause)
 {
-	static const char get[] = "SELECT last FROM _orchfs_keys WHERE collection = ?1";
-	static const char put[] = "INSERT INTO _orchfs_keys (collection, last) VALUES (?1, ?2)"
-				  " ON CONFLICT (collection) DO UPDATE SET last = excluded.last";
+	const char *get = cn->st->keys_get, *put = cn->st->keys_put;
 	sqlite3_stmt *s;
 	int64_t n = 0;
 	int rc;
 
 	if (!c->alloc)
 		return store_cause(cause, -EINVAL, "%s: keys are not allocated here; name the entity", c->dir);
+	if (map_alloc_uuid(c)) {
+		*key = xmalloc(37);
+		uuid_v4(*key);
+		return 0;
+	}
 	if (!(s = conn_stmt(cn, get)))
 		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
 	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
@@ -574,11 +590,11 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 		if (col == c->key)
 			entity_bind_key(c, s, (int)i + 1, key);
 		else if (col->type == MAP_CREATED || col->type == MAP_UPDATED)
-			value_bind_now(c->db->time, now, s, (int)i + 1);
+			value_bind_now(col->time, now, s, (int)i + 1);
 		else if (col->type == MAP_REVISION)
 			sqlite3_bind_int(s, (int)i + 1, 1);
 		else
-			value_bind(col, c->db->time, cJSON_GetObjectItemCaseSensitive(work, col->name), s, (int)i + 1);
+			value_bind(col, cJSON_GetObjectItemCaseSensitive(work, col->name), s, (int)i + 1);
 	}
 	rc = sqlite3_step(s);
 	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -871,7 +887,7 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 					cJSON *val = NULL;
 					const struct map_column *col = map_log_column(l, f->string);
 					value_check(col, f, &val, NULL);
-					value_bind(col, c->db->time, val, s, ++n);
+					value_bind(col, val, s, ++n);
 					cJSON_Delete(val);
 				}
 				rc = sqlite3_step(s);

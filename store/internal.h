@@ -14,6 +14,9 @@
 
 #define CONN_CACHE 64
 
+/* The schema name a sidecar database is attached under (map.h: sidecar). */
+#define SQL_SIDECAR "orchfs"
+
 struct conn {
 	sqlite3 *db;
 	int nested;        /* changes run inside a caller's transaction (store_decide) */
@@ -45,6 +48,9 @@ struct store {
 	struct coll_sql *sql; /* indexed by map_collection.index */
 	char *audit_insert;   /* or NULL */
 	char *changes_max, *changes_stamp, *changes_list, *changes_last; /* or NULL: the change feed */
+	char *keys_get, *keys_put; /* the allocated-key counters */
+	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
+	char *feed_triggers;  /* TEMP triggers feeding the sidecar's change feed, or NULL */
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
@@ -77,10 +83,11 @@ void sql_build(store *st);
 void sql_release(store *st);
 
 /* --- value.c: SQLite values <-> JSON values --- */
-/* value_read - column i of s as the JSON value col says (NULL -> null). */
-cJSON *value_read(const struct map_column *col, enum map_time time, sqlite3_stmt *s, int i, bool secrets);
+/* value_read - column i of s as the JSON value col says (NULL -> null);
+ * timestamps as col->time stores them. */
+cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool secrets);
 /* value_bind - bind v (null, or a value value_check accepted) as col stores it. */
-int value_bind(const struct map_column *col, enum map_time time, const cJSON *v, sqlite3_stmt *s, int i);
+int value_bind(const struct map_column *col, const cJSON *v, sqlite3_stmt *s, int i);
 /* value_check - is v acceptable for col? On success *norm is the value to keep
  * (timestamps normalised), owned by the caller. */
 int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char **cause);

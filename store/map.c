@@ -21,7 +21,20 @@
 struct map_ctx {
 	char *cause;
 	char where[160];
+	enum map_time time; /* the database being loaded stores timestamps so */
 };
+
+static const char *const map_time_names[] = { "iso", "epoch", "epoch_ms", "sqlite", "rfc3339", NULL };
+
+static int map_time_parse(const char *s, enum map_time *out)
+{
+	for (int i = 0; map_time_names[i]; i++)
+		if (strcmp(s, map_time_names[i]) == 0) {
+			*out = (enum map_time)i;
+			return 0;
+		}
+	return -1;
+}
 
 static int map_fail(struct map_ctx *ctx, const char *fmt, ...)
 {
@@ -112,9 +125,9 @@ static const struct {
 static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_column *col)
 {
 	static const char *const keys[] = { "name", "column", "type", "shape", "null", "required",
-					    "readonly", "secret", "enum", "min", "max", "ref", NULL };
+					    "readonly", "secret", "enum", "min", "max", "ref", "time", NULL };
 	const cJSON *v, *e;
-	char *type = NULL, *shape = NULL;
+	char *type = NULL, *shape = NULL, *time = NULL;
 	size_t i;
 	int rc;
 
@@ -125,8 +138,15 @@ static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_col
 	    (rc = map_bool(ctx, obj, "required", &col->required)) ||
 	    (rc = map_bool(ctx, obj, "readonly", &col->readonly)) ||
 	    (rc = map_bool(ctx, obj, "secret", &col->secret)) ||
-	    (rc = map_str(ctx, obj, "ref", false, &col->ref_name)))
+	    (rc = map_str(ctx, obj, "ref", false, &col->ref_name)) ||
+	    (rc = map_str(ctx, obj, "time", false, &time)))
 		goto out;
+	col->time = ctx->time;
+	if (time && map_time_parse(time, &col->time)) {
+		rc = map_fail(ctx, "field \"%s\": \"time\" must be iso, epoch, epoch_ms, sqlite or rfc3339",
+			      col->name);
+		goto out;
+	}
 	if (!col->column)
 		col->column = xstrdup(col->name);
 	for (i = 0; i < ARRAY_SIZE(map_types); i++)
@@ -189,9 +209,12 @@ static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_col
 		col->has_max = true;
 		col->max = v->valuedouble;
 	}
+	if (time && col->type != MAP_TIMESTAMP && col->type != MAP_CREATED && col->type != MAP_UPDATED)
+		rc = map_fail(ctx, "field \"%s\": \"time\" needs a timestamp type", col->name);
 out:
 	free(type);
 	free(shape);
+	free(time);
 	return rc;
 }
 
@@ -236,7 +259,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 {
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
-					    NULL };
+					    "sidecar", NULL };
 	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", "unique", NULL };
 	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
 	static const char *const vkeys[] = { "dir", "column", "relation", NULL };
@@ -256,6 +279,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	    (rc = map_str(ctx, obj, "alloc", false, &c->alloc)) ||
 	    (rc = map_str(ctx, obj, "form", true, &form)) || (rc = map_str(ctx, obj, "file", false, &c->file)) ||
 	    (rc = map_bool(ctx, obj, "readonly", &c->readonly)) ||
+	    (rc = map_bool(ctx, obj, "sidecar", &c->sidecar)) ||
 	    (rc = map_str(ctx, obj, "key_type", false, &key_type)) ||
 	    (rc = map_str(ctx, obj, "task", false, &task)) ||
 	    (rc = map_load_columns(ctx, obj, &c->columns, &c->ncolumns)))
@@ -278,13 +302,13 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		rc = map_fail(ctx, "\"form\" must be \"file\" or \"dir\"");
 		goto out;
 	}
-	if (c->alloc) {
+	if (c->alloc && strcmp(c->alloc, "uuid") != 0) {
 		const char *p = strchr(c->alloc, '%');
 		if (p && *++p == '0')
 			while (*p >= '0' && *p <= '9')
 				p++;
 		if (!p || p[0] != 'd' || p[1]) {
-			rc = map_fail(ctx, "\"alloc\" must end in %%d or %%0Nd");
+			rc = map_fail(ctx, "\"alloc\" must be \"uuid\" or end in %%d or %%0Nd");
 			goto out;
 		}
 	}
@@ -403,6 +427,8 @@ static int map_resolve(struct map_ctx *ctx, struct map_database *db)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(db->collections[j].dir, c->dir) == 0)
 				return map_fail(ctx, "directory listed twice");
+		if (c->sidecar && !db->sidecar)
+			return map_fail(ctx, "\"sidecar\" needs a database with a sidecar");
 		for (size_t j = 0; j < c->ncolumns; j++) {
 			struct map_column *col = &c->columns[j];
 			if (col->ref_name && !(col->ref = map_collection(db, col->ref_name)))
@@ -443,7 +469,7 @@ int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 {
 	static const char *const keys[] = { "schema", "description", "databases", NULL };
 	static const char *const dkeys[] = { "name",        "dir",       "audit",       "changes", "permissions",
-					     "approvals",   "timestamps", "collections", NULL };
+					     "approvals",   "timestamps", "collections", "sidecar", NULL };
 	struct map_ctx ctx = { 0 };
 	struct mapping *m = xcalloc(1, sizeof(*m));
 	cJSON *root = cJSON_ParseWithLength(text, len);
@@ -478,24 +504,19 @@ int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 		    (rc = map_str(&ctx, e, "permissions", false, &db->permissions)) ||
 		    (rc = map_str(&ctx, e, "approvals", false, &db->approvals)) ||
 		    (rc = map_str(&ctx, e, "timestamps", false, &time)) ||
+		    (rc = map_bool(&ctx, e, "sidecar", &db->sidecar)) ||
 		    (rc = map_array(&ctx, e, "collections", &carr, &db->ncollections)))
 			goto out;
 		if (db->dir[0] && !map_name_ok(db->dir)) {
 			rc = map_fail(&ctx, "database \"%s\": \"dir\" must be a plain name", db->name);
 			goto out;
 		}
-		if (!time || strcmp(time, "iso") == 0)
-			db->time = MAP_TIME_ISO;
-		else if (strcmp(time, "epoch") == 0)
-			db->time = MAP_TIME_EPOCH;
-		else if (strcmp(time, "epoch_ms") == 0)
-			db->time = MAP_TIME_EPOCH_MS;
-		else if (strcmp(time, "sqlite") == 0)
-			db->time = MAP_TIME_SQLITE;
-		else {
-			rc = map_fail(&ctx, "\"timestamps\" must be iso, epoch, epoch_ms or sqlite");
+		db->time = MAP_TIME_ISO;
+		if (time && map_time_parse(time, &db->time)) {
+			rc = map_fail(&ctx, "\"timestamps\" must be iso, epoch, epoch_ms, sqlite or rfc3339");
 			goto out;
 		}
+		ctx.time = db->time;
 		db->collections = xcalloc(db->ncollections + 1, sizeof(*db->collections));
 		j = 0;
 		cJSON_ArrayForEach(ce, carr) {
@@ -625,6 +646,11 @@ const struct map_column *map_column(const struct map_collection *c, const char *
 const struct map_column *map_log_column(const struct map_log *l, const char *name)
 {
 	return map_find(l->columns, l->ncolumns, name);
+}
+
+bool map_alloc_uuid(const struct map_collection *c)
+{
+	return c->alloc && strcmp(c->alloc, "uuid") == 0;
 }
 
 bool map_key_valid(const struct map_collection *c, const char *name)

@@ -34,7 +34,13 @@ enum map_type {
 enum map_shape { MAP_SHAPE_ANY, MAP_SHAPE_ARRAY, MAP_SHAPE_OBJECT };
 
 /* How a database stores its timestamps. */
-enum map_time { MAP_TIME_ISO, MAP_TIME_EPOCH, MAP_TIME_EPOCH_MS, MAP_TIME_SQLITE };
+enum map_time {
+	MAP_TIME_ISO,      /* "2026-01-31T12:00:00.000Z" (JavaScript's toISOString) */
+	MAP_TIME_EPOCH,    /* INTEGER seconds */
+	MAP_TIME_EPOCH_MS, /* INTEGER milliseconds */
+	MAP_TIME_SQLITE,   /* "2026-01-31 12:00:00" (SQLite's datetime('now')) */
+	MAP_TIME_RFC3339,  /* "2026-01-31T12:00:00Z" (Go's time.RFC3339) */
+};
 
 struct map_collection;
 
@@ -47,6 +53,7 @@ struct map_column {
 	bool required;  /* must be given when the entity is created */
 	bool readonly;  /* may be sent back unchanged, never changed */
 	bool secret;    /* masked on read, set by writing a new value */
+	enum map_time time; /* timestamps: how this column stores them (its database's unless "time" says) */
 	char **enumv;   /* allowed values (text or integer), or NULL */
 	size_t nenum;
 	bool has_min, has_max;
@@ -94,7 +101,8 @@ struct map_collection {
 	size_t index;     /* position in db->collections */
 	char *dir;        /* directory name under the database's root */
 	char *table;
-	char *alloc;      /* printf format for allocated keys ("BUG-%03d"), or NULL */
+	char *alloc;      /* printf format for allocated keys ("BUG-%03d"), "uuid", or NULL */
+	bool sidecar;     /* the table is in the database's sidecar (orchfs's own tables) */
 	char *file;       /* entity file inside a directory entity, or NULL for file form */
 	bool readonly;    /* nothing can be written through the mount */
 	bool integer_key; /* the key column is an INTEGER */
@@ -122,6 +130,10 @@ struct map_database {
 	char *permissions; /* collection holding tool permission rules, or NULL */
 	char *approvals;   /* collection of parked changes, or NULL */
 	enum map_time time;
+	/* orchfs's own tables (audit, changes, approvals, key counters) live in a
+	 * sidecar file attached as schema "orchfs", not in this database: set for
+	 * the tools' own files, which orchfs never alters (docs/mapping.md). */
+	bool sidecar;
 	struct map_collection *collections;
 	size_t ncollections;
 };
@@ -153,6 +165,9 @@ const struct map_database *map_database(const struct mapping *m, const char *nam
 const struct map_collection *map_collection(const struct map_database *db, const char *dir);
 const struct map_column *map_column(const struct map_collection *c, const char *name);
 const struct map_column *map_log_column(const struct map_log *l, const char *name);
+
+/* map_alloc_uuid - does c allocate random UUIDs for new keys? */
+bool map_alloc_uuid(const struct map_collection *c);
 
 /* map_key_valid - is name usable as a key? (printable UTF-8, no '/', not "." or "..",
  * no leading '.', at most 200 bytes; digits only for integer keys) */

@@ -55,17 +55,18 @@ static char *sql_fmt(const char *fmt, ...)
 static void sql_build_collection(const struct map_collection *c, struct coll_sql *q)
 {
 	const struct map_column *cols = c->columns;
-	const char *key = c->key->column, *t = c->table;
+	const char *key = c->key->column, *t;
 	struct strbuf sb = STRBUF_INIT;
 	size_t i, n;
 
-	q->table_q = sql_fmt("%q", t);
-	q->get = sql_fmt("SELECT %c FROM %q WHERE %q = ?1", cols, c->ncolumns, t, key);
-	q->all = sql_fmt("SELECT %c FROM %q ORDER BY %q", cols, c->ncolumns, t, key);
-	q->after = sql_fmt("SELECT %c FROM %q WHERE %q > ?1 ORDER BY %q", cols, c->ncolumns, t, key, key);
-	q->exists = sql_fmt("SELECT 1 FROM %q WHERE %q = ?1", t, key);
-	q->list = sql_fmt("SELECT %q FROM %q ORDER BY %q", key, t, key);
-	q->delete = sql_fmt("DELETE FROM %q WHERE %q = ?1", t, key);
+	q->table_q = c->sidecar ? sql_fmt("%q.%q", SQL_SIDECAR, c->table) : sql_fmt("%q", c->table);
+	t = q->table_q;
+	q->get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1", cols, c->ncolumns, t, key);
+	q->all = sql_fmt("SELECT %c FROM %s ORDER BY %q", cols, c->ncolumns, t, key);
+	q->after = sql_fmt("SELECT %c FROM %s WHERE %q > ?1 ORDER BY %q", cols, c->ncolumns, t, key, key);
+	q->exists = sql_fmt("SELECT 1 FROM %s WHERE %q = ?1", t, key);
+	q->list = sql_fmt("SELECT %q FROM %s ORDER BY %q", key, t, key);
+	q->delete = sql_fmt("DELETE FROM %s WHERE %q = ?1", t, key);
 
 	/* UPDATE every column but the key and created, bound from the whole
 	 * document: one cached statement per collection, whatever the patch. */
@@ -94,9 +95,9 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY 1", r->to, r->table, r->from);
 			continue;
 		}
-		q->view_values[i] = sql_fmt("SELECT DISTINCT CAST(%q AS TEXT) FROM %q WHERE %q IS NOT NULL ORDER BY 1",
+		q->view_values[i] = sql_fmt("SELECT DISTINCT CAST(%q AS TEXT) FROM %s WHERE %q IS NOT NULL ORDER BY 1",
 					    col, t, col);
-		q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE CAST(%q AS TEXT) = ?1 ORDER BY %q", key, t, col, key);
+		q->view_list[i] = sql_fmt("SELECT %q FROM %s WHERE CAST(%q AS TEXT) = ?1 ORDER BY %q", key, t, col, key);
 	}
 
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
@@ -129,6 +130,69 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	}
 }
 
+/* 'text' as a SQL string literal */
+static void sql_literal(struct strbuf *sb, const char *text)
+{
+	strbuf_addch(sb, '\'');
+	for (const char *p = text; *p; p++) {
+		if (*p == '\'')
+			strbuf_addch(sb, '\'');
+		strbuf_addch(sb, *p);
+	}
+	strbuf_addch(sb, '\'');
+}
+
+static void sql_feed_trigger(struct strbuf *sb, const char *coll, const char *table, const char *event,
+			     const char *row, const char *keycol, const char *op)
+{
+	struct strbuf name = STRBUF_INIT;
+
+	strbuf_addf(&name, "orchfs_feed_%s_%s_%s", coll, table, op);
+	strbuf_addstr(sb, "CREATE TEMP TRIGGER IF NOT EXISTS ");
+	sql_quote(sb, name.buf);
+	strbuf_addf(sb, " AFTER %s ON main.", event);
+	sql_quote(sb, table);
+	strbuf_addstr(sb, " BEGIN INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES (");
+	sql_literal(sb, coll);
+	strbuf_addf(sb, ", %s.", row);
+	sql_quote(sb, keycol);
+	strbuf_addstr(sb, ", ");
+	sql_literal(sb, op);
+	strbuf_addstr(sb, "); END;\n");
+	strbuf_release(&name);
+}
+
+/*
+ * The change feed of a database orchfs may not alter (a tool's own file)
+ * cannot be kept by triggers in that file: each connection gets TEMP
+ * triggers instead, which live in the connection only and write to the
+ * sidecar's feed. They see the changes made through orchfs; other writers'
+ * changes still show in the tree at once, but not in the feed.
+ */
+static char *sql_feed_triggers(const struct map_database *db)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_init(&sb, 1024);
+	for (size_t i = 0; i < db->ncollections; i++) {
+		const struct map_collection *c = &db->collections[i];
+		const char *k = c->key->column;
+		if (c->sidecar || c->readonly)
+			continue;
+		sql_feed_trigger(&sb, c->dir, c->table, "INSERT", "new", k, "create");
+		sql_feed_trigger(&sb, c->dir, c->table, "UPDATE", "new", k, "update");
+		sql_feed_trigger(&sb, c->dir, c->table, "DELETE", "old", k, "delete");
+		for (size_t j = 0; j < c->nrelations; j++) {
+			const struct map_relation *r = &c->relations[j];
+			sql_feed_trigger(&sb, c->dir, r->table, "INSERT", "new", r->from, "link");
+			sql_feed_trigger(&sb, c->dir, r->table, "DELETE", "old", r->from, "unlink");
+		}
+		for (size_t j = 0; j < c->nlogs; j++)
+			sql_feed_trigger(&sb, c->dir, c->logs[j].table, "INSERT", "new", c->logs[j].owner, "append");
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
 void sql_build(store *st)
 {
 	const struct map_database *db = st->db;
@@ -136,21 +200,28 @@ void sql_build(store *st)
 	st->sql = xcalloc(db->ncollections + 1, sizeof(*st->sql));
 	for (size_t i = 0; i < db->ncollections; i++)
 		sql_build_collection(&db->collections[i], &st->sql[i]);
+	/* orchfs's own tables: in the database, or in its sidecar */
+	const char *own = db->sidecar ? "\"" SQL_SIDECAR "\"." : "";
 	if (db->audit)
-		st->audit_insert = sql_fmt("INSERT INTO %q (tool_name, pid, uid, operation, path, arguments, result,"
+		st->audit_insert = sql_fmt("INSERT INTO %s%q (tool_name, pid, uid, operation, path, arguments, result,"
 					   " status, duration_ms, task_id, collection, entity_key, before_json,"
 					   " after_json, created_at, updated_at, process, user_approval) VALUES (?1, ?2,"
 					   " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
-					   db->audit);
+					   own, db->audit);
 	if (db->changes) {
 		const char *t = db->changes;
-		st->changes_max = sql_fmt("SELECT coalesce(max(seq), 0) FROM %q", t);
-		st->changes_stamp = sql_fmt("UPDATE %q SET tool = ?1, pid = ?2, audit_id = ?3 WHERE seq > ?4", t);
-		st->changes_last = sql_fmt("SELECT tool, pid FROM %q WHERE collection = ?1 AND entity_key = ?2"
-					   " ORDER BY seq DESC LIMIT 1", t);
-		st->changes_list = sql_fmt("SELECT seq, time, collection, entity_key, operation, tool, pid FROM %q"
-					   " WHERE seq > ?1 ORDER BY seq", t);
+		st->changes_max = sql_fmt("SELECT coalesce(max(seq), 0) FROM %s%q", own, t);
+		st->changes_stamp = sql_fmt("UPDATE %s%q SET tool = ?1, pid = ?2, audit_id = ?3 WHERE seq > ?4", own, t);
+		st->changes_last = sql_fmt("SELECT tool, pid FROM %s%q WHERE collection = ?1 AND entity_key = ?2"
+					   " ORDER BY seq DESC LIMIT 1", own, t);
+		st->changes_list = sql_fmt("SELECT seq, time, collection, entity_key, operation, tool, pid FROM %s%q"
+					   " WHERE seq > ?1 ORDER BY seq", own, t);
 	}
+	st->keys_get = sql_fmt("SELECT last FROM %s_orchfs_keys WHERE collection = ?1", own);
+	st->keys_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
+			       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
+	if (db->sidecar && db->changes)
+		st->feed_triggers = sql_feed_triggers(db);
 }
 
 static void sql_free_list(char **v)
@@ -192,5 +263,8 @@ void sql_release(store *st)
 	free(st->changes_stamp);
 	free(st->changes_list);
 	free(st->changes_last);
+	free(st->keys_get);
+	free(st->keys_put);
+	free(st->feed_triggers);
 	st->sql = NULL;
 }

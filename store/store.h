@@ -70,6 +70,10 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 	       store **out, char **cause);
 void store_free(store *st);
 
+/* store_sidecar_path - where orchfs keeps its own tables beside a tool's
+ * database file that it may not alter ("x.db" -> "x.orchfs.db"; map.h). */
+char *store_sidecar_path(const char *path);
+
 const struct map_database *store_map(const store *st);
 const char *store_path(const store *st);
 bool store_readonly(const store *st);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "store/util.h"
@@ -268,4 +269,28 @@ int time_parse_iso(const char *s, int64_t *ms)
 	tm.tm_sec = sec;
 	*ms = ((int64_t)timegm(&tm) - (int64_t)offset * 60) * 1000 + frac;
 	return 0;
+}
+
+void uuid_v4(char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR)
+			abort(); /* the kernel's random source does not fail after boot */
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	for (int i = 0, j = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			buf[j++] = '-';
+		buf[j++] = hex[b[i] >> 4];
+		buf[j++] = hex[b[i] & 15];
+	}
+	buf[36] = 0;
 }

@@ -48,4 +48,7 @@ void time_format_iso(int64_t ms, char *buf, size_t size);
  * space for T (SQLite's datetime()); 0 or -EINVAL */
 int time_parse_iso(const char *s, int64_t *ms);
 
+/* uuid_v4 - a random UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", into buf[37] */
+void uuid_v4(char *buf);
+
 #endif

@@ -47,7 +47,7 @@ static int64_t value_time_ms(enum map_time time, sqlite3_stmt *s, int i, bool *o
 	return 0;
 }
 
-cJSON *value_read(const struct map_column *col, enum map_time time, sqlite3_stmt *s, int i, bool secrets)
+cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool secrets)
 {
 	int t = sqlite3_column_type(s, i);
 	const char *text;
@@ -80,7 +80,7 @@ cJSON *value_read(const struct map_column *col, enum map_time time, sqlite3_stmt
 	case MAP_CREATED:
 	case MAP_UPDATED: {
 		bool ok;
-		int64_t ms = value_time_ms(time, s, i, &ok);
+		int64_t ms = value_time_ms(col->time, s, i, &ok);
 		if (ok) {
 			time_format_iso(ms, buf, sizeof(buf));
 			return cJSON_CreateString(buf);
@@ -123,6 +123,12 @@ void value_bind_now(enum map_time time, int64_t ms, sqlite3_stmt *s, int i)
 		buf[19] = 0; /* "YYYY-MM-DD HH:MM:SS" as datetime('now') */
 		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
+	case MAP_TIME_RFC3339:
+		time_format_iso(ms, buf, sizeof(buf));
+		buf[19] = 'Z';
+		buf[20] = 0; /* whole seconds, as Go's time.RFC3339 */
+		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+		break;
 	case MAP_TIME_ISO:
 		time_format_iso(ms, buf, sizeof(buf));
 		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
@@ -130,7 +136,7 @@ void value_bind_now(enum map_time time, int64_t ms, sqlite3_stmt *s, int i)
 	}
 }
 
-int value_bind(const struct map_column *col, enum map_time time, const cJSON *v, sqlite3_stmt *s, int i)
+int value_bind(const struct map_column *col, const cJSON *v, sqlite3_stmt *s, int i)
 {
 	int64_t ms;
 	char *text;
@@ -152,7 +158,7 @@ int value_bind(const struct map_column *col, enum map_time time, const cJSON *v,
 	case MAP_CREATED:
 	case MAP_UPDATED:
 		if (cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0) {
-			value_bind_now(time, ms, s, i);
+			value_bind_now(col->time, ms, s, i);
 			return SQLITE_OK;
 		}
 		break;

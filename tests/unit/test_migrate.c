@@ -73,7 +73,7 @@ static int exists(const char *path)
 
 static void test_pairs(void)
 {
-	const char *kinds[] = { "project", "user" };
+	const char *kinds[] = { "project", "user", "sidecar" };
 
 	/* Every step has an up and a down file, numbered 1..N without gaps per kind. */
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
