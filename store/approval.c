@@ -17,15 +17,6 @@
 
 #include "store/internal.h"
 
-static const char approval_insert[] =
-	"INSERT INTO approvals (tool_name, pid, uid, operation, path, collection, entity_key, payload,"
-	" before_json, after_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
-static const char approval_get[] = "SELECT tool_name, pid, uid, operation, path, collection, entity_key, payload,"
-				   " status FROM approvals WHERE id = ?1";
-static const char approval_close[] = "UPDATE approvals SET status = ?2, reason = ?3, decided_by = ?4,"
-				     " decided_at = ?5, revision = revision + 1, updated_at = ?5 WHERE id = ?1";
-static const char approval_mark[] = "UPDATE tool_executions SET status = ?2, user_approval = ?3 WHERE id = ?1";
-
 static void approval_bind_json(sqlite3_stmt *s, int i, const cJSON *v)
 {
 	char *text;
@@ -70,7 +61,7 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 		if ((rc = entity_preview(cn, c, key, payload, &after, cause)))
 			goto fail;
 	}
-	if (!(s = conn_stmt(cn, approval_insert))) {
+	if (!(s = conn_stmt(cn, cn->st->approval_insert))) {
 		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
 		goto fail;
 	}
@@ -169,7 +160,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 		return rc;
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
-	if (!(s = conn_stmt(cn, approval_get))) {
+	if (!(s = conn_stmt(cn, cn->st->approval_get))) {
 		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
 		goto fail;
 	}
@@ -213,7 +204,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 		cn->nested--;
 		if (rc)
 			goto fail;
-		if (!(s = conn_stmt(cn, approval_mark))) {
+		if (!(s = conn_stmt(cn, cn->st->approval_mark))) {
 			rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
 			goto fail;
 		}
@@ -236,7 +227,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 			goto fail;
 		}
 	}
-	if (!(s = conn_stmt(cn, approval_close))) {
+	if (!(s = conn_stmt(cn, cn->st->approval_close))) {
 		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
 		goto fail;
 	}

@@ -291,7 +291,7 @@ void audit_drain(store *st)
 
 bool store_is_audit(const store *st, const struct map_collection *c)
 {
-	return c && st->db->audit && strcmp(c->table, st->db->audit) == 0;
+	return c && st->db->audit && strcmp(c->table, st->db->audit) == 0 && c->sidecar == st->db->sidecar;
 }
 
 int store_audit_append(store *st, const struct store_actor *who, const char *status, const char *result,

@@ -574,7 +574,7 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 		if (col != c->key && !col->readonly && !cJSON_GetObjectItemCaseSensitive(work, col->name))
 			continue; /* absent: the column's default */
 		if (col->readonly && col != c->key && col->type != MAP_REVISION && col->type != MAP_CREATED &&
-		    col->type != MAP_UPDATED)
+		    col->type != MAP_UPDATED && !col->uuid)
 			continue;
 		strbuf_addstr(&sql, n ? ", " : "");
 		sql_quote(&sql, col->column);
@@ -593,7 +593,11 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 			value_bind_now(col->time, now, s, (int)i + 1);
 		else if (col->type == MAP_REVISION)
 			sqlite3_bind_int(s, (int)i + 1, 1);
-		else
+		else if (col->uuid) {
+			char uuid[37];
+			uuid_v4(uuid);
+			sqlite3_bind_text(s, (int)i + 1, uuid, -1, SQLITE_TRANSIENT);
+		} else
 			value_bind(col, cJSON_GetObjectItemCaseSensitive(work, col->name), s, (int)i + 1);
 	}
 	rc = sqlite3_step(s);
@@ -957,6 +961,8 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	}
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
+	if (link && r->created)
+		value_bind_now(r->time, time_now_ms(), s, 3);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {

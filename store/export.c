@@ -268,6 +268,8 @@ int store_import_clear_feed(store *st, char **cause)
 		return rc;
 	/* The rows just inserted fired the feed's triggers: the feed to keep is the exported one. */
 	strbuf_addstr(&sql, "DELETE FROM ");
+	if (st->db->sidecar)
+		strbuf_addstr(&sql, "\"" SQL_SIDECAR "\".");
 	sql_quote(&sql, st->db->changes);
 	rc = conn_exec(cn, sql.buf);
 	strbuf_release(&sql);

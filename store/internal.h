@@ -49,6 +49,8 @@ struct store {
 	char *audit_insert;   /* or NULL */
 	char *changes_max, *changes_stamp, *changes_list, *changes_last; /* or NULL: the change feed */
 	char *keys_get, *keys_put; /* the allocated-key counters */
+	char *audit_q;        /* the audit table, quoted (and qualified), or NULL */
+	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
 	char *feed_triggers;  /* TEMP triggers feeding the sidecar's change feed, or NULL */
 	pthread_key_t key;

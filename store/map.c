@@ -125,7 +125,7 @@ static const struct {
 static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_column *col)
 {
 	static const char *const keys[] = { "name", "column", "type", "shape", "null", "required",
-					    "readonly", "secret", "enum", "min", "max", "ref", "time", NULL };
+					    "readonly", "secret", "enum", "min", "max", "ref", "time", "uuid", NULL };
 	const cJSON *v, *e;
 	char *type = NULL, *shape = NULL, *time = NULL;
 	size_t i;
@@ -138,6 +138,7 @@ static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_col
 	    (rc = map_bool(ctx, obj, "required", &col->required)) ||
 	    (rc = map_bool(ctx, obj, "readonly", &col->readonly)) ||
 	    (rc = map_bool(ctx, obj, "secret", &col->secret)) ||
+	    (rc = map_bool(ctx, obj, "uuid", &col->uuid)) ||
 	    (rc = map_str(ctx, obj, "ref", false, &col->ref_name)) ||
 	    (rc = map_str(ctx, obj, "time", false, &time)))
 		goto out;
@@ -149,6 +150,13 @@ static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_col
 	}
 	if (!col->column)
 		col->column = xstrdup(col->name);
+	if (col->uuid) {
+		if (strcmp(type, "text") != 0) {
+			rc = map_fail(ctx, "field \"%s\": \"uuid\" needs type text", col->name);
+			goto out;
+		}
+		col->readonly = true;
+	}
 	for (i = 0; i < ARRAY_SIZE(map_types); i++)
 		if (strcmp(type, map_types[i].name) == 0)
 			break;
@@ -260,7 +268,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
 					    "sidecar", NULL };
-	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", "unique", NULL };
+	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", "unique", "created", NULL };
 	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
 	static const char *const vkeys[] = { "dir", "column", "relation", NULL };
 	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
@@ -353,8 +361,10 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		    (rc = map_str(ctx, e, "from", true, &r->from)) || (rc = map_str(ctx, e, "to", true, &r->to)) ||
 		    (rc = map_str(ctx, e, "target", true, &r->target_name)) ||
 		    (rc = map_str(ctx, e, "order", false, &r->order)) ||
+		    (rc = map_str(ctx, e, "created", false, &r->created)) ||
 		    (rc = map_bool(ctx, e, "unique", &r->unique)))
 			goto out;
+		r->time = ctx->time;
 		if (!map_name_ok(r->dir)) {
 			rc = map_fail(ctx, "relation \"dir\" must be a plain name");
 			goto out;
@@ -591,6 +601,7 @@ void map_free(struct mapping *m)
 				free(c->relations[k].from);
 				free(c->relations[k].to);
 				free(c->relations[k].order);
+				free(c->relations[k].created);
 				free(c->relations[k].target_name);
 			}
 			free(c->relations);

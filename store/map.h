@@ -53,6 +53,7 @@ struct map_column {
 	bool required;  /* must be given when the entity is created */
 	bool readonly;  /* may be sent back unchanged, never changed */
 	bool secret;    /* masked on read, set by writing a new value */
+	bool uuid;      /* read-only, set to a new random UUID on insert (a second key) */
 	enum map_time time; /* timestamps: how this column stores them (its database's unless "time" says) */
 	char **enumv;   /* allowed values (text or integer), or NULL */
 	size_t nenum;
@@ -68,7 +69,9 @@ struct map_relation {
 	char *table;
 	char *from;  /* link column holding this entity's key */
 	char *to;    /* link column holding the target's key */
-	char *order; /* column that orders the links, or NULL (by target key) */
+	char *order; /* column that orders the links (a new link goes last), or NULL (by target key) */
+	char *created;      /* column stamped with the time a link is made, or NULL */
+	enum map_time time; /* how created stores it (the database's timestamps) */
 	bool unique; /* a target is linked from at most one entity (a worktree in one zone) */
 	char *target_name;
 	const struct map_collection *target;

@@ -52,6 +52,40 @@ static char *sql_fmt(const char *fmt, ...)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* INSERT of a link: a new link goes last in the order, stamped with its time (?3). */
+static char *sql_rel_link(const struct map_relation *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_init(&sb, 128);
+	strbuf_addstr(&sb, "INSERT INTO ");
+	sql_quote(&sb, r->table);
+	strbuf_addstr(&sb, " (");
+	sql_quote(&sb, r->from);
+	strbuf_addstr(&sb, ", ");
+	sql_quote(&sb, r->to);
+	if (r->order) {
+		strbuf_addstr(&sb, ", ");
+		sql_quote(&sb, r->order);
+	}
+	if (r->created) {
+		strbuf_addstr(&sb, ", ");
+		sql_quote(&sb, r->created);
+	}
+	strbuf_addstr(&sb, ") VALUES (?1, ?2");
+	if (r->order) {
+		strbuf_addstr(&sb, ", (SELECT coalesce(max(");
+		sql_quote(&sb, r->order);
+		strbuf_addstr(&sb, "), 0) + 1 FROM ");
+		sql_quote(&sb, r->table);
+		strbuf_addstr(&sb, " WHERE ");
+		sql_quote(&sb, r->from);
+		strbuf_addstr(&sb, " = ?1)");
+	}
+	strbuf_addstr(&sb, r->created ? ", ?3)" : ")");
+	return strbuf_detach(&sb, NULL);
+}
+
 static void sql_build_collection(const struct map_collection *c, struct coll_sql *q)
 {
 	const struct map_column *cols = c->columns;
@@ -111,7 +145,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 						    r->from, r->order, r->to)
 					  : sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY %q", r->to, r->table,
 						    r->from, r->to);
-		q->rel_link[i] = sql_fmt("INSERT INTO %q (%q, %q) VALUES (?1, ?2)", r->table, r->from, r->to);
+		q->rel_link[i] = sql_rel_link(r);
 		q->rel_unlink[i] = sql_fmt("DELETE FROM %q WHERE %q = ?1 AND %q = ?2", r->table, r->from, r->to);
 		q->rel_release[i] = sql_fmt("DELETE FROM %q WHERE %q = ?2 AND %q <> ?1", r->table, r->to, r->from);
 		q->rel_reverse[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY 1", r->from, r->table, r->to);
@@ -217,6 +251,19 @@ void sql_build(store *st)
 		st->changes_list = sql_fmt("SELECT seq, time, collection, entity_key, operation, tool, pid FROM %s%q"
 					   " WHERE seq > ?1 ORDER BY seq", own, t);
 	}
+	if (db->audit)
+		st->audit_q = sql_fmt("%s%q", own, db->audit);
+	if (db->approvals && db->audit && map_collection(db, db->approvals)) {
+		const char *a = st->sql[map_collection(db, db->approvals)->index].table_q;
+		st->approval_insert = sql_fmt("INSERT INTO %s (tool_name, pid, uid, operation, path, collection,"
+					      " entity_key, payload, before_json, after_json) VALUES (?1, ?2, ?3, ?4,"
+					      " ?5, ?6, ?7, ?8, ?9, ?10)", a);
+		st->approval_get = sql_fmt("SELECT tool_name, pid, uid, operation, path, collection, entity_key,"
+					   " payload, status FROM %s WHERE id = ?1", a);
+		st->approval_close = sql_fmt("UPDATE %s SET status = ?2, reason = ?3, decided_by = ?4, decided_at = ?5,"
+					     " revision = revision + 1, updated_at = ?5 WHERE id = ?1", a);
+		st->approval_mark = sql_fmt("UPDATE %s SET status = ?2, user_approval = ?3 WHERE id = ?1", st->audit_q);
+	}
 	st->keys_get = sql_fmt("SELECT last FROM %s_orchfs_keys WHERE collection = ?1", own);
 	st->keys_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
 			       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
@@ -264,6 +311,11 @@ void sql_release(store *st)
 	free(st->changes_list);
 	free(st->changes_last);
 	free(st->keys_get);
+	free(st->audit_q);
+	free(st->approval_insert);
+	free(st->approval_get);
+	free(st->approval_close);
+	free(st->approval_mark);
 	free(st->keys_put);
 	free(st->feed_triggers);
 	st->sql = NULL;

@@ -152,7 +152,7 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	strbuf_addstr(&sql, "SELECT operation, status, collection, entity_key, before_json, after_json, arguments FROM ");
-	sql_quote(&sql, st->db->audit);
+	strbuf_addstr(&sql, st->audit_q);
 	strbuf_addstr(&sql, " WHERE id = ?1");
 	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
