@@ -396,17 +396,20 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		goto out;
 	}
 
-	if (fn.kind == NODE_ENTITY && tn.kind == NODE_REL_LINK && tn.rel->target == fn.c) {
-		/* mv worktrees/w.json zones/z/worktrees/: link (or move) it there. */
+	if ((fn.kind == NODE_ENTITY && tn.kind == NODE_REL_LINK && tn.rel->target == fn.c) ||
+	    (fn.kind == NODE_REL_LINK && tn.kind == NODE_REL_LINK && fn.rel == tn.rel && fn.rel->unique)) {
+		/* mv worktrees/w.json zones/z/worktrees/, or mv zones/y/worktrees/w
+		 * zones/z/worktrees/: link (or move) it there, in one transaction. */
+		const char *target = fn.kind == NODE_REL_LINK ? fn.target : fn.key;
 		struct fs_actor oa;
 		char *cause = NULL, *key = dir_link_key(newname);
-		if (strcmp(key, fn.key) != 0)
+		if (strcmp(key, target) != 0)
 			rc = -EINVAL;
 		else if ((rc = fs_readonly_err(f, &tn)) == 0) {
-			cJSON *link = dir_link_payload(tn.rel, fn.key, true);
+			cJSON *link = dir_link_payload(tn.rel, target, true);
 			fs_actor(req, "link", to, &oa);
 			if (!(rc = fs_permit(req, f, to, &tn, "link", link, &cause)))
-				rc = store_link(tn.st, tn.c, tn.rel, tn.key, fn.key, true, &oa.a, &cause);
+				rc = store_link(tn.st, tn.c, tn.rel, tn.key, target, true, &oa.a, &cause);
 			cJSON_Delete(link);
 		}
 		if (rc) {

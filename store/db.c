@@ -117,8 +117,7 @@ static void conn_destroy(void *p)
 	conn_close(cn);
 }
 
-/* Attach the sidecar (orchfs's own tables beside a tool's file) and add the
- * TEMP triggers that feed its change feed (sql.c). */
+/* Attach the sidecar (orchfs's own tables beside a tool's file). */
 static int conn_attach_sidecar(store *st, sqlite3 *db)
 {
 	sqlite3_stmt *s;
@@ -132,8 +131,6 @@ static int conn_attach_sidecar(store *st, sqlite3 *db)
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return rc;
-	if (st->feed_triggers && !(st->flags & STORE_READONLY))
-		return sqlite3_exec(db, st->feed_triggers, NULL, NULL, NULL);
 	return SQLITE_OK;
 }
 
@@ -156,6 +153,8 @@ static int conn_open(store *st, bool create, sqlite3 **out)
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && st->sidecar)
 		rc = conn_attach_sidecar(st, db);
+	if (rc == SQLITE_OK && st->conn_setup)
+		rc = sqlite3_exec(db, st->conn_setup, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close_v2(db);
 		return rc;

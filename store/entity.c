@@ -776,6 +776,8 @@ static int entity_links(store *st, const struct map_collection *c, const char *k
 		for (size_t j = 0; j < cc->nrelations; j++) {
 			const struct map_relation *r = &cc->relations[j];
 			struct entity_links_ctx lc = { out, cc->dir, r->dir, NULL, NULL };
+			if (r->readonly)
+				continue; /* a column of the rows themselves: kept in their documents */
 			if (cc == c) {
 				lc.from = key;
 				if ((rc = entity_walk(st, st->sql[cc->index].rel_list[j], key, entity_links_fn, &lc)))
@@ -881,6 +883,15 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 			sql_quote(&sql, col->column);
 			strbuf_addf(&vals, ", ?%d", ++n);
 		}
+		/* columns orchfs fills: a second key (uuid), the time of the row (created) */
+		for (size_t i = 0; !rc && i < l->ncolumns; i++) {
+			const struct map_column *col = &l->columns[i];
+			if (!col->uuid && col->type != MAP_CREATED && col->type != MAP_UPDATED)
+				continue;
+			strbuf_addstr(&sql, ", ");
+			sql_quote(&sql, col->column);
+			strbuf_addf(&vals, ", ?%d", ++n);
+		}
 		if (!rc) {
 			strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
 			rc = sqlite3_prepare_v2(ch.cn->db, sql.buf, -1, &s, NULL);
@@ -893,6 +904,15 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 					value_check(col, f, &val, NULL);
 					value_bind(col, val, s, ++n);
 					cJSON_Delete(val);
+				}
+				for (size_t i = 0; i < l->ncolumns; i++) {
+					const struct map_column *col = &l->columns[i];
+					if (col->uuid) {
+						char uuid[37];
+						uuid_v4(uuid);
+						sqlite3_bind_text(s, ++n, uuid, -1, SQLITE_TRANSIENT);
+					} else if (col->type == MAP_CREATED || col->type == MAP_UPDATED)
+						value_bind_now(col->time, time_now_ms(), s, ++n);
 				}
 				rc = sqlite3_step(s);
 				rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -931,6 +951,11 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	cJSON_AddStringToObject(ch.args, "target", target);
 	if (move)
 		cJSON_AddBoolToObject(ch.args, "move", true);
+	if (r->readonly) {
+		rc = store_cause(cause, -EROFS, "%s/ is read-only: it lists what the rows say (change %s there)", r->dir,
+				 r->from);
+		goto out;
+	}
 	if (link && (rc = store_exists(st, c, key)) <= 0) {
 		rc = rc ? rc : store_cause(cause, -ENOENT, "%s: no such entity", key);
 		goto out;

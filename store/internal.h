@@ -52,7 +52,7 @@ struct store {
 	char *audit_q;        /* the audit table, quoted (and qualified), or NULL */
 	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
-	char *feed_triggers;  /* TEMP triggers feeding the sidecar's change feed, or NULL */
+	char *conn_setup;     /* TEMP views and feed triggers for each connection, or NULL (sql.c) */
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */

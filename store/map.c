@@ -268,7 +268,8 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
 					    "sidecar", NULL };
-	static const char *const rkeys[] = { "dir", "table", "from", "to", "target", "order", "unique", "created", NULL };
+	static const char *const rkeys[] = { "dir",   "table",   "from",	 "to", "target",
+					     "order", "unique", "created", "readonly", NULL };
 	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
 	static const char *const vkeys[] = { "dir", "column", "relation", NULL };
 	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
@@ -362,7 +363,8 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		    (rc = map_str(ctx, e, "target", true, &r->target_name)) ||
 		    (rc = map_str(ctx, e, "order", false, &r->order)) ||
 		    (rc = map_str(ctx, e, "created", false, &r->created)) ||
-		    (rc = map_bool(ctx, e, "unique", &r->unique)))
+		    (rc = map_bool(ctx, e, "unique", &r->unique)) ||
+		    (rc = map_bool(ctx, e, "readonly", &r->readonly)))
 			goto out;
 		r->time = ctx->time;
 		if (!map_name_ok(r->dir)) {
@@ -475,11 +477,32 @@ static int map_resolve(struct map_ctx *ctx, struct map_database *db)
 	return 0;
 }
 
+/* "temp_views": [ { "name": "zone_stats", "sql": "SELECT ..." } ] */
+static int map_load_temp_views(struct map_ctx *ctx, const cJSON *obj, struct map_database *db)
+{
+	static const char *const keys[] = { "name", "sql", NULL };
+	const cJSON *arr, *e;
+	size_t i = 0;
+	int rc;
+
+	if ((rc = map_array(ctx, obj, "temp_views", &arr, &db->ntemp_views)))
+		return rc;
+	db->temp_view_names = xcalloc(db->ntemp_views + 1, sizeof(char *));
+	db->temp_view_sql = xcalloc(db->ntemp_views + 1, sizeof(char *));
+	cJSON_ArrayForEach(e, arr) {
+		if ((rc = map_check_keys(ctx, e, keys)) || (rc = map_str(ctx, e, "name", true, &db->temp_view_names[i])) ||
+		    (rc = map_str(ctx, e, "sql", true, &db->temp_view_sql[i])))
+			return rc;
+		i++;
+	}
+	return 0;
+}
+
 int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 {
 	static const char *const keys[] = { "schema", "description", "databases", NULL };
 	static const char *const dkeys[] = { "name",        "dir",       "audit",       "changes", "permissions",
-					     "approvals",   "timestamps", "collections", "sidecar", NULL };
+					     "approvals",   "timestamps", "collections", "sidecar", "temp_views", NULL };
 	struct map_ctx ctx = { 0 };
 	struct mapping *m = xcalloc(1, sizeof(*m));
 	cJSON *root = cJSON_ParseWithLength(text, len);
@@ -521,6 +544,8 @@ int map_load(const char *text, size_t len, struct mapping **out, char **cause)
 			rc = map_fail(&ctx, "database \"%s\": \"dir\" must be a plain name", db->name);
 			goto out;
 		}
+		if ((rc = map_load_temp_views(&ctx, e, db)))
+			goto out;
 		db->time = MAP_TIME_ISO;
 		if (time && map_time_parse(time, &db->time)) {
 			rc = map_fail(&ctx, "\"timestamps\" must be iso, epoch, epoch_ms, sqlite or rfc3339");
@@ -627,6 +652,12 @@ void map_free(struct mapping *m)
 		free(db->changes);
 		free(db->permissions);
 		free(db->approvals);
+		for (size_t j = 0; db->temp_view_names && j < db->ntemp_views; j++) {
+			free(db->temp_view_names[j]);
+			free(db->temp_view_sql[j]);
+		}
+		free(db->temp_view_names);
+		free(db->temp_view_sql);
 	}
 	free(m->databases);
 	free(m->schema);

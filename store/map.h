@@ -73,6 +73,7 @@ struct map_relation {
 	char *created;      /* column stamped with the time a link is made, or NULL */
 	enum map_time time; /* how created stores it (the database's timestamps) */
 	bool unique; /* a target is linked from at most one entity (a worktree in one zone) */
+	bool readonly; /* links cannot be made or removed here (a parent column read as children) */
 	char *target_name;
 	const struct map_collection *target;
 };
@@ -137,6 +138,10 @@ struct map_database {
 	 * sidecar file attached as schema "orchfs", not in this database: set for
 	 * the tools' own files, which orchfs never alters (docs/mapping.md). */
 	bool sidecar;
+	/* views each connection creates as TEMP (name, SELECT): read-only
+	 * collections computed from the tables, such as statistics */
+	char **temp_view_names, **temp_view_sql;
+	size_t ntemp_views;
 	struct map_collection *collections;
 	size_t ncollections;
 };

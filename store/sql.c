@@ -203,26 +203,45 @@ static void sql_feed_trigger(struct strbuf *sb, const char *coll, const char *ta
  * sidecar's feed. They see the changes made through orchfs; other writers'
  * changes still show in the tree at once, but not in the feed.
  */
-static char *sql_feed_triggers(const struct map_database *db)
+static void sql_feed_triggers(struct strbuf *sb, const struct map_database *db)
 {
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_init(&sb, 1024);
 	for (size_t i = 0; i < db->ncollections; i++) {
 		const struct map_collection *c = &db->collections[i];
 		const char *k = c->key->column;
 		if (c->sidecar || c->readonly)
 			continue;
-		sql_feed_trigger(&sb, c->dir, c->table, "INSERT", "new", k, "create");
-		sql_feed_trigger(&sb, c->dir, c->table, "UPDATE", "new", k, "update");
-		sql_feed_trigger(&sb, c->dir, c->table, "DELETE", "old", k, "delete");
+		sql_feed_trigger(sb, c->dir, c->table, "INSERT", "new", k, "create");
+		sql_feed_trigger(sb, c->dir, c->table, "UPDATE", "new", k, "update");
+		sql_feed_trigger(sb, c->dir, c->table, "DELETE", "old", k, "delete");
 		for (size_t j = 0; j < c->nrelations; j++) {
 			const struct map_relation *r = &c->relations[j];
-			sql_feed_trigger(&sb, c->dir, r->table, "INSERT", "new", r->from, "link");
-			sql_feed_trigger(&sb, c->dir, r->table, "DELETE", "old", r->from, "unlink");
+			if (r->readonly)
+				continue; /* rows of another collection, fed there */
+			sql_feed_trigger(sb, c->dir, r->table, "INSERT", "new", r->from, "link");
+			sql_feed_trigger(sb, c->dir, r->table, "DELETE", "old", r->from, "unlink");
 		}
 		for (size_t j = 0; j < c->nlogs; j++)
-			sql_feed_trigger(&sb, c->dir, c->logs[j].table, "INSERT", "new", c->logs[j].owner, "append");
+			sql_feed_trigger(sb, c->dir, c->logs[j].table, "INSERT", "new", c->logs[j].owner, "append");
+	}
+}
+
+/* What each new connection runs: the mapping's TEMP views, and the feed's
+ * TEMP triggers when the database has a sidecar; NULL if nothing. */
+static char *sql_conn_setup(const struct map_database *db)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_init(&sb, 256);
+	for (size_t i = 0; i < db->ntemp_views; i++) {
+		strbuf_addstr(&sb, "CREATE TEMP VIEW IF NOT EXISTS ");
+		sql_quote(&sb, db->temp_view_names[i]);
+		strbuf_addf(&sb, " AS %s;\n", db->temp_view_sql[i]);
+	}
+	if (db->sidecar && db->changes)
+		sql_feed_triggers(&sb, db);
+	if (!sb.len) {
+		strbuf_release(&sb);
+		return NULL;
 	}
 	return strbuf_detach(&sb, NULL);
 }
@@ -267,8 +286,7 @@ void sql_build(store *st)
 	st->keys_get = sql_fmt("SELECT last FROM %s_orchfs_keys WHERE collection = ?1", own);
 	st->keys_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
 			       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
-	if (db->sidecar && db->changes)
-		st->feed_triggers = sql_feed_triggers(db);
+	st->conn_setup = sql_conn_setup(db);
 }
 
 static void sql_free_list(char **v)
@@ -317,6 +335,6 @@ void sql_release(store *st)
 	free(st->approval_close);
 	free(st->approval_mark);
 	free(st->keys_put);
-	free(st->feed_triggers);
+	free(st->conn_setup);
 	st->sql = NULL;
 }
