@@ -518,7 +518,8 @@ static int change_end(struct change *ch, int rc, char **cause)
  * scans; or a random UUID (version 4) for collections keyed so. */
 static int entity_alloc_key(struct conn *cn, const struct map_collection *c, char **key, char **cause)
 {
-	const char *get = cn->st->keys_get, *put = cn->st->keys_put;
+	const struct coll_sql *q = &cn->st->sql[c->index];
+	const char *get = q->alloc_get, *put = q->alloc_put;
 	sqlite3_stmt *s;
 	int64_t n = 0;
 	int rc;
@@ -532,7 +533,7 @@ static int entity_alloc_key(struct conn *cn, const struct map_collection *c, cha
 	}
 	if (!(s = conn_stmt(cn, get)))
 		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
-	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, q->alloc_name, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		n = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
@@ -552,7 +553,7 @@ static int entity_alloc_key(struct conn *cn, const struct map_collection *c, cha
 	}
 	if (!(s = conn_stmt(cn, put)))
 		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
-	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 1, q->alloc_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, n);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);

@@ -38,6 +38,8 @@ struct coll_sql {
 	char **log_rows;                 /* per log */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
 	char *table_q;                   /* quoted table name */
+	char *alloc_get, *alloc_put;     /* the key counter: last number (?1 name), set it (?1 name, ?2 n) */
+	const char *alloc_name;          /* ?1 for them */
 };
 
 struct store {
@@ -48,7 +50,6 @@ struct store {
 	struct coll_sql *sql; /* indexed by map_collection.index */
 	char *audit_insert;   /* or NULL */
 	char *changes_max, *changes_stamp, *changes_list, *changes_last; /* or NULL: the change feed */
-	char *keys_get, *keys_put; /* the allocated-key counters */
 	char *audit_q;        /* the audit table, quoted (and qualified), or NULL */
 	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */

@@ -267,7 +267,8 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 {
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
-					    "sidecar", NULL };
+					    "sidecar", "counter", NULL };
+	static const char *const ckeys[] = { "table", "key", "name", "column", NULL };
 	static const char *const rkeys[] = { "dir",   "table",   "from",	 "to", "target",
 					     "order", "unique", "created", "readonly", NULL };
 	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
@@ -310,6 +311,17 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	} else {
 		rc = map_fail(ctx, "\"form\" must be \"file\" or \"dir\"");
 		goto out;
+	}
+	if ((e = cJSON_GetObjectItemCaseSensitive(obj, "counter"))) {
+		if ((rc = map_check_keys(ctx, e, ckeys)) || (rc = map_str(ctx, e, "table", true, &c->counter_table)) ||
+		    (rc = map_str(ctx, e, "key", true, &c->counter_key)) ||
+		    (rc = map_str(ctx, e, "name", true, &c->counter_name)) ||
+		    (rc = map_str(ctx, e, "column", true, &c->counter_column)))
+			goto out;
+		if (!c->alloc || strcmp(c->alloc, "uuid") == 0) {
+			rc = map_fail(ctx, "\"counter\" needs a numbered \"alloc\"");
+			goto out;
+		}
 	}
 	if (c->alloc && strcmp(c->alloc, "uuid") != 0) {
 		const char *p = strchr(c->alloc, '%');
@@ -619,6 +631,10 @@ void map_free(struct mapping *m)
 			free(c->table);
 			free(c->alloc);
 			free(c->file);
+			free(c->counter_table);
+			free(c->counter_key);
+			free(c->counter_name);
+			free(c->counter_column);
 			map_free_columns(c->columns, c->ncolumns);
 			for (size_t k = 0; c->relations && k < c->nrelations; k++) {
 				free(c->relations[k].dir);

@@ -107,6 +107,10 @@ struct map_collection {
 	char *table;
 	char *alloc;      /* printf format for allocated keys ("BUG-%03d"), "uuid", or NULL */
 	bool sidecar;     /* the table is in the database's sidecar (orchfs's own tables) */
+	/* the tool's own counter for allocated keys (orc's sequences table): the
+	 * row whose counter_key column is counter_name holds the last number in
+	 * counter_column; NULL table: orchfs keeps the count itself */
+	char *counter_table, *counter_key, *counter_name, *counter_column;
 	char *file;       /* entity file inside a directory entity, or NULL for file form */
 	bool readonly;    /* nothing can be written through the mount */
 	bool integer_key; /* the key column is an INTEGER */

@@ -283,9 +283,25 @@ void sql_build(store *st)
 					     " revision = revision + 1, updated_at = ?5 WHERE id = ?1", a);
 		st->approval_mark = sql_fmt("UPDATE %s SET status = ?2, user_approval = ?3 WHERE id = ?1", st->audit_q);
 	}
-	st->keys_get = sql_fmt("SELECT last FROM %s_orchfs_keys WHERE collection = ?1", own);
-	st->keys_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
-			       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
+	for (size_t i = 0; i < db->ncollections; i++) {
+		const struct map_collection *c = &db->collections[i];
+		struct coll_sql *q = &st->sql[i];
+		if (!c->alloc)
+			continue;
+		if (c->counter_table) { /* the tool's own counter, kept in step */
+			q->alloc_name = c->counter_name;
+			q->alloc_get = sql_fmt("SELECT %q FROM %q WHERE %q = ?1", c->counter_column, c->counter_table,
+					       c->counter_key);
+			q->alloc_put = sql_fmt("INSERT INTO %q (%q, %q) VALUES (?1, ?2) ON CONFLICT (%q) DO UPDATE SET"
+					       " %q = excluded.%q", c->counter_table, c->counter_key, c->counter_column,
+					       c->counter_key, c->counter_column, c->counter_column);
+			continue;
+		}
+		q->alloc_name = c->dir;
+		q->alloc_get = sql_fmt("SELECT last FROM %s_orchfs_keys WHERE collection = ?1", own);
+		q->alloc_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
+				       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
+	}
 	st->conn_setup = sql_conn_setup(db);
 }
 
@@ -310,6 +326,8 @@ void sql_release(store *st)
 		free(q->update);
 		free(q->delete);
 		free(q->table_q);
+		free(q->alloc_get);
+		free(q->alloc_put);
 		sql_free_list(q->view_values);
 		sql_free_list(q->view_list);
 		sql_free_list(q->rel_list);
@@ -328,13 +346,11 @@ void sql_release(store *st)
 	free(st->changes_stamp);
 	free(st->changes_list);
 	free(st->changes_last);
-	free(st->keys_get);
 	free(st->audit_q);
 	free(st->approval_insert);
 	free(st->approval_get);
 	free(st->approval_close);
 	free(st->approval_mark);
-	free(st->keys_put);
 	free(st->conn_setup);
 	st->sql = NULL;
 }
