@@ -153,7 +153,7 @@ static int conn_open(store *st, bool create, sqlite3 **out)
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && st->sidecar)
 		rc = conn_attach_sidecar(st, db);
-	if (rc == SQLITE_OK && st->conn_setup)
+	if (rc == SQLITE_OK && st->conn_setup && st->checked)
 		rc = sqlite3_exec(db, st->conn_setup, NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close_v2(db);
@@ -255,6 +255,44 @@ static int store_create_file(const char *path, char **cause)
 	return 0;
 }
 
+/*
+ * A tool's file is described by a mapping orchfs does not control: prepare
+ * every generated statement once, so a table or column the file lacks is a
+ * clear error at mount time rather than EIO on the first read of it.
+ */
+static int store_check_sql(store *st, sqlite3 *db, const struct map_collection *c, const char *sql, char **cause)
+{
+	sqlite3_stmt *s;
+
+	if (!sql)
+		return 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_cause(cause, -EINVAL, "%s does not match its mapping: %s/: %s", st->path, c->dir,
+				   sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int store_check_mapping(store *st, sqlite3 *db, char **cause)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < st->db->ncollections; i++) {
+		const struct map_collection *c = &st->db->collections[i];
+		const struct coll_sql *q = &st->sql[i];
+		rc = store_check_sql(st, db, c, q->get, cause) || store_check_sql(st, db, c, q->update, cause) ||
+		     store_check_sql(st, db, c, q->alloc_get, cause) ? -EINVAL : 0;
+		for (size_t k = 0; !rc && k < c->nviews; k++)
+			rc = store_check_sql(st, db, c, q->view_list[k], cause);
+		for (size_t k = 0; !rc && k < c->nrelations; k++)
+			rc = store_check_sql(st, db, c, q->rel_list[k], cause);
+		for (size_t k = 0; !rc && k < c->nlogs; k++)
+			rc = store_check_sql(st, db, c, q->log_rows[k], cause) ?: store_check_sql(st, db, c,
+												q->log_search[k], cause);
+	}
+	return rc;
+}
+
 /* "DIR/NAME.db" -> "DIR/NAME.orchfs.db" */
 char *store_sidecar_path(const char *path)
 {
@@ -332,6 +370,16 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		sqlite3_close_v2(sdb);
 		goto fail;
 	}
+	if (!kind && (rc = store_check_mapping(st, sdb, cause))) {
+		sqlite3_close_v2(sdb);
+		goto fail;
+	}
+	if (!kind && st->conn_setup && sqlite3_exec(sdb, st->conn_setup, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = store_cause(cause, -EINVAL, "%s does not match its mapping: %s", path, sqlite3_errmsg(sdb));
+		sqlite3_close_v2(sdb);
+		goto fail;
+	}
+	st->checked = true;
 	sqlite3_close_v2(sdb);
 	if (kind && !(flags & (STORE_NO_MIGRATE | STORE_READONLY))) {
 		int cur, latest;

@@ -54,6 +54,7 @@ struct store {
 	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
 	char *conn_setup;     /* TEMP views and feed triggers for each connection, or NULL (sql.c) */
+	bool checked;         /* the file matched the mapping: connections run conn_setup */
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
