@@ -280,7 +280,7 @@ static int store_check_mapping(store *st, sqlite3 *db, char **cause)
 	for (size_t i = 0; !rc && i < st->db->ncollections; i++) {
 		const struct map_collection *c = &st->db->collections[i];
 		const struct coll_sql *q = &st->sql[i];
-		rc = store_check_sql(st, db, c, q->get, cause) || store_check_sql(st, db, c, q->update, cause) ||
+		rc = store_check_sql(st, db, c, q->get, cause) || store_check_sql(st, db, c, c->readonly ? NULL : q->update, cause) ||
 		     store_check_sql(st, db, c, q->alloc_get, cause) ? -EINVAL : 0;
 		for (size_t k = 0; !rc && k < c->nviews; k++)
 			rc = store_check_sql(st, db, c, q->view_list[k], cause);
@@ -370,12 +370,12 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		sqlite3_close_v2(sdb);
 		goto fail;
 	}
-	if (!kind && (rc = store_check_mapping(st, sdb, cause))) {
+	if (!kind && st->conn_setup && sqlite3_exec(sdb, st->conn_setup, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = store_cause(cause, -EINVAL, "%s does not match its mapping: %s", path, sqlite3_errmsg(sdb));
 		sqlite3_close_v2(sdb);
 		goto fail;
 	}
-	if (!kind && st->conn_setup && sqlite3_exec(sdb, st->conn_setup, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = store_cause(cause, -EINVAL, "%s does not match its mapping: %s", path, sqlite3_errmsg(sdb));
+	if (!kind && (rc = store_check_mapping(st, sdb, cause))) {
 		sqlite3_close_v2(sdb);
 		goto fail;
 	}

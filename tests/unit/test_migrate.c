@@ -262,10 +262,16 @@ static void test_foreign(void)
 	/* It already has a schema, so it was backed up before the step. */
 	CHECK(exists(bak));
 
-	/* A store whose schema orchfs does not own, or a read-only one, cannot migrate. */
+	/* A store whose schema orchfs does not own (a tool's file, described by a
+	 * mapping of its own), or a read-only one, cannot migrate. */
 	store_free(st);
 	st = NULL;
-	CHECK_INT(store_open(path, pdb, NULL, 0, &st, &cause), 0);
+	static const char own[] = "{\"schema\": \"t\", \"databases\": [{\"name\": \"project\", \"dir\": \"\","
+				  " \"collections\": [{\"dir\": \"tasks\", \"table\": \"tasks\", \"key\": \"x\","
+				  " \"form\": \"file\", \"columns\": [{\"name\": \"x\", \"type\": \"text\"}]}]}]}";
+	struct mapping *tm = NULL;
+	CHECK_INT(map_load(own, sizeof(own) - 1, &tm, &cause), 0);
+	CHECK_INT(store_open(path, tm ? &tm->databases[0] : pdb, NULL, 0, &st, &cause), 0);
 	if (st) {
 		CHECK_INT(store_migrate_to(st, 1, &cause), -EINVAL);
 		CHECK_CONTAINS(cause, "does not own");
@@ -274,6 +280,12 @@ static void test_foreign(void)
 		store_free(st);
 		st = NULL;
 	}
+	map_free(tm);
+	/* The native mapping does not describe that file: refused at open, clearly. */
+	CHECK_INT(store_open(path, pdb, NULL, 0, &st, &cause), -EINVAL);
+	CHECK_CONTAINS(cause, "does not match its mapping");
+	free(cause);
+	cause = NULL;
 	CHECK_INT(store_open(path, pdb, "project", STORE_READONLY, &st, &cause), 0);
 	if (st) {
 		CHECK_INT(store_migrate_to(st, 1, &cause), -EROFS);
