@@ -30,6 +30,7 @@ int cmd_rule(int argc, char **argv);
 int cmd_task(int argc, char **argv);
 int cmd_workflow(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
 
 /* cmd_usage - print the usage of command name to stderr, return 2 */
 int cmd_usage(const char *name);

@@ -84,6 +84,11 @@ static const struct command commands[] = {
 	  "ARGS-JSON describes: \"path\" is the path it would change (relative to the mount's root),\n"
 	  "the other keys are its arguments, checked against the rule's white and black lists. The\n"
 	  "decision is recorded in the audit log, as Orca's enforcer does.\n" },
+	{ "logs", cmd_logs, "orchfs logs prune --older-than AGE [--dry-run]", "delete old log rows (retention)",
+	  "Deletes the rows older than AGE (30d, 12h, 2w: s, m, h, d, w) of every log the mapping\n"
+	  "gives a retention column: agents' logs and the system log (TAC). Each log is pruned in\n"
+	  "one transaction with an audit row counting the rows; --dry-run only counts them. Works\n"
+	  "on orchfs's databases and, with --schema and --db, on a tool's own file.\n" },
 	{ "export", cmd_export, "orchfs export [--with-secrets] [-o FILE]", "the whole state as JSON Lines",
 	  "Writes every row of every table of both databases (entities, links, logs, the audit\n"
 	  "log, the change feed, approvals) as JSON Lines, after a header line naming the schema\n"

@@ -89,6 +89,8 @@ bool project_option(int opt, const char *arg, struct project_opts *po)
 		po->db = arg;
 	else if (opt == 'u')
 		po->user_db = arg;
+	else if (opt == 's')
+		po->schema = arg;
 	else
 		return false;
 	return true;
@@ -98,6 +100,7 @@ int project_getopt(int argc, char **argv, const char *cmd, struct project_opts *
 {
 	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
 						  { "user-db", required_argument, NULL, 'u' },
+						  { "schema", required_argument, NULL, 's' },
 						  { NULL, 0, NULL, 0 } };
 	int opt;
 

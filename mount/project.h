@@ -39,11 +39,11 @@ char *project_db_path(const char *flag, char **cause);
 /* project_user_db_path - resolve the user database path (caller frees). */
 char *project_user_db_path(const char *flag);
 
-/* project_option - take a --db ('d') or --user-db ('u') option into po;
- * false for any other option */
+/* project_option - take a --db ('d'), --user-db ('u') or --schema ('s')
+ * option into po; false for any other option */
 bool project_option(int opt, const char *arg, struct project_opts *po);
-/* project_getopt - parse the options of a command that takes only --db and
- * --user-db; the index of the first operand, or -1 (usage printed). */
+/* project_getopt - parse the options of a command that takes only --db,
+ * --user-db and --schema; the index of the first operand, or -1 (usage printed). */
 int project_getopt(int argc, char **argv, const char *cmd, struct project_opts *po);
 
 int project_open(const struct project_opts *o, struct project **out, char **cause);

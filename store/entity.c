@@ -439,16 +439,8 @@ static int entity_update_row(struct conn *cn, const struct map_collection *c, co
 }
 
 /* Common frame of every change: connection, transaction, audit, refusal. */
-struct change {
-	store *st;
-	struct conn *cn;
-	struct audit_row row;
-	cJSON *before, *after, *args;
-	char *keybuf;
-	bool nested; /* inside store_decide's transaction: it commits or rolls back */
-};
 
-static int change_begin(struct change *ch, store *st, const struct map_collection *c, const char *key,
+int change_begin(struct change *ch, store *st, const struct map_collection *c, const char *key,
 			const struct store_actor *who, char **cause)
 {
 	int rc;
@@ -480,7 +472,7 @@ static int change_begin(struct change *ch, store *st, const struct map_collectio
 }
 
 /* Finish: on rc == 0 audit and commit; otherwise roll back and audit the refusal. */
-static int change_end(struct change *ch, int rc, char **cause)
+int change_end(struct change *ch, int rc, char **cause)
 {
 	if (rc == 0) {
 		ch->row.status = "success";

@@ -127,6 +127,22 @@ struct audit_row {
 	int user_approval;    /* 1 approved, 0 rejected, for those statuses */
 	double duration_ms;   /* as reported (an agent's own call), or 0: measured from start_ms */
 };
+
+/* --- entity.c: a change, one transaction with its audit row --- */
+struct change {
+	store *st;
+	struct conn *cn;
+	struct audit_row row;
+	cJSON *before, *after, *args;
+	char *keybuf;
+	bool nested; /* inside store_decide's transaction: it commits or rolls back */
+};
+/* change_begin - start a change of c/key by who (c NULL: of no one collection). */
+int change_begin(struct change *ch, store *st, const struct map_collection *c, const char *key,
+		 const struct store_actor *who, char **cause);
+/* change_end - on rc == 0 audit and commit; otherwise roll back and audit the
+ * refusal. Returns rc, or the commit's error. */
+int change_end(struct change *ch, int rc, char **cause);
 /* audit_insert - write the audit row on cn, inside the caller's transaction. */
 int audit_insert(struct conn *cn, const struct audit_row *row);
 /* audit_refusal - write a failure row in a transaction of its own; when the

@@ -256,6 +256,23 @@ static const struct map_column *map_find(const struct map_column *cols, size_t n
 	return NULL;
 }
 
+/* "retention": the name of a timestamp column of cols */
+static int map_retention(struct map_ctx *ctx, const cJSON *obj, const struct map_column *cols, size_t n,
+			 const struct map_column **out)
+{
+	char *name = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = map_str(ctx, obj, "retention", false, &name)) || !name)
+		return rc;
+	*out = map_find(cols, n, name);
+	if (!*out || ((*out)->type != MAP_TIMESTAMP && (*out)->type != MAP_CREATED))
+		rc = map_fail(ctx, "retention \"%s\" is not a timestamp field", name);
+	free(name);
+	return rc;
+}
+
 static bool map_name_ok(const char *s)
 {
 	if (!s[0] || strchr(s, '/') || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
@@ -267,11 +284,11 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 {
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
-					    "sidecar", "counter", NULL };
+					    "sidecar", "counter", "retention", NULL };
 	static const char *const ckeys[] = { "table", "key", "name", "column", NULL };
 	static const char *const rkeys[] = { "dir",   "table",   "from",	 "to", "target",
 					     "order", "unique", "created", "readonly", NULL };
-	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", NULL };
+	static const char *const lkeys[] = { "file", "table", "owner", "id", "fts", "columns", "retention", NULL };
 	static const char *const vkeys[] = { "dir", "column", "relation", NULL };
 	char *key = NULL, *form = NULL, *task = NULL, *key_type = NULL, *colname = NULL;
 	const cJSON *arr, *e, *dirv;
@@ -292,7 +309,8 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	    (rc = map_bool(ctx, obj, "sidecar", &c->sidecar)) ||
 	    (rc = map_str(ctx, obj, "key_type", false, &key_type)) ||
 	    (rc = map_str(ctx, obj, "task", false, &task)) ||
-	    (rc = map_load_columns(ctx, obj, &c->columns, &c->ncolumns)))
+	    (rc = map_load_columns(ctx, obj, &c->columns, &c->ncolumns)) ||
+	    (rc = map_retention(ctx, obj, c->columns, c->ncolumns, &c->retention)))
 		goto out;
 	if (!map_name_ok(c->dir)) {
 		rc = map_fail(ctx, "\"dir\" must be a plain name");
@@ -396,7 +414,8 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		    (rc = map_str(ctx, e, "owner", true, &l->owner)) ||
 		    (rc = map_str(ctx, e, "id", true, &l->id)) ||
 		    (rc = map_str(ctx, e, "fts", false, &l->fts)) ||
-		    (rc = map_load_columns(ctx, e, &l->columns, &l->ncolumns)))
+		    (rc = map_load_columns(ctx, e, &l->columns, &l->ncolumns)) ||
+		    (rc = map_retention(ctx, e, l->columns, l->ncolumns, &l->retention)))
 			goto out;
 		if (!map_name_ok(l->file)) {
 			rc = map_fail(ctx, "log \"file\" must be a plain name");

@@ -85,6 +85,7 @@ struct map_log {
 	char *owner; /* column holding the owning entity's key */
 	char *id;    /* integer column that orders rows (newest last) */
 	char *fts;   /* FTS5 table indexing the rows (content_rowid = id), or NULL */
+	const struct map_column *retention; /* time column `orchfs logs prune` goes by, or NULL */
 	struct map_column *columns;
 	size_t ncolumns;
 };
@@ -119,6 +120,7 @@ struct map_collection {
 	const struct map_column *created;  /* or NULL */
 	const struct map_column *updated;  /* or NULL */
 	const struct map_column *task;     /* column naming the task, for the audit; or NULL */
+	const struct map_column *retention; /* a log kept as a collection: `orchfs logs prune` goes by it */
 	struct map_column *columns;
 	size_t ncolumns;
 	struct map_relation *relations;

@@ -187,6 +187,17 @@ int store_docs_after(store *st, const struct map_collection *c, int64_t after, s
 void store_refused(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		   int err, const char *reason);
 
+/* --- retention (store/prune.c) --- */
+
+/* Called once per pruned log with its name ("agents/ID/logs.jsonl") and the
+ * rows deleted (or, dry run, that would be). */
+typedef int (*store_prune_fn)(void *arg, const char *log, int64_t rows);
+/* store_prune - delete the rows older than before_ms of every log the
+ * mapping gives a retention column, each log in one audited transaction;
+ * dry_run counts only. */
+int store_prune(store *st, int64_t before_ms, bool dry_run, const struct store_actor *who, store_prune_fn fn,
+		void *arg, char **cause);
+
 /* --- permissions (store/perm.c) --- */
 
 enum store_permission { STORE_ALLOW = 0, STORE_DENY = 1, STORE_APPROVAL = 2 };

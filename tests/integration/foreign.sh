@@ -151,6 +151,20 @@ check_eq planning "$(fq "SELECT status FROM agents WHERE id = '$newagent'")" "ta
 check_eq "$(fq "SELECT count(*) FROM system_logs")" "$(wc -l <"$MNT/logs.jsonl")" "tac: system logs"
 umount_fs || bad "tac: unmount"
 check_eq "$before" "$(schema "$FDB")" "tac: schema untouched"
+# retention: TAC deletes logs older than N days; so does `orchfs logs prune`
+old_sys=$(fq "SELECT count(*) FROM system_logs WHERE created_at < datetime('now', '-30 days')")
+[ "$old_sys" -gt 0 ] || bad "tac: the fixture has system logs older than 30 days"
+keep=$(fq "SELECT count(*) FROM system_logs") agent_logs=$(fq "SELECT count(*) FROM agent_logs")
+out=$("$ORCHFS" logs prune --older-than 30d --dry-run --schema tac --db "$FDB")
+check_contains "$out" "would prune logs" "tac: dry run names the log"
+check_eq "$keep" "$(fq "SELECT count(*) FROM system_logs")" "tac: a dry run deletes nothing"
+"$ORCHFS" logs prune --older-than 30d --schema tac --db "$FDB" >/dev/null || bad "tac: logs prune"
+check_eq "$((keep - old_sys))" "$(fq "SELECT count(*) FROM system_logs")" "tac: old system logs pruned"
+check_eq 0 "$(fq "SELECT count(*) FROM system_logs WHERE created_at < datetime('now', '-30 days')")" "tac: none older than 30 days left"
+check_eq "$agent_logs" "$(fq "SELECT count(*) FROM agent_logs")" "tac: recent agent logs kept"
+check_eq "$old_sys" "$(side "SELECT json_extract(arguments, '$.rows') FROM tool_executions WHERE operation = 'prune' AND collection = 'logs'")" "tac: the prune is audited with its count"
+"$ORCHFS" logs prune --older-than soon --schema tac --db "$FDB" 2>/dev/null
+check_rc 2 $? "tac: a bad age is a usage error"
 
 # --- orc: .orc/orc.db ------------------------------------------------------
 FDB=$F/orc/.orc/orc.db
