@@ -40,7 +40,7 @@ int cmd_logs(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "older-than", required_argument, NULL, 'o' }, { "dry-run", no_argument, NULL, 'n' },
 		{ "db", required_argument, NULL, 'd' },         { "user-db", required_argument, NULL, 'u' },
-		{ "schema", required_argument, NULL, 's' },     { NULL, 0, NULL, 0 },
+		{ "schema", required_argument, NULL, PROJECT_OPT_SCHEMA }, { NULL, 0, NULL, 0 },
 	};
 	struct project_opts po = { 0 };
 	struct store_actor who = { .tool = "orchfs", .operation = "prune" };

@@ -89,7 +89,7 @@ bool project_option(int opt, const char *arg, struct project_opts *po)
 		po->db = arg;
 	else if (opt == 'u')
 		po->user_db = arg;
-	else if (opt == 's')
+	else if (opt == PROJECT_OPT_SCHEMA)
 		po->schema = arg;
 	else
 		return false;
@@ -100,7 +100,7 @@ int project_getopt(int argc, char **argv, const char *cmd, struct project_opts *
 {
 	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
 						  { "user-db", required_argument, NULL, 'u' },
-						  { "schema", required_argument, NULL, 's' },
+						  { "schema", required_argument, NULL, PROJECT_OPT_SCHEMA },
 						  { NULL, 0, NULL, 0 } };
 	int opt;
 

@@ -39,8 +39,11 @@ char *project_db_path(const char *flag, char **cause);
 /* project_user_db_path - resolve the user database path (caller frees). */
 char *project_user_db_path(const char *flag);
 
-/* project_option - take a --db ('d'), --user-db ('u') or --schema ('s')
- * option into po; false for any other option */
+/* The getopt code of --schema in commands that take project options. */
+#define PROJECT_OPT_SCHEMA 0x100
+
+/* project_option - take a --db ('d'), --user-db ('u') or --schema
+ * (PROJECT_OPT_SCHEMA) option into po; false for any other option */
 bool project_option(int opt, const char *arg, struct project_opts *po);
 /* project_getopt - parse the options of a command that takes only --db,
  * --user-db and --schema; the index of the first operand, or -1 (usage printed). */
