@@ -146,6 +146,10 @@ void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fs_actor(req, "delete", path, &oa);
 		if (!(rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)))
 			rc = store_delete(n.st, n.c, n.key, &oa.a, &cause);
+	} else if (n.kind == NODE_TRASH) { /* out of .trash/: gone for good */
+		fs_actor(req, "purge", path, &oa);
+		if (!(rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)))
+			rc = store_purge(n.st, n.c, n.key, &oa.a, &cause);
 	} else if (n.kind == NODE_REL_LINK) {
 		cJSON *link = dir_link_payload(n.rel, n.target, false);
 		fs_actor(req, "unlink", path, &oa);
@@ -396,6 +400,29 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		goto out;
 	}
 
+	if (fn.kind == NODE_TRASH) {
+		/* mv bugs/.trash/BUG-001.json bugs/: restore it, under its own key */
+		struct fs_actor oa;
+		char *cause = NULL;
+		if (tn.kind != NODE_ENTITY || tn.c != fn.c || strcmp(tn.key, fn.key) != 0) {
+			rc = tn.kind == NODE_ENTITY || tn.kind == NODE_SCRATCH ? -EINVAL : -EPERM;
+			cause = xasprintf("a deleted entity is restored under its own name: mv .trash/%s.json %s/%s%s",
+					  fn.key, fn.c->dir, fn.key, fn.c->file ? "" : ".json");
+		} else {
+			fs_actor(req, "restore", to, &oa);
+			if (!(rc = fs_permit(req, f, to, &tn, "create", NULL, &cause)))
+				rc = store_restore(fn.st, fn.c, fn.key, &oa.a, &cause);
+		}
+		if (rc) {
+			note_error(f, to, cause ? cause : strerror(-rc));
+			free(cause);
+			goto fail;
+		}
+		inode_detach(f->inodes, from);
+		inode_detach(f->inodes, to);
+		fuse_reply_err(req, 0);
+		goto out;
+	}
 	if ((fn.kind == NODE_ENTITY && tn.kind == NODE_REL_LINK && tn.rel->target == fn.c) ||
 	    (fn.kind == NODE_REL_LINK && tn.kind == NODE_REL_LINK && fn.rel == tn.rel && fn.rel->unique)) {
 		/* mv worktrees/w.json zones/z/worktrees/, or mv zones/y/worktrees/w
@@ -553,6 +580,8 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 	case NODE_COLLECTION:
 		if (n->c->alloc)
 			dir_add(d, "new", DT_REG);
+		if (n->c->soft_delete)
+			dir_add(d, ".trash", DT_DIR);
 		for (size_t i = 0; i < n->c->nlogs; i++)
 			if (n->c->logs[i].fts) {
 				dir_add(d, "search", DT_DIR);
@@ -577,6 +606,11 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 		break;
 	case NODE_SEARCH_DIR:
 		break; /* any name is a query; none is listed */
+	case NODE_TRASH_DIR:
+		df.type = DT_REG;
+		df.suffix = ".json";
+		rc = store_trash_list(n->st, n->c, dir_key_fn, &df);
+		break;
 	case NODE_VIEW:
 		df.type = DT_DIR;
 		rc = store_view_values(n->st, n->c, n->view, dir_key_fn, &df);

@@ -36,6 +36,8 @@ enum node_kind {
 	NODE_SEARCH_DIR, /* "/tasks/search": full-text search of the collection's indexed log */
 	NODE_SEARCH,     /* "/tasks/search/<query>": the matching log rows, one a line */
 	NODE_ERROR,      /* "/bugs/.error": why the last saves here failed */
+	NODE_TRASH_DIR,  /* "/bugs/.trash": deleted entities of a collection with soft deletes */
+	NODE_TRASH,      /* "/bugs/.trash/BUG-001.json": one, read-only; mv restores, rm removes */
 	NODE_SCRATCH,    /* any other name in a writable directory: an editor's file */
 };
 

@@ -53,6 +53,11 @@ static int node_in_collection(const struct map_collection *c, const char *name, 
 		n->kind = NODE_ERROR;
 		return 0;
 	}
+	if (strcmp(name, ".trash") == 0 && c->soft_delete) {
+		n->kind = NODE_TRASH_DIR;
+		n->writable_dir = false;
+		return 0;
+	}
 	if (strcmp(name, "search") == 0)
 		for (size_t i = 0; i < c->nlogs; i++)
 			if (c->logs[i].fts) {
@@ -193,6 +198,17 @@ int node_resolve(fs *f, const char *path, struct node *n)
 			}
 			n->kind = NODE_REL_LINK;
 			break;
+		case NODE_TRASH_DIR: {
+			size_t len = strlen(comp);
+			if (!node_ends_with(comp, ".json") || len - 5 >= NODE_NAME_MAX) {
+				rc = -ENOENT;
+				goto out;
+			}
+			memcpy(n->key, comp, len - 5);
+			n->key[len - 5] = 0;
+			n->kind = NODE_TRASH;
+			break;
+		}
 		case NODE_SEARCH_DIR:
 			if (!node_copy(n->value, comp)) {
 				rc = -ENAMETOOLONG;
@@ -258,7 +274,12 @@ int node_exists(fs *f, const struct node *n)
 	case NODE_FEED:
 	case NODE_SEARCH_DIR:
 	case NODE_SEARCH:
+	case NODE_TRASH_DIR:
 		return 1;
+	case NODE_TRASH:
+		rc = store_trash_get(n->st, n->c, n->key, &doc);
+		cJSON_Delete(doc);
+		return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
 	case NODE_ENTITY:
 	case NODE_MAIN:
 	case NODE_LOG:

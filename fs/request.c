@@ -153,6 +153,8 @@ double fs_entry_timeout(fs *f, const char *path)
 	case NODE_NEW:
 	case NODE_SEARCH_DIR:
 	case NODE_SEARCH:
+	case NODE_TRASH_DIR:
+	case NODE_TRASH:
 		return 0;
 	default:
 		return FS_ENTRY_TIMEOUT;

@@ -111,6 +111,13 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		return store_changes(n->st, 0, view_log_row, &lc);
 	case NODE_SEARCH:
 		return store_log_search(n->st, n->c, n->log, n->value, view_log_row, &lc, NULL);
+	case NODE_TRASH:
+		if ((rc = store_trash_get(n->st, n->c, n->key, &doc)))
+			return rc;
+		*mtime = view_doc_time(f, n, doc);
+		render_document(doc, out);
+		cJSON_Delete(doc);
+		return 0;
 	case NODE_LOG:
 		if ((rc = store_get(n->st, n->c, n->key, 0, &doc)))
 			return rc;
@@ -244,8 +251,11 @@ void view_attr(fs *f, const struct node *np, size_t size, const struct timespec 
 	case NODE_VIEW_VALUE:
 	case NODE_REL_DIR:
 	case NODE_SEARCH_DIR:
+	case NODE_TRASH_DIR:
 		st->st_mode = S_IFDIR | 0555;
-		if ((n.kind == NODE_COLLECTION || n.kind == NODE_REL_DIR) && fs_writable(f, &n))
+		/* writable: files made or removed here (rm in .trash/ removes for good) */
+		if ((n.kind == NODE_COLLECTION || n.kind == NODE_TRASH_DIR ||
+		     (n.kind == NODE_REL_DIR && !n.rel->readonly)) && fs_writable(f, &n))
 			st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		break;
@@ -269,7 +279,9 @@ void view_attr(fs *f, const struct node *np, size_t size, const struct timespec 
 	case NODE_STREAM:
 	case NODE_FEED:
 	case NODE_SEARCH:
-		st->st_mode = S_IFREG | (n.kind == NODE_STREAM && view_has_secret(n.c) ? 0400 : 0444);
+	case NODE_TRASH:
+		st->st_mode = S_IFREG | ((n.kind == NODE_STREAM || n.kind == NODE_TRASH) && view_has_secret(n.c) ? 0400
+															: 0444);
 		if (n.kind == NODE_STREAM && store_is_audit(n.st, n.c) && !f->readonly && !store_readonly(n.st))
 			st->st_mode = S_IFREG | 0644; /* agents append their tool calls */
 		break;

@@ -490,12 +490,13 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	case NODE_STREAM:
 	case NODE_FEED:
 	case NODE_SEARCH:
+	case NODE_TRASH:
 		break;
 	default:
 		return -EISDIR;
 	}
 	if (writing && !audit_append && (n->kind == NODE_ERROR || n->kind == NODE_STREAM || n->kind == NODE_FEED ||
-			n->kind == NODE_SEARCH))
+			n->kind == NODE_SEARCH || n->kind == NODE_TRASH))
 		return -EROFS;
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
 		return -EPERM;

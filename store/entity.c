@@ -22,7 +22,7 @@
 
 #include "store/internal.h"
 
-static void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, const char *key)
+void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, const char *key)
 {
 	if (c->integer_key)
 		sqlite3_bind_int64(s, i, strtoll(key, NULL, 10));
@@ -30,7 +30,7 @@ static void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int
 		sqlite3_bind_text(s, i, key, -1, SQLITE_TRANSIENT);
 }
 
-static cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets)
+cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets)
 {
 	cJSON *doc = cJSON_CreateObject();
 
@@ -99,7 +99,7 @@ int store_exists(store *st, const struct map_collection *c, const char *key)
 }
 
 /* Run a one-parameter (or none) query and call fn with column 0 of each row. */
-static int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg)
+int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg)
 {
 	struct conn *cn;
 	sqlite3_stmt *s;
@@ -531,17 +531,19 @@ static int entity_alloc_key(struct conn *cn, const struct map_collection *c, cha
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlerr(cn, rc, cause);
-	for (;;) {
-		cJSON *doc;
+	for (;;) { /* a key in .trash/ is taken too */
 		*key = xasprintf(c->alloc, (int)++n);
-		rc = entity_load(cn, c, *key, false, &doc);
-		cJSON_Delete(doc);
-		if (rc == -ENOENT)
+		if (!(s = conn_stmt(cn, q->exists_any)))
+			return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		entity_bind_key(c, s, 1, *key);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
 			break;
 		free(*key);
 		*key = NULL;
-		if (rc)
-			return store_cause(cause, rc, "cannot allocate a key");
+		if (rc != SQLITE_ROW)
+			return store_cause(cause, store_errno(rc), "cannot allocate a key");
 	}
 	if (!(s = conn_stmt(cn, put)))
 		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
@@ -809,11 +811,15 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 	ch.args = cJSON_CreateObject();
 	if ((rc = entity_links(st, c, key, cJSON_AddArrayToObject(ch.args, "links"))))
 		goto out;
-	if (!(s = conn_stmt(ch.cn, st->sql[c->index].delete))) {
+	if (c->soft_delete) /* kept, with the time it went, in .trash/ */
+		cJSON_AddBoolToObject(ch.args, "trash", true);
+	if (!(s = conn_stmt(ch.cn, c->soft_delete ? st->sql[c->index].trash : st->sql[c->index].delete))) {
 		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
 		goto out;
 	}
 	entity_bind_key(c, s, 1, key);
+	if (c->soft_delete)
+		value_bind_now(c->db->time, time_now_ms(), s, 2);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	rc = rc == SQLITE_DONE ? 0 : entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);

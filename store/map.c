@@ -284,7 +284,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 {
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
-					    "sidecar", "counter", "retention", NULL };
+					    "sidecar", "counter", "retention", "soft_delete", NULL };
 	static const char *const ckeys[] = { "table", "key", "name", "column", NULL };
 	static const char *const rkeys[] = { "dir",   "table",   "from",	 "to", "target",
 					     "order", "unique", "created", "readonly", NULL };
@@ -310,8 +310,13 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 	    (rc = map_str(ctx, obj, "key_type", false, &key_type)) ||
 	    (rc = map_str(ctx, obj, "task", false, &task)) ||
 	    (rc = map_load_columns(ctx, obj, &c->columns, &c->ncolumns)) ||
-	    (rc = map_retention(ctx, obj, c->columns, c->ncolumns, &c->retention)))
+	    (rc = map_retention(ctx, obj, c->columns, c->ncolumns, &c->retention)) ||
+	    (rc = map_str(ctx, obj, "soft_delete", false, &c->soft_delete)))
 		goto out;
+	if (c->soft_delete && map_find(c->columns, c->ncolumns, c->soft_delete)) {
+		rc = map_fail(ctx, "soft_delete \"%s\" is kept out of the document: do not list it", c->soft_delete);
+		goto out;
+	}
 	if (!map_name_ok(c->dir)) {
 		rc = map_fail(ctx, "\"dir\" must be a plain name");
 		goto out;
@@ -654,6 +659,7 @@ void map_free(struct mapping *m)
 			free(c->counter_key);
 			free(c->counter_name);
 			free(c->counter_column);
+			free(c->soft_delete);
 			map_free_columns(c->columns, c->ncolumns);
 			for (size_t k = 0; c->relations && k < c->nrelations; k++) {
 				free(c->relations[k].dir);

@@ -121,6 +121,7 @@ struct map_collection {
 	const struct map_column *updated;  /* or NULL */
 	const struct map_column *task;     /* column naming the task, for the audit; or NULL */
 	const struct map_column *retention; /* a log kept as a collection: `orchfs logs prune` goes by it */
+	char *soft_delete;  /* column set to the time of deletion (rm moves to .trash/), or NULL */
 	struct map_column *columns;
 	size_t ncolumns;
 	struct map_relation *relations;

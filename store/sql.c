@@ -91,16 +91,30 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	const struct map_column *cols = c->columns;
 	const char *key = c->key->column, *t;
 	struct strbuf sb = STRBUF_INIT;
+	char *live;
 	size_t i, n;
 
 	q->table_q = c->sidecar ? sql_fmt("%q.%q", SQL_SIDECAR, c->table) : sql_fmt("%q", c->table);
 	t = q->table_q;
-	q->get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1", cols, c->ncolumns, t, key);
-	q->all = sql_fmt("SELECT %c FROM %s ORDER BY %q", cols, c->ncolumns, t, key);
-	q->after = sql_fmt("SELECT %c FROM %s WHERE %q > ?1 ORDER BY %q", cols, c->ncolumns, t, key, key);
-	q->exists = sql_fmt("SELECT 1 FROM %s WHERE %q = ?1", t, key);
-	q->list = sql_fmt("SELECT %q FROM %s ORDER BY %q", key, t, key);
+	/* Soft-deleted rows (in .trash/) are not part of the collection. */
+	live = c->soft_delete ? sql_fmt("%q IS NULL", c->soft_delete) : xstrdup("1");
+	q->get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1 AND %s", cols, c->ncolumns, t, key, live);
+	q->all = sql_fmt("SELECT %c FROM %s WHERE %s ORDER BY %q", cols, c->ncolumns, t, live, key);
+	q->after = sql_fmt("SELECT %c FROM %s WHERE %q > ?1 AND %s ORDER BY %q", cols, c->ncolumns, t, key, live,
+			   key);
+	q->exists = sql_fmt("SELECT 1 FROM %s WHERE %q = ?1 AND %s", t, key, live);
+	q->exists_any = sql_fmt("SELECT 1 FROM %s WHERE %q = ?1", t, key);
+	q->list = sql_fmt("SELECT %q FROM %s WHERE %s ORDER BY %q", key, t, live, key);
 	q->delete = sql_fmt("DELETE FROM %s WHERE %q = ?1", t, key);
+	if (c->soft_delete) {
+		const char *d = c->soft_delete;
+		q->trash_list = sql_fmt("SELECT %q FROM %s WHERE %q IS NOT NULL ORDER BY %q", key, t, d, key);
+		q->trash_get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1 AND %q IS NOT NULL", cols, c->ncolumns, t, key,
+				       d);
+		q->trash = sql_fmt("UPDATE %s SET %q = ?2 WHERE %q = ?1 AND %q IS NULL", t, d, key, d);
+		q->restore = sql_fmt("UPDATE %s SET %q = NULL WHERE %q = ?1 AND %q IS NOT NULL", t, d, key, d);
+		q->purge = sql_fmt("DELETE FROM %s WHERE %q = ?1 AND %q IS NOT NULL", t, key, d);
+	}
 
 	/* UPDATE every column but the key and created, bound from the whole
 	 * document: one cached statement per collection, whatever the patch. */
@@ -129,9 +143,10 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY 1", r->to, r->table, r->from);
 			continue;
 		}
-		q->view_values[i] = sql_fmt("SELECT DISTINCT CAST(%q AS TEXT) FROM %s WHERE %q IS NOT NULL ORDER BY 1",
-					    col, t, col);
-		q->view_list[i] = sql_fmt("SELECT %q FROM %s WHERE CAST(%q AS TEXT) = ?1 ORDER BY %q", key, t, col, key);
+		q->view_values[i] = sql_fmt("SELECT DISTINCT CAST(%q AS TEXT) FROM %s WHERE %q IS NOT NULL AND %s"
+					    " ORDER BY 1", col, t, col, live);
+		q->view_list[i] = sql_fmt("SELECT %q FROM %s WHERE CAST(%q AS TEXT) = ?1 AND %s ORDER BY %q", key, t, col,
+					  live, key);
 	}
 
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
@@ -141,10 +156,16 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->rel_reverse = xcalloc(c->nrelations + 1, sizeof(char *));
 	for (i = 0; i < c->nrelations; i++) {
 		const struct map_relation *r = &c->relations[i];
-		q->rel_list[i] = r->order ? sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY %q, %q", r->to, r->table,
-						    r->from, r->order, r->to)
-					  : sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY %q", r->to, r->table,
-						    r->from, r->to);
+		/* links to entities in .trash/ are not listed (they come back with them) */
+		char *alive = r->target->soft_delete
+				      ? sql_fmt(" AND %q IN (SELECT %q FROM %q WHERE %q IS NULL)", r->to,
+						r->target->key->column, r->target->table, r->target->soft_delete)
+				      : xstrdup("");
+		q->rel_list[i] = r->order ? sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY %q, %q", r->to, r->table,
+						    r->from, alive, r->order, r->to)
+					  : sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY %q", r->to, r->table,
+						    r->from, alive, r->to);
+		free(alive);
 		q->rel_link[i] = sql_rel_link(r);
 		q->rel_unlink[i] = sql_fmt("DELETE FROM %q WHERE %q = ?1 AND %q = ?2", r->table, r->from, r->to);
 		q->rel_release[i] = sql_fmt("DELETE FROM %q WHERE %q = ?2 AND %q <> ?1", r->table, r->to, r->from);
@@ -162,6 +183,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 						   " MATCH ?1) ORDER BY %q", l->owner, l->columns, l->ncolumns,
 						   l->table, l->id, l->fts, l->fts, l->id);
 	}
+	free(live);
 }
 
 /* 'text' as a SQL string literal */
@@ -328,6 +350,12 @@ void sql_release(store *st)
 		free(q->table_q);
 		free(q->alloc_get);
 		free(q->alloc_put);
+		free(q->exists_any);
+		free(q->trash_list);
+		free(q->trash_get);
+		free(q->trash);
+		free(q->restore);
+		free(q->purge);
 		sql_free_list(q->view_values);
 		sql_free_list(q->view_list);
 		sql_free_list(q->rel_list);

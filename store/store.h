@@ -154,9 +154,23 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 		const struct store_actor *who, char **cause);
 
 /* store_delete - delete the entity; relations and logs follow the schema's
- * ON DELETE rules; the audit row keeps the whole document. */
+ * ON DELETE rules; the audit row keeps the whole document. In a collection
+ * with soft deletes the row stays, marked, in .trash/ (store_restore). */
 int store_delete(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		 char **cause);
+
+/* --- soft deletes (store/trash.c): collections with a soft_delete column --- */
+
+/* store_trash_list - keys of the collection's deleted entities (.trash/). */
+int store_trash_list(store *st, const struct map_collection *c, store_key_fn fn, void *arg);
+/* store_trash_get - a deleted entity's document; -ENOENT if not in .trash/. */
+int store_trash_get(store *st, const struct map_collection *c, const char *key, cJSON **doc);
+/* store_restore - bring a deleted entity back into the collection. */
+int store_restore(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		  char **cause);
+/* store_purge - remove a deleted entity for good (relations follow the schema). */
+int store_purge(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		char **cause);
 
 /* store_log_append - append rows (a JSON array of objects) to log l of key. */
 int store_log_append(store *st, const struct map_collection *c, const struct map_log *l, const char *key,

@@ -90,8 +90,11 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 		}
 	} else if (strcmp(op, "delete") == 0) {
 		const cJSON *links = cJSON_GetObjectItemCaseSensitive(args, "links"), *l;
+		cJSON *trashed = NULL;
 		if (exists)
 			rc = store_cause(cause, -EEXIST, "%s/%s exists again: not undone", c->dir, key);
+		else if (store_trash_get(st, c, key, &trashed) == 0) /* soft-deleted: back from .trash/ */
+			rc = store_restore(st, c, key, who, cause);
 		else if (!(rc = store_create(st, c, key, before, who, NULL, cause)))
 			cJSON_ArrayForEach(l, links) {
 				const cJSON *lc = cJSON_GetObjectItemCaseSensitive(l, "collection");
@@ -111,6 +114,7 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 					store_link(st, cc, r, from->valuestring, to->valuestring, false, who, &ignored);
 				free(ignored);
 			}
+		cJSON_Delete(trashed);
 	} else if (strcmp(op, "link") == 0 || strcmp(op, "unlink") == 0) {
 		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(args, "relation");
 		const cJSON *target = cJSON_GetObjectItemCaseSensitive(args, "target");

@@ -1,0 +1,98 @@
+/*
+ * trash.c - soft deletes (OmniOrchestrator's method: a deleted_at column
+ * rather than removing the row). In a collection whose mapping names a
+ * soft_delete column, `rm` sets it (store_delete) and the entity leaves the
+ * collection for its .trash/ directory, from which `mv` restores it and
+ * `rm` removes it for good. Each is one audited transaction.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "store/internal.h"
+
+int store_trash_list(store *st, const struct map_collection *c, store_key_fn fn, void *arg)
+{
+	if (!c->soft_delete)
+		return 0;
+	return entity_walk(st, st->sql[c->index].trash_list, NULL, fn, arg);
+}
+
+static int trash_load(struct conn *cn, const struct map_collection *c, const char *key, cJSON **doc)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*doc = NULL;
+	if (!c->soft_delete)
+		return -ENOENT;
+	if (!(s = conn_stmt(cn, cn->st->sql[c->index].trash_get)))
+		return store_errno(sqlite3_errcode(cn->db));
+	entity_bind_key(c, s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*doc = entity_row(c->columns, c->ncolumns, s, false);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+}
+
+int store_trash_get(store *st, const struct map_collection *c, const char *key, cJSON **doc)
+{
+	struct conn *cn;
+	int rc;
+
+	*doc = NULL;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	return trash_load(cn, c, key, doc);
+}
+
+/* Restore (sql: restore) or remove for good (sql: purge) the trashed key. */
+static int trash_change(store *st, const struct map_collection *c, const char *key, bool restore,
+			const struct store_actor *who, char **cause)
+{
+	struct change ch;
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = change_begin(&ch, st, c, key, who, cause)))
+		goto out;
+	ch.args = cJSON_CreateObject();
+	cJSON_AddStringToObject(ch.args, "trash", restore ? "restore" : "purge");
+	if ((rc = trash_load(ch.cn, c, key, restore ? &ch.after : &ch.before))) {
+		if (rc == -ENOENT)
+			store_cause(cause, rc, "%s: not in %s/.trash", key, c->dir);
+		goto out;
+	}
+	if (!(s = conn_stmt(ch.cn, restore ? st->sql[c->index].restore : st->sql[c->index].purge))) {
+		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+		goto out;
+	}
+	entity_bind_key(c, s, 1, key);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		rc = store_sqlerr(ch.cn, rc, cause);
+		goto out;
+	}
+	rc = 0;
+	if (restore) { /* the document as it is now (revision and times moved on) */
+		cJSON_Delete(ch.after);
+		rc = entity_load(ch.cn, c, key, false, &ch.after);
+	}
+out:
+	return change_end(&ch, rc, cause);
+}
+
+int store_restore(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		  char **cause)
+{
+	return trash_change(st, c, key, true, who, cause);
+}
+
+int store_purge(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		char **cause)
+{
+	return trash_change(st, c, key, false, who, cause);
+}
