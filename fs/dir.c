@@ -407,7 +407,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		if (tn.kind != NODE_ENTITY || tn.c != fn.c || strcmp(tn.key, fn.key) != 0) {
 			rc = tn.kind == NODE_ENTITY || tn.kind == NODE_SCRATCH ? -EINVAL : -EPERM;
 			cause = xasprintf("a deleted entity is restored under its own name: mv .trash/%s.json %s/%s%s",
-					  fn.key, fn.c->dir, fn.key, fn.c->file ? "" : ".json");
+					  fn.key, fn.c->dir, fn.key, map_suffix(fn.c));
 		} else {
 			fs_actor(req, "restore", to, &oa);
 			if (!(rc = fs_permit(req, f, to, &tn, "create", NULL, &cause)))
@@ -590,7 +590,7 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 		for (size_t i = 0; i < n->c->nviews; i++)
 			dir_add(d, n->c->views[i].dir, DT_DIR);
 		df.type = n->c->file ? DT_DIR : DT_REG;
-		df.suffix = n->c->file ? "" : ".json";
+		df.suffix = map_suffix(n->c);
 		rc = store_list(n->st, n->c, dir_key_fn, &df);
 		break;
 	case NODE_ENTITY:

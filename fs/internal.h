@@ -127,6 +127,8 @@ int node_resolve(fs *f, const char *path, struct node *n);
 int node_exists(fs *f, const struct node *n);
 /* node_parent - split path into parent directory and name (both caller frees). */
 void node_split(const char *path, char **parent, char **name);
+/* node_ends_with - does s end in suffix? */
+bool node_ends_with(const char *s, const char *suffix);
 
 /* --- scratch.c (callers hold fs->lock) --- */
 struct scratch *scratch_find(fs *f, const char *path);

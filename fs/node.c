@@ -24,7 +24,7 @@ void node_split(const char *path, char **parent, char **name)
 	*name = xstrdup(slash + 1);
 }
 
-static bool node_ends_with(const char *s, const char *suffix)
+bool node_ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
 
@@ -78,8 +78,8 @@ static int node_in_collection(const struct map_collection *c, const char *name, 
 			n->kind = NODE_SCRATCH;
 		return 0;
 	}
-	if (node_ends_with(name, ".json")) {
-		size_t len = strlen(name) - 5;
+	if (node_ends_with(name, map_suffix(c))) {
+		size_t len = strlen(name) - strlen(map_suffix(c));
 		char key[NODE_NAME_MAX];
 		if (len < sizeof(key)) {
 			memcpy(key, name, len);

@@ -52,7 +52,7 @@ static void view_link_target(const struct node *n, struct strbuf *out)
 	const char *key = n->kind == NODE_REL_LINK ? n->target : n->key;
 
 	strbuf_addstr(out, "../../../");
-	strbuf_addf(out, "%s/%s%s", t->dir, key, t->file ? "" : ".json");
+	strbuf_addf(out, "%s/%s%s", t->dir, key, map_suffix(t));
 }
 
 struct view_log_ctx {
@@ -101,7 +101,11 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		if ((rc = store_get(n->st, n->c, n->key, 0, &doc)))
 			return rc;
 		*mtime = view_doc_time(f, n, doc);
-		if (n->kind == NODE_MAIN || !n->c->file)
+		if (n->c->content) { /* a raw document: the text itself */
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, n->c->content->name);
+			if (cJSON_IsString(v))
+				strbuf_addstr(out, v->valuestring);
+		} else if (n->kind == NODE_MAIN || !n->c->file)
 			render_document(doc, out);
 		cJSON_Delete(doc);
 		return 0;

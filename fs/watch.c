@@ -99,7 +99,7 @@ static int watch_change(void *arg, const cJSON *row)
 	snprintf(root, sizeof(root), "/%s", db->dir);
 	if (strcmp(root, "/") == 0)
 		root[0] = 0;
-	snprintf(name, sizeof(name), "%s%s", key->valuestring, c->file ? "" : ".json");
+	snprintf(name, sizeof(name), "%s%s", key->valuestring, map_suffix(c));
 	snprintf(path, sizeof(path), "%s/%s", root, c->dir);
 	watch_drop_name(wc->f, path, name);
 	snprintf(path, sizeof(path), "%s/%s/%s", root, c->dir, name);

@@ -91,6 +91,27 @@ static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 	return -EINVAL;
 }
 
+/* A raw document (form "raw"): the whole file is the text of its content field. */
+static int write_raw(const struct handle *h, cJSON **out, char **cause)
+{
+	char *text;
+
+	*out = NULL;
+	if (h->data.len > STORE_MAX_DOCUMENT) {
+		*cause = xasprintf("too large: %zu bytes, the limit is %u", h->data.len, STORE_MAX_DOCUMENT);
+		return -EFBIG;
+	}
+	if (!utf8_valid(h->data.buf, h->data.len) || memchr(h->data.buf, 0, h->data.len)) {
+		*cause = xstrdup("invalid content: not UTF-8 text");
+		return -EINVAL;
+	}
+	text = xstrndup(h->data.buf, h->data.len);
+	*out = cJSON_CreateObject();
+	cJSON_AddStringToObject(*out, h->n.c->content->name, text);
+	free(text);
+	return 0;
+}
+
 static const char *write_opname(const struct handle *h)
 {
 	if (h->n.kind == NODE_LOG)
@@ -203,7 +224,8 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		cJSON_Delete(rows);
 		if (!rc)
 			h->base = h->data.len;
-	} else if ((rc = write_parse(h->data.buf, h->data.len, &doc, &cause)) == 0 &&
+	} else if ((rc = h->n.c->content ? write_raw(h, &doc, &cause) : write_parse(h->data.buf, h->data.len, &doc,
+												      &cause)) == 0 &&
 		   (audited = true) && (rc = fs_permit(req, f, h->path, &h->n, write_opname(h), doc, &cause)) == 0) {
 		if (h->n.kind == NODE_NEW) {
 			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
@@ -612,8 +634,8 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		pthread_mutex_unlock(&f->lock);
 		goto scratch;
 	}
-	if (n.kind == NODE_SCRATCH && n.c && !n.c->file && name[0] != '.' && strlen(name) > 5 &&
-	    strcmp(name + strlen(name) - 5, ".json") == 0) {
+	if (n.kind == NODE_SCRATCH && n.c && !n.c->file && name[0] != '.' &&
+	    strlen(name) > strlen(map_suffix(n.c)) && node_ends_with(name, map_suffix(n.c))) {
 		/* meant as an entity, but no key can be made of it: say so, keep nothing */
 		pthread_mutex_unlock(&f->lock);
 		fs_refuse(req, f, path, &n, "create", -EINVAL,

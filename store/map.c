@@ -284,7 +284,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 {
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
-					    "sidecar", "counter", "retention", "soft_delete", NULL };
+					    "sidecar", "counter", "retention", "soft_delete", "content", "ext", NULL };
 	static const char *const ckeys[] = { "table", "key", "name", "column", NULL };
 	static const char *const rkeys[] = { "dir",   "table",   "from",	 "to", "target",
 					     "order", "unique", "created", "readonly", NULL };
@@ -331,8 +331,26 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 			rc = map_fail(ctx, "form \"dir\" needs a \"file\" name");
 			goto out;
 		}
+	} else if (strcmp(form, "raw") == 0) {
+		char *content = NULL;
+		if ((rc = map_str(ctx, obj, "content", true, &content)) || (rc = map_str(ctx, obj, "ext", true, &c->ext)))
+			goto out;
+		c->content = map_find(c->columns, c->ncolumns, content);
+		free(content);
+		if (!c->content || c->content->type != MAP_TEXT) {
+			rc = map_fail(ctx, "form \"raw\" needs \"content\": a text field");
+			goto out;
+		}
+		if (c->ext[0] != '.' || !c->ext[1] || strchr(c->ext, '/') || c->file) {
+			rc = map_fail(ctx, "form \"raw\" needs \"ext\" like \".md\" and no \"file\"");
+			goto out;
+		}
 	} else {
-		rc = map_fail(ctx, "\"form\" must be \"file\" or \"dir\"");
+		rc = map_fail(ctx, "\"form\" must be \"file\", \"dir\" or \"raw\"");
+		goto out;
+	}
+	if (!c->content && cJSON_GetObjectItemCaseSensitive(obj, "content")) {
+		rc = map_fail(ctx, "\"content\" goes with form \"raw\"");
 		goto out;
 	}
 	if ((e = cJSON_GetObjectItemCaseSensitive(obj, "counter"))) {
@@ -660,6 +678,7 @@ void map_free(struct mapping *m)
 			free(c->counter_name);
 			free(c->counter_column);
 			free(c->soft_delete);
+			free(c->ext);
 			map_free_columns(c->columns, c->ncolumns);
 			for (size_t k = 0; c->relations && k < c->nrelations; k++) {
 				free(c->relations[k].dir);
@@ -729,6 +748,11 @@ const struct map_column *map_column(const struct map_collection *c, const char *
 const struct map_column *map_log_column(const struct map_log *l, const char *name)
 {
 	return map_find(l->columns, l->ncolumns, name);
+}
+
+const char *map_suffix(const struct map_collection *c)
+{
+	return c->file ? "" : c->ext ? c->ext : ".json";
 }
 
 bool map_alloc_uuid(const struct map_collection *c)

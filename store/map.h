@@ -113,6 +113,10 @@ struct map_collection {
 	 * counter_column; NULL table: orchfs keeps the count itself */
 	char *counter_table, *counter_key, *counter_name, *counter_column;
 	char *file;       /* entity file inside a directory entity, or NULL for file form */
+	/* form "raw": an entity is a plain file (<key><ext>) whose bytes are the
+	 * text of one column (a document such as orc's constitution), not JSON */
+	const struct map_column *content;
+	char *ext;
 	bool readonly;    /* nothing can be written through the mount */
 	bool integer_key; /* the key column is an INTEGER */
 	const struct map_column *key;
@@ -180,6 +184,10 @@ const struct map_database *map_database(const struct mapping *m, const char *nam
 const struct map_collection *map_collection(const struct map_database *db, const char *dir);
 const struct map_column *map_column(const struct map_collection *c, const char *name);
 const struct map_column *map_log_column(const struct map_log *l, const char *name);
+
+/* map_suffix - what follows the key in an entity's name: ".json", the raw
+ * form's extension, or "" for entities that are directories. */
+const char *map_suffix(const struct map_collection *c);
 
 /* map_alloc_uuid - does c allocate random UUIDs for new keys? */
 bool map_alloc_uuid(const struct map_collection *c);
