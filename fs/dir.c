@@ -599,6 +599,11 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 			dir_add(d, n->c->logs[i].file, DT_REG);
 		for (size_t i = 0; i < n->c->nrelations; i++)
 			dir_add(d, n->c->relations[i].dir, DT_DIR);
+		for (size_t i = 0; i < n->c->nblobs; i++)
+			dir_add(d, n->c->blobs[i].dir, DT_DIR);
+		break;
+	case NODE_BLOB_DIR:
+		rc = store_blob_list(n->st, n->c, n->blobs, n->key, dir_key_fn, &df);
 		break;
 	case NODE_REL_DIR:
 		df.type = DT_LNK;

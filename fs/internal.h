@@ -38,6 +38,8 @@ enum node_kind {
 	NODE_ERROR,      /* "/bugs/.error": why the last saves here failed */
 	NODE_TRASH_DIR,  /* "/bugs/.trash": deleted entities of a collection with soft deletes */
 	NODE_TRASH,      /* "/bugs/.trash/BUG-001.json": one, read-only; mv restores, rm removes */
+	NODE_BLOB_DIR,   /* "/tasks/TASK-001/attachments": an entity's stored files */
+	NODE_BLOB,       /* "/tasks/TASK-001/attachments/shot.png": one, its bytes as they are */
 	NODE_SCRATCH,    /* any other name in a writable directory: an editor's file */
 };
 
@@ -50,6 +52,7 @@ struct node {
 	const struct map_relation *rel;
 	const struct map_log *log;
 	const struct map_view *view;
+	const struct map_blobs *blobs;
 	char key[NODE_NAME_MAX];            /* entity key */
 	char value[NODE_NAME_MAX];          /* view value */
 	char target[NODE_NAME_MAX];         /* link target key */

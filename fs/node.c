@@ -121,6 +121,13 @@ static int node_in_entity(const char *name, struct node *n)
 			n->rel = &c->relations[i];
 			return 0;
 		}
+	for (size_t i = 0; i < c->nblobs; i++)
+		if (strcmp(name, c->blobs[i].dir) == 0) {
+			n->kind = NODE_BLOB_DIR;
+			n->blobs = &c->blobs[i];
+			n->writable_dir = false;
+			return 0;
+		}
 	n->kind = NODE_SCRATCH;
 	return 0;
 }
@@ -197,6 +204,13 @@ int node_resolve(fs *f, const char *path, struct node *n)
 				goto out;
 			}
 			n->kind = NODE_REL_LINK;
+			break;
+		case NODE_BLOB_DIR:
+			if (!node_copy(n->target, comp)) {
+				rc = -ENAMETOOLONG;
+				goto out;
+			}
+			n->kind = NODE_BLOB;
 			break;
 		case NODE_TRASH_DIR: {
 			size_t len = strlen(comp);
@@ -284,7 +298,15 @@ int node_exists(fs *f, const struct node *n)
 	case NODE_MAIN:
 	case NODE_LOG:
 	case NODE_REL_DIR:
+	case NODE_BLOB_DIR:
 		return store_exists(n->st, n->c, n->key);
+	case NODE_BLOB: {
+		char *data;
+		size_t len;
+		rc = store_blob_get(n->st, n->c, n->blobs, n->key, n->target, &data, &len);
+		free(data);
+		return rc == -ENOENT ? 0 : rc < 0 ? rc : 1;
+	}
 	case NODE_REL_LINK:
 		nf.want = n->target;
 		rc = store_related(n->st, n->c, n->rel, n->key, node_find_fn, &nf);

@@ -155,6 +155,8 @@ double fs_entry_timeout(fs *f, const char *path)
 	case NODE_SEARCH:
 	case NODE_TRASH_DIR:
 	case NODE_TRASH:
+	case NODE_BLOB_DIR:
+	case NODE_BLOB:
 		return 0;
 	default:
 		return FS_ENTRY_TIMEOUT;

@@ -115,6 +115,15 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		return store_changes(n->st, 0, view_log_row, &lc);
 	case NODE_SEARCH:
 		return store_log_search(n->st, n->c, n->log, n->value, view_log_row, &lc, NULL);
+	case NODE_BLOB: {
+		char *data;
+		size_t len;
+		if ((rc = store_blob_get(n->st, n->c, n->blobs, n->key, n->target, &data, &len)))
+			return rc;
+		strbuf_add(out, data, len);
+		free(data);
+		return 0;
+	}
 	case NODE_TRASH:
 		if ((rc = store_trash_get(n->st, n->c, n->key, &doc)))
 			return rc;
@@ -256,6 +265,7 @@ void view_attr(fs *f, const struct node *np, size_t size, const struct timespec 
 	case NODE_REL_DIR:
 	case NODE_SEARCH_DIR:
 	case NODE_TRASH_DIR:
+	case NODE_BLOB_DIR:
 		st->st_mode = S_IFDIR | 0555;
 		/* writable: files made or removed here (rm in .trash/ removes for good) */
 		if ((n.kind == NODE_COLLECTION || n.kind == NODE_TRASH_DIR ||
@@ -284,6 +294,7 @@ void view_attr(fs *f, const struct node *np, size_t size, const struct timespec 
 	case NODE_FEED:
 	case NODE_SEARCH:
 	case NODE_TRASH:
+	case NODE_BLOB:
 		st->st_mode = S_IFREG | ((n.kind == NODE_STREAM || n.kind == NODE_TRASH) && view_has_secret(n.c) ? 0400
 															: 0444);
 		if (n.kind == NODE_STREAM && store_is_audit(n.st, n.c) && !f->readonly && !store_readonly(n.st))

@@ -513,12 +513,13 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	case NODE_FEED:
 	case NODE_SEARCH:
 	case NODE_TRASH:
+	case NODE_BLOB:
 		break;
 	default:
 		return -EISDIR;
 	}
 	if (writing && !audit_append && (n->kind == NODE_ERROR || n->kind == NODE_STREAM || n->kind == NODE_FEED ||
-			n->kind == NODE_SEARCH || n->kind == NODE_TRASH))
+			n->kind == NODE_SEARCH || n->kind == NODE_TRASH || n->kind == NODE_BLOB))
 		return -EROFS;
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
 		return -EPERM;

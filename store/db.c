@@ -286,6 +286,8 @@ static int store_check_mapping(store *st, sqlite3 *db, char **cause)
 			rc = store_check_sql(st, db, c, q->view_list[k], cause);
 		for (size_t k = 0; !rc && k < c->nrelations; k++)
 			rc = store_check_sql(st, db, c, q->rel_list[k], cause);
+		for (size_t k = 0; !rc && k < c->nblobs; k++)
+			rc = store_check_sql(st, db, c, q->blob_get[k], cause);
 		for (size_t k = 0; !rc && k < c->nlogs; k++)
 			rc = store_check_sql(st, db, c, q->log_rows[k], cause) ?: store_check_sql(st, db, c,
 												q->log_search[k], cause);

@@ -1017,3 +1017,38 @@ int store_unlink(store *st, const struct map_collection *c, const struct map_rel
 {
 	return entity_link(st, c, r, key, target, who, false, false, cause);
 }
+
+int store_blob_list(store *st, const struct map_collection *c, const struct map_blobs *b, const char *key,
+		    store_key_fn fn, void *arg)
+{
+	return entity_walk(st, st->sql[c->index].blob_list[b - c->blobs], key, fn, arg);
+}
+
+int store_blob_get(store *st, const struct map_collection *c, const struct map_blobs *b, const char *key,
+		   const char *name, char **data, size_t *len)
+{
+	struct conn *cn;
+	sqlite3_stmt *s;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->sql[c->index].blob_get[b - c->blobs])))
+		return store_errno(sqlite3_errcode(cn->db));
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const void *p = sqlite3_column_blob(s, 0);
+		*len = (size_t)sqlite3_column_bytes(s, 0);
+		*data = xmalloc(*len + 1);
+		if (*len)
+			memcpy(*data, p, *len);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	}
+	sqlite3_reset(s);
+	return rc;
+}

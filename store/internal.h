@@ -39,6 +39,7 @@ struct coll_sql {
 	char **rel_reverse;              /* per relation: who links to a target */
 	char **log_rows;                 /* per log */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
+	char **blob_list, **blob_get;    /* per blobs: names of an entity's files, one file's bytes */
 	char *table_q;                   /* quoted table name */
 	char *alloc_get, *alloc_put;     /* the key counter: last number (?1 name), set it (?1 name, ?2 n) */
 	const char *alloc_name;          /* ?1 for them */

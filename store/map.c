@@ -284,7 +284,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 {
 	static const char *const keys[] = { "dir", "table", "key", "alloc", "form", "file", "readonly",
 					    "key_type", "task", "columns", "relations", "logs", "views",
-					    "sidecar", "counter", "retention", "soft_delete", "content", "ext", NULL };
+					    "sidecar", "counter", "retention", "soft_delete", "content", "ext", "blobs", NULL };
 	static const char *const ckeys[] = { "table", "key", "name", "column", NULL };
 	static const char *const rkeys[] = { "dir",   "table",   "from",	 "to", "target",
 					     "order", "unique", "created", "readonly", NULL };
@@ -445,8 +445,24 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 			goto out;
 		}
 	}
-	if (c->nlogs && !c->file) {
-		rc = map_fail(ctx, "logs need form \"dir\"");
+	if ((rc = map_array(ctx, obj, "blobs", &arr, &c->nblobs)))
+		goto out;
+	c->blobs = xcalloc(c->nblobs + 1, sizeof(*c->blobs));
+	i = 0;
+	cJSON_ArrayForEach(e, arr) {
+		static const char *const bkeys[] = { "dir", "table", "owner", "name", "content", NULL };
+		struct map_blobs *b = &c->blobs[i++];
+		if ((rc = map_check_keys(ctx, e, bkeys)) || (rc = map_str(ctx, e, "dir", true, &b->dir)) ||
+		    (rc = map_str(ctx, e, "table", true, &b->table)) || (rc = map_str(ctx, e, "owner", true, &b->owner)) ||
+		    (rc = map_str(ctx, e, "name", true, &b->name)) || (rc = map_str(ctx, e, "content", true, &b->content)))
+			goto out;
+		if (!map_name_ok(b->dir)) {
+			rc = map_fail(ctx, "blobs \"dir\" must be a plain name");
+			goto out;
+		}
+	}
+	if ((c->nlogs || c->nblobs) && !c->file) {
+		rc = map_fail(ctx, "logs and blobs need form \"dir\"");
 		goto out;
 	}
 
@@ -699,6 +715,14 @@ void map_free(struct mapping *m)
 				map_free_columns(c->logs[k].columns, c->logs[k].ncolumns);
 			}
 			free(c->logs);
+			for (size_t k = 0; c->blobs && k < c->nblobs; k++) {
+				free(c->blobs[k].dir);
+				free(c->blobs[k].table);
+				free(c->blobs[k].owner);
+				free(c->blobs[k].name);
+				free(c->blobs[k].content);
+			}
+			free(c->blobs);
 			for (size_t k = 0; c->views && k < c->nviews; k++) {
 				free(c->views[k].dir);
 				free(c->views[k].rel_name);

@@ -90,6 +90,16 @@ struct map_log {
 	size_t ncolumns;
 };
 
+/* A child table of files shown as they are (raw bytes, read-only):
+ * <entity>/<dir>/<name> (orc's task attachments). */
+struct map_blobs {
+	char *dir;
+	char *table;
+	char *owner;   /* column holding the owning entity's key */
+	char *name;    /* column holding the file's name */
+	char *content; /* column holding its bytes (BLOB or TEXT) */
+};
+
 /* A directory of symlinks grouped by a column: <collection>/<dir>/<value>/<key>;
  * or, with a relation of another collection that targets this one, grouped by
  * the entity that links to it (worktrees/by-zone/<zone>/<worktree>). */
@@ -132,6 +142,8 @@ struct map_collection {
 	size_t nrelations;
 	struct map_log *logs;
 	size_t nlogs;
+	struct map_blobs *blobs;
+	size_t nblobs;
 	struct map_view *views;
 	size_t nviews;
 	const struct map_database *db;

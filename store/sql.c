@@ -183,6 +183,15 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 						   " MATCH ?1) ORDER BY %q", l->owner, l->columns, l->ncolumns,
 						   l->table, l->id, l->fts, l->fts, l->id);
 	}
+	q->blob_list = xcalloc(c->nblobs + 1, sizeof(char *));
+	q->blob_get = xcalloc(c->nblobs + 1, sizeof(char *));
+	for (i = 0; i < c->nblobs; i++) {
+		const struct map_blobs *b = &c->blobs[i];
+		q->blob_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY %q", b->name, b->table, b->owner,
+					  b->name);
+		q->blob_get[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 AND %q = ?2", b->content, b->table, b->owner,
+					 b->name);
+	}
 	free(live);
 }
 
@@ -364,6 +373,8 @@ void sql_release(store *st)
 		sql_free_list(q->rel_release);
 		sql_free_list(q->rel_reverse);
 		sql_free_list(q->log_rows);
+		sql_free_list(q->blob_list);
+		sql_free_list(q->blob_get);
 		for (size_t j = 0; j < st->db->collections[i].nlogs; j++)
 			free(q->log_search[j]);
 		free(q->log_search);

@@ -110,6 +110,14 @@ int store_view_list(store *st, const struct map_collection *c, const struct map_
 int store_related(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		  store_key_fn fn, void *arg);
 
+/* store_blob_list - names of key's files in b, in name order. */
+int store_blob_list(store *st, const struct map_collection *c, const struct map_blobs *b, const char *key,
+		    store_key_fn fn, void *arg);
+/* store_blob_get - the bytes of key's file name in b (*data the caller's,
+ * free()); -ENOENT if there is none. */
+int store_blob_get(store *st, const struct map_collection *c, const struct map_blobs *b, const char *key,
+		   const char *name, char **data, size_t *len);
+
 /* Called once per row with the row's document (borrowed). */
 typedef int (*store_row_fn)(void *arg, const cJSON *row);
 /* store_log_search - rows of log l, in any entity, matching FTS5 query; each

@@ -187,6 +187,12 @@ echo '{"phase":"implement","session_id":"s1","type":"assistant","content":"orchf
 check_eq "1" "$(fq "SELECT count(*) FROM transcripts_fts WHERE transcripts_fts MATCH 'quokka'")" "orc: orc's FTS triggers indexed it"
 check_eq "$want" "$(jq -r .task_id "$MNT/tasks/search/quokka" 2>/dev/null | head -1)" "orc: search through the mount"
 check_eq EINVAL "$(echo '{"status":"done-ish"}' | close_errno "$MNT/tasks/$want/task.json")" "orc: a status outside the set"
+# attachments: the stored files, byte for byte, read-only
+att=$(fq "SELECT task_id || '/attachments/' || filename FROM task_attachments WHERE data IS NOT NULL ORDER BY length(data) DESC LIMIT 1")
+fq "SELECT writefile('$T/att.bin', data) FROM task_attachments WHERE task_id || '/attachments/' || filename = '$att'" >/dev/null
+cmp -s "$T/att.bin" "$MNT/tasks/$att" || bad "orc: tasks/$att is not the stored bytes"
+check_eq "$(stat -c %s "$T/att.bin")" "$(stat -c %s "$MNT/tasks/$att")" "orc: an attachment's size"
+check_eq EROFS "$(echo x | close_errno "$MNT/tasks/$att")" "orc: attachments are read-only"
 umount_fs || bad "orc: unmount"
 check_eq "$before" "$(schema "$FDB")" "orc: schema untouched"
 check_eq ok "$(fq "PRAGMA integrity_check")" "orc: integrity"
