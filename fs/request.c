@@ -70,6 +70,11 @@ pid_t fs_sid(fuse_req_t req)
 
 bool fs_writable(fs *f, const struct node *n)
 {
+	/* read-only places inside writable entities: links listed from the
+	 * rows' own columns, stored files */
+	if (((n->kind == NODE_REL_DIR || n->kind == NODE_REL_LINK) && n->rel && n->rel->readonly) ||
+	    n->kind == NODE_BLOB_DIR || n->kind == NODE_BLOB)
+		return false;
 	return !f->readonly && n->st && !store_readonly(n->st) && (!n->c || !n->c->readonly);
 }
 

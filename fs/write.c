@@ -658,7 +658,7 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		goto out;
 	}
 	if (n.kind != NODE_ENTITY && n.kind != NODE_MAIN && n.kind != NODE_NEW && n.kind != NODE_LOG) {
-		rc = node_exists(f, &n) > 0 ? -EEXIST : -EPERM;
+		rc = node_exists(f, &n) > 0 ? -EEXIST : fs_readonly_err(f, &n) ? -EROFS : -EPERM;
 		goto fail;
 	}
 	if ((rc = fs_readonly_err(f, &n))) {

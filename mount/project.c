@@ -13,6 +13,16 @@
 #include "mount/project.h"
 #include "store/util.h"
 
+/* path made absolute against the current directory (a daemon chdirs to /) */
+static char *project_absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	return xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+}
+
 char *project_db_path(const char *flag, char **cause)
 {
 	const char *env = getenv("ORCHFS_DB");
@@ -20,9 +30,9 @@ char *project_db_path(const char *flag, char **cause)
 	struct stat st;
 
 	if (flag)
-		return xstrdup(flag);
+		return project_absolute(flag);
 	if (env && *env)
-		return xstrdup(env);
+		return project_absolute(env);
 	if (!getcwd(cwd, sizeof(cwd))) {
 		*cause = xasprintf("cannot read the current directory: %s", strerror(errno));
 		return NULL;
@@ -52,9 +62,9 @@ char *project_user_db_path(const char *flag)
 	struct passwd *pw;
 
 	if (flag)
-		return xstrdup(flag);
+		return project_absolute(flag);
 	if (env && *env)
-		return xstrdup(env);
+		return project_absolute(env);
 	if ((!home || !*home) && (pw = getpwuid(getuid())))
 		home = pw->pw_dir;
 	return xasprintf("%s/.orchfs/user.db", home && *home ? home : "/");

@@ -314,10 +314,12 @@ char *store_sidecar_path(const char *path)
 static int store_open_sidecar(store *st, char **cause)
 {
 	static struct map_database none = { .name = (char *)"sidecar", .dir = (char *)"" };
+	struct stat sb;
 	store *side;
 	int rc;
 
 	st->sidecar = store_sidecar_path(st->path);
+	st->sidecar_made = stat(st->sidecar, &sb) < 0 && errno == ENOENT;
 	rc = store_open(st->sidecar, &none, "sidecar", STORE_CREATE | (st->flags & STORE_NO_MIGRATE), &side, cause);
 	store_free(side);
 	return rc;
@@ -395,6 +397,17 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 	*out = st;
 	return 0;
 fail:
+	if (st->sidecar && st->sidecar_made) { /* leave nothing behind beside a file we did not mount */
+		char *sidecar = xstrdup(st->sidecar), *wal = xasprintf("%s-wal", sidecar), *shm = xasprintf("%s-shm", sidecar);
+		store_free(st);
+		unlink(sidecar);
+		unlink(wal);
+		unlink(shm);
+		free(sidecar);
+		free(wal);
+		free(shm);
+		return rc;
+	}
 	store_free(st);
 	return rc;
 }
@@ -432,6 +445,11 @@ const struct map_database *store_map(const store *st)
 const char *store_path(const store *st)
 {
 	return st->path;
+}
+
+const char *store_sidecar_file(const store *st)
+{
+	return st->sidecar;
 }
 
 bool store_has_changes(const store *st)

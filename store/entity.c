@@ -357,7 +357,9 @@ static void entity_last_writer(struct conn *cn, const struct map_collection *c, 
 	sqlite3_stmt *s;
 
 	buf[0] = 0;
-	if (!cn->st->changes_last || !(s = conn_stmt(cn, cn->st->changes_last)))
+	/* A sidecar's feed sees only orchfs's changes, not the tool's own: it
+	 * cannot say who made the newer one. */
+	if (cn->st->db->sidecar || !cn->st->changes_last || !(s = conn_stmt(cn, cn->st->changes_last)))
 		return;
 	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
@@ -641,6 +643,11 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 		goto out;
 	for (size_t i = 0; i < c->ncolumns; i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(work, c->columns[i].name);
+		if (!v && c->columns[i].dflt) { /* the value the tool itself gives a new row */
+			cJSON *d = cJSON_Duplicate(c->columns[i].dflt, true);
+			cJSON_AddItemToObject(work, c->columns[i].name, d);
+			v = d;
+		}
 		if (c->columns[i].required && (!v || cJSON_IsNull(v))) {
 			rc = store_cause(cause, -EINVAL, "%s: required", c->columns[i].name);
 			goto out;

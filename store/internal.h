@@ -56,6 +56,7 @@ struct store {
 	char *audit_q;        /* the audit table, quoted (and qualified), or NULL */
 	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
+	bool sidecar_made;    /* store_open created it: removed again if the open fails */
 	char *conn_setup;     /* TEMP views and feed triggers for each connection, or NULL (sql.c) */
 	bool checked;         /* the file matched the mapping: connections run conn_setup */
 	pthread_key_t key;

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "store/embed.h"
+#include "store/internal.h"
 #include "store/map.h"
 #include "store/util.h"
 
@@ -125,7 +126,7 @@ static const struct {
 static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_column *col)
 {
 	static const char *const keys[] = { "name", "column", "type", "shape", "null", "required",
-					    "readonly", "secret", "enum", "min", "max", "ref", "time", "uuid", NULL };
+					    "readonly", "secret", "enum", "min", "max", "ref", "time", "uuid", "default", NULL };
 	const cJSON *v, *e;
 	char *type = NULL, *shape = NULL, *time = NULL;
 	size_t i;
@@ -216,6 +217,18 @@ static int map_load_column(struct map_ctx *ctx, const cJSON *obj, struct map_col
 		}
 		col->has_max = true;
 		col->max = v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(obj, "default"))) {
+		char *why = NULL;
+		cJSON *norm = NULL;
+		/* the default must be a value the field takes (checked once the field is whole) */
+		col->dflt = cJSON_Duplicate(v, true);
+		if (col->readonly || value_check(col, v, &norm, &why)) {
+			rc = map_fail(ctx, "field \"%s\": default: %s", col->name, why ? why : "a read-only field has none");
+			free(why);
+			goto out;
+		}
+		cJSON_Delete(norm);
 	}
 	if (time && col->type != MAP_TIMESTAMP && col->type != MAP_CREATED && col->type != MAP_UPDATED)
 		rc = map_fail(ctx, "field \"%s\": \"time\" needs a timestamp type", col->name);
@@ -462,7 +475,7 @@ static int map_load_collection(struct map_ctx *ctx, const cJSON *obj, struct map
 		}
 	}
 	if ((c->nlogs || c->nblobs) && !c->file) {
-		rc = map_fail(ctx, "logs and blobs need form \"dir\"");
+		rc = map_fail(ctx, "%s need form \"dir\"", c->nlogs ? "logs" : "blobs");
 		goto out;
 	}
 
@@ -673,6 +686,7 @@ static void map_free_columns(struct map_column *cols, size_t n)
 			free(cols[i].enumv[j]);
 		free(cols[i].enumv);
 		free(cols[i].ref_name);
+		cJSON_Delete(cols[i].dflt);
 	}
 	free(cols);
 }

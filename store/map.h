@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 enum map_type {
 	MAP_TEXT,
 	MAP_INTEGER,
@@ -54,6 +56,7 @@ struct map_column {
 	bool readonly;  /* may be sent back unchanged, never changed */
 	bool secret;    /* masked on read, set by writing a new value */
 	bool uuid;      /* read-only, set to a new random UUID on insert (a second key) */
+	cJSON *dflt;    /* "default": the value a new entity gets when none is given, or NULL */
 	enum map_time time; /* timestamps: how this column stores them (its database's unless "time" says) */
 	char **enumv;   /* allowed values (text or integer), or NULL */
 	size_t nenum;

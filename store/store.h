@@ -76,6 +76,8 @@ char *store_sidecar_path(const char *path);
 
 const struct map_database *store_map(const store *st);
 const char *store_path(const store *st);
+/* store_sidecar_file - the sidecar's path, or NULL (map.h: sidecar). */
+const char *store_sidecar_file(const store *st);
 bool store_readonly(const store *st);
 
 /* store_data_version - a number that changes whenever any connection (ours or
