@@ -22,7 +22,7 @@ cd "$demo"
 "$orchfs" init
 fresh=$(sqlite3 .orchfs/project.db "SELECT count(*) FROM tasks")
 "$orchfs" mount mnt
-[ "$fresh" = 0 ] && sh "$src/scripts/demo-data.sh" "$demo/mnt"
+[ "$fresh" = 0 ] && sh "$src/scripts/demo-data.sh" "$demo/mnt" "$demo/.orchfs/project.db" "${ORCHFS_USER_DB:-$HOME/.orchfs/user.db}"
 
 cat <<MSG
 

@@ -143,10 +143,31 @@ zone_executions|worktree_id|worktrees|CASCADE
 workflow_tasks|workflow_id|workflows|CASCADE
 workflow_tasks|task_id|tasks|CASCADE
 transcripts|task_id|tasks|CASCADE
+agents|orchestrator_agent_id|orchestrator_agents|CASCADE
+agents|parent_agent_id|agents|SET NULL
+prompts|agent_id|agents|CASCADE
+agent_logs|agent_id|agents|CASCADE
+phases|task_id|tasks|CASCADE
+workflow_runs|workflow_id|workflows|RESTRICT
+workflow_runs|task_id|tasks|SET NULL
+workflow_run_phases|workflow_run_id|workflow_runs|CASCADE
+workflow_run_phases|phase_template_id|phase_templates|RESTRICT
+phase_outputs|task_id|tasks|CASCADE
+phase_outputs|workflow_run_id|workflow_runs|SET NULL
+task_comments|task_id|tasks|CASCADE
+review_comments|task_id|tasks|CASCADE
+gate_decisions|task_id|tasks|CASCADE
+event_log|task_id|tasks|CASCADE
+event_log|workflow_run_id|workflow_runs|SET NULL
+initiative_decisions|initiative_id|initiatives|CASCADE
+initiative_dependencies|initiative_id|initiatives|CASCADE
+initiative_dependencies|depends_on|initiatives|CASCADE
+initiative_tasks|initiative_id|initiatives|CASCADE
+initiative_tasks|task_id|tasks|CASCADE
 EOF
 )
 check_eq "$expected_fks" "$(sql "$FKS")" "PRAGMA foreign_key_list of every table"
-check_eq "" "$(usql "$FKS")" "the user database has no foreign keys"
+check_eq "usage_logs|budget_id|budgets|SET NULL" "$(usql "$FKS")" "the user database's one foreign key"
 
 # The newest schema versions this binary has ("schema versions: project N, user M").
 PV=$("$ORCHFS" version | sed -n 's/^schema versions: project \([0-9]*\), user \([0-9]*\)$/\1/p')

@@ -103,7 +103,7 @@ echo '{"title":"Third bug","priority":2}' > "$B/new" || fail "create BUG-003"
 mkdir "$MNT/tasks/TASK-001" || fail "mkdir TASK-001"
 echo '{"title":"First task"}' > "$MNT/tasks/TASK-001/task.json" || fail "patch TASK-001"
 ln -s ../../../bugs/BUG-001.json "$MNT/tasks/TASK-001/bugs/BUG-001" || fail "link BUG-001 to TASK-001"
-assert_eq "BUG-001 BUG-002 BUG-003" "$(sql "SELECT group_concat(id, ' ') FROM bugs")" "setup rows"
+assert_eq "BUG-001 BUG-002 BUG-003" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id)")" "setup rows"
 assert_eq "TASK-001|BUG-001" "$(sql "SELECT task_id || '|' || bug_id FROM task_bugs")" "setup link"
 
 ###########################################################################

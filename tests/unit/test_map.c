@@ -1,5 +1,6 @@
 /* test_map.c - the mapping loader: the built-in mapping, lookups, strict errors, key names. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,13 +158,13 @@ static void test_builtin(void)
 	CHECK(tasks->relations[1].target == bugs);
 	CHECK(tasks->relations[0].order == NULL);
 	CHECK_STR(map_collection(db, "workflows")->relations[0].order, "sequence");
-	CHECK_INT(tasks->nlogs, 1);
+	CHECK_INT(tasks->nlogs, 6);
 	CHECK_STR(tasks->logs[0].file, "transcript.jsonl");
 	CHECK_STR(tasks->logs[0].owner, "task_id");
 	CHECK(map_log_column(&tasks->logs[0], "content") != NULL);
 	CHECK(map_log_column(&tasks->logs[0], "id")->readonly);
 	CHECK(map_log_column(&tasks->logs[0], "title") == NULL);
-	CHECK_INT(tasks->nviews, 1);
+	CHECK_INT(tasks->nviews, 2);
 	CHECK_STR(tasks->views[0].dir, "by-status");
 	CHECK(tasks->views[0].column == map_column(tasks, "status"));
 	CHECK_INT(bugs->nviews, 2);
@@ -178,6 +179,158 @@ out:
 	CHECK_CONTAINS(cause, "nope");
 	free(cause);
 	map_free(NULL);
+}
+
+/* Find the log or relation named name of c, or NULL. */
+static const struct map_log *log_of(const struct map_collection *c, const char *file)
+{
+	for (size_t i = 0; c && i < c->nlogs; i++)
+		if (strcmp(c->logs[i].file, file) == 0)
+			return &c->logs[i];
+	return NULL;
+}
+
+static const struct map_relation *relation_of(const struct map_collection *c, const char *dir)
+{
+	for (size_t i = 0; c && i < c->nrelations; i++)
+		if (strcmp(c->relations[i].dir, dir) == 0)
+			return &c->relations[i];
+	return NULL;
+}
+
+static const struct map_view *view_of(const struct map_collection *c, const char *dir)
+{
+	for (size_t i = 0; c && i < c->nviews; i++)
+		if (strcmp(c->views[i].dir, dir) == 0)
+			return &c->views[i];
+	return NULL;
+}
+
+/* The rest of the native schema (migrations 0004-0006, user 0004): TAC's
+ * agents, orc's execution state, Orca's AST cache and user database. */
+static void test_native_more(void)
+{
+	struct mapping *m = NULL;
+	const struct map_database *db, *udb;
+	const struct map_collection *tasks, *oa, *agents, *prompts, *logs, *pt, *runs, *gates, *branches, *inits,
+		*ast, *sessions, *budgets, *pricing, *usage;
+	const struct map_relation *r;
+	const struct map_view *v;
+	const struct map_log *l;
+	const struct map_column *col;
+	char *cause = NULL;
+
+	CHECK_INT(map_load_builtin("native", &m, &cause), 0);
+	if (!m) {
+		fprintf(stderr, "native mapping: %s\n", cause);
+		free(cause);
+		return;
+	}
+	db = map_database(m, "project");
+	udb = map_database(m, "user");
+	tasks = map_collection(db, "tasks");
+	oa = map_collection(db, "orchestrator-agents");
+	agents = map_collection(db, "agents");
+	prompts = map_collection(db, "prompts");
+	logs = map_collection(db, "logs");
+	pt = map_collection(db, "phase-templates");
+	runs = map_collection(db, "workflow-runs");
+	gates = map_collection(db, "gates");
+	branches = map_collection(db, "branches");
+	inits = map_collection(db, "initiatives");
+	ast = map_collection(db, "ast-cache");
+	sessions = map_collection(udb, "sessions");
+	budgets = map_collection(udb, "budgets");
+	pricing = map_collection(udb, "pricing");
+	usage = map_collection(udb, "usage");
+	CHECK(oa && agents && prompts && logs && pt && runs && gates && branches && inits && ast);
+	CHECK(sessions && budgets && pricing && usage);
+	if (!(oa && agents && prompts && logs && pt && runs && gates && branches && inits && ast && sessions &&
+	      budgets && pricing && usage))
+		goto out;
+
+	/* TAC: UUID keys allocated through new; an agent is a directory with its log. */
+	CHECK_STR(oa->table, "orchestrator_agents");
+	CHECK(map_alloc_uuid(oa) && map_alloc_uuid(agents) && map_alloc_uuid(prompts));
+	CHECK_STR(agents->file, "agent.json");
+	CHECK(map_column(agents, "orchestrator_agent_id")->ref == oa);
+	CHECK(map_column(agents, "orchestrator_agent_id")->required);
+	CHECK(map_column(agents, "parent_agent_id")->ref == agents);
+	CHECK(map_column(agents, "parent_agent_id")->nullable);
+	CHECK_INT(map_column(agents, "status")->nenum, 7);
+	CHECK(map_column(agents, "config")->type == MAP_JSON);
+	l = log_of(agents, "logs.jsonl");
+	CHECK(l && strcmp(l->table, "agent_logs") == 0 && strcmp(l->owner, "agent_id") == 0);
+	if (l) {
+		CHECK_INT(map_log_column(l, "log_level")->nenum, 5);
+		CHECK_STR(map_log_column(l, "log_level")->enumv[4], "CRITICAL");
+		CHECK(map_log_column(l, "id")->readonly);
+	}
+	v = view_of(agents, "by-parent");
+	CHECK(v && v->column == map_column(agents, "parent_agent_id"));
+	CHECK(view_of(agents, "by-status") && view_of(agents, "by-session"));
+	CHECK(map_column(prompts, "agent_id")->ref == agents);
+	CHECK(view_of(prompts, "by-agent") && view_of(prompts, "by-status"));
+	CHECK(logs->readonly && logs->integer_key && logs->alloc == NULL);
+	CHECK_STR(logs->table, "system_logs");
+
+	/* orc: the task's logs, runs with their phases, gates, branches, initiatives. */
+	CHECK(log_of(tasks, "phases.jsonl") && log_of(tasks, "outputs.jsonl") && log_of(tasks, "comments.jsonl"));
+	CHECK(log_of(tasks, "review-comments.jsonl") && log_of(tasks, "events.jsonl"));
+	l = log_of(tasks, "review-comments.jsonl");
+	if (l) {
+		CHECK_STR(l->table, "review_comments");
+		CHECK_INT(map_log_column(l, "severity")->nenum, 3);
+		CHECK_INT(map_log_column(l, "author")->nenum, 3);
+	}
+	l = log_of(tasks, "outputs.jsonl");
+	CHECK(l && map_log_column(l, "output_var_name") && strcmp(l->table, "phase_outputs") == 0);
+	v = view_of(tasks, "by-initiative");
+	CHECK(v && v->column == NULL && v->rel == relation_of(inits, "tasks"));
+	CHECK(pt->alloc == NULL && pt->file == NULL);
+	CHECK_STR(runs->alloc, "RUN-%03d");
+	CHECK_STR(runs->file, "run.json");
+	CHECK(runs->task == map_column(runs, "task_id"));
+	CHECK(map_column(runs, "workflow_id")->ref == map_collection(db, "workflows"));
+	l = log_of(runs, "phases.jsonl");
+	CHECK(l && strcmp(l->table, "workflow_run_phases") == 0 && strcmp(l->owner, "workflow_run_id") == 0);
+	CHECK(gates->integer_key && !gates->readonly);
+	CHECK_STR(gates->alloc, "%d");
+	CHECK(gates->task == map_column(gates, "task_id"));
+	CHECK(map_column(gates, "approved")->type == MAP_BOOLEAN && map_column(gates, "approved")->required);
+	CHECK_INT(map_column(gates, "gate_type")->nenum, 4);
+	CHECK_INT(map_column(branches, "type")->nenum, 3);
+	CHECK_INT(map_column(branches, "status")->nenum, 4);
+	CHECK(view_of(branches, "by-owner") != NULL);
+	CHECK_STR(inits->alloc, "INIT-%03d");
+	CHECK_STR(inits->file, "initiative.json");
+	CHECK_INT(map_column(inits, "status")->nenum, 4);
+	r = relation_of(inits, "deps");
+	CHECK(r && r->target == inits && !r->unique);
+	r = relation_of(inits, "tasks");
+	CHECK(r && r->target == tasks && r->unique && r->order && strcmp(r->order, "sequence") == 0);
+	CHECK(log_of(inits, "decisions.jsonl") != NULL);
+
+	/* Orca's AST cache: nothing in it can be changed, only removed. */
+	CHECK(ast->integer_key && !ast->readonly && ast->alloc == NULL);
+	for (size_t i = 0; i < ast->ncolumns; i++)
+		CHECK(ast->columns[i].readonly);
+	CHECK(view_of(ast, "by-language") != NULL);
+
+	/* The rest of Orca's user database. */
+	CHECK(map_alloc_uuid(sessions));
+	CHECK(map_column(sessions, "workspace_root")->required);
+	col = map_column(budgets, "type");
+	CHECK(col && col->required && col->nenum == 2);
+	CHECK_INT(map_column(budgets, "enforcement")->nenum, 2);
+	CHECK_STR(pricing->table, "llm_pricing");
+	CHECK(map_column(pricing, "cost_per_input_token")->has_min);
+	CHECK(usage->readonly && usage->integer_key);
+	CHECK_STR(usage->table, "usage_logs");
+	CHECK(map_column(usage, "budget_id")->ref == budgets);
+	CHECK(view_of(usage, "by-budget") && view_of(usage, "by-model"));
+out:
+	map_free(m);
 }
 
 static void test_errors(void)
@@ -343,6 +496,7 @@ static void test_keys(void)
 int main(void)
 {
 	test_builtin();
+	test_native_more();
 	test_errors();
 	test_keys();
 	return check_done();

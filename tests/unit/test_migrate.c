@@ -1,7 +1,9 @@
 /*
  * test_migrate.c - versioned migrations: every step pairs up and down, up
- * then down then up gives the same schema, the file is backed up first and
- * restored when a step fails, and out-of-range targets are refused.
+ * then down then up gives the same schema (and, step by step, the same
+ * rows), the file is backed up first and restored when a step fails, and
+ * out-of-range targets are refused; metadata's schema_version follows every
+ * step; the event log is deduplicated.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -358,6 +360,287 @@ out:
 	free(path);
 }
 
+/*
+ * Rows for every table a version has, written as other programs write them
+ * (plain SQL, defaults and triggers doing the rest): FIXTURE[v] fills what
+ * step v added. The round trips below fill the versions before the step.
+ */
+static const char *const project_fixture[] = {
+	NULL,
+	/* 1: init */
+	"INSERT INTO workflows (id, name, definition) VALUES ('wf', 'Release', '{\"steps\":[1,2]}');"
+	"INSERT INTO tasks (id, title, status, workflow_id) VALUES ('TASK-001', 'One', 'running', 'wf'),"
+	" ('TASK-002', 'Two', 'planned', NULL);"
+	"INSERT INTO task_dependencies (task_id, depends_on) VALUES ('TASK-002', 'TASK-001');"
+	"INSERT INTO bugs (id, title, labels) VALUES ('BUG-001', 'Crash', '[\"x\"]');"
+	"INSERT INTO task_bugs (task_id, bug_id) VALUES ('TASK-001', 'BUG-001');"
+	"INSERT INTO project_rules (id, name, config) VALUES ('r', 'Rule', '{}');"
+	"INSERT INTO zones (id, name) VALUES ('z', 'Zone');"
+	"INSERT INTO worktrees (id, path, port, task_id) VALUES ('wt', '/w', 3001, 'TASK-001');"
+	"INSERT INTO worktree_zones (worktree_id, zone_id) VALUES ('wt', 'z');"
+	"INSERT INTO zone_executions (zone_id, worktree_id, success) VALUES ('z', 'wt', 1);"
+	"INSERT INTO workflow_tasks (workflow_id, task_id, sequence) VALUES ('wf', 'TASK-002', 2);"
+	"INSERT INTO transcripts (task_id, content) VALUES ('TASK-001', 'a token bucket');"
+	"INSERT INTO tool_permissions (tool_name, permission_level) VALUES ('rm', 'denied');"
+	"INSERT INTO tool_executions (tool_name, operation, status) VALUES ('vim', 'write', 'success');"
+	"INSERT INTO _orchfs_keys VALUES ('tasks', 2);"
+	"UPDATE bugs SET priority = 1 WHERE id = 'BUG-001';",
+	/* 2: changes (the feed fills itself from here on) */
+	"UPDATE tasks SET status = 'blocked' WHERE id = 'TASK-002';",
+	/* 3: permissions */
+	"INSERT INTO approvals (tool_name, operation, path, collection) VALUES ('rm', 'delete', '/bugs/BUG-001.json',"
+	" 'bugs');"
+	"UPDATE tool_executions SET process = 'vim';",
+	/* 4: agents */
+	"INSERT INTO orchestrator_agents (id, name, agent_type, capabilities) VALUES ('planner', 'sdlc_planner',"
+	" 'planner', '[\"plan\"]');"
+	"INSERT INTO agents (id, orchestrator_agent_id, session_id, status) VALUES ('a1', 'planner', 's1',"
+	" 'executing');"
+	"INSERT INTO agents (id, orchestrator_agent_id, parent_agent_id) VALUES ('a2', 'planner', 'a1');"
+	"INSERT INTO prompts (id, agent_id, prompt_type, prompt_text) VALUES ('p1', 'a1', 'adw', 'plan it');"
+	"INSERT INTO agent_logs (agent_id, log_type, message) VALUES ('a1', 'state_change', 'started');"
+	"INSERT INTO system_logs (log_level, component, message) VALUES ('WARNING', 'websocket', 'slow');"
+	"UPDATE prompts SET status = 'completed' WHERE id = 'p1';",
+	/* 5: orc */
+	"INSERT INTO phases (task_id, phase_id, status, iterations) VALUES ('TASK-001', 'spec', 'completed', 2);"
+	"INSERT INTO phase_templates (id, name, gate_type) VALUES ('spec', 'Spec', 'human');"
+	"INSERT INTO workflow_runs (id, workflow_id, task_id, status) VALUES ('RUN-001', 'wf', 'TASK-001', 'running');"
+	"INSERT INTO workflow_run_phases (workflow_run_id, phase_template_id) VALUES ('RUN-001', 'spec');"
+	"INSERT INTO phase_outputs (task_id, workflow_run_id, phase_id, output_var_name, content) VALUES"
+	" ('TASK-001', 'RUN-001', 'spec', 'SPEC_CONTENT', '# Spec');"
+	"INSERT INTO task_comments (task_id, author, content) VALUES ('TASK-001', 'ann', 'looks right');"
+	"INSERT INTO review_comments (task_id, file_path, line_number, content, severity) VALUES"
+	" ('TASK-001', 'src/a.c', 3, 'leak', 'blocker');"
+	"INSERT INTO gate_decisions (task_id, phase, gate_type, approved) VALUES ('TASK-001', 'spec', 'human', 1);"
+	"INSERT INTO event_log (task_id, event_type, phase, timestamp) VALUES ('TASK-001', 'phase_started', 'spec',"
+	" '2026-01-01T00:00:00.000Z');"
+	"INSERT INTO branches (id, name, type, owner_id) VALUES ('orc-TASK-001', 'orc/TASK-001', 'task', 'TASK-001');"
+	"INSERT INTO initiatives (id, title) VALUES ('INIT-001', 'Auth'), ('INIT-002', 'SSO');"
+	"INSERT INTO initiative_decisions (initiative_id, decision) VALUES ('INIT-001', 'OIDC');"
+	"INSERT INTO initiative_dependencies (initiative_id, depends_on) VALUES ('INIT-002', 'INIT-001');"
+	"INSERT INTO initiative_tasks (task_id, initiative_id) VALUES ('TASK-001', 'INIT-001');",
+	/* 6: more */
+	"INSERT INTO ast_cache (file_path, language, content_hash) VALUES ('src/a.c', 'c', 'h1');"
+	"INSERT INTO metadata (key, value) VALUES ('owner', 'team-a');"
+	"UPDATE bugs SET deleted_at = '2026-01-02T00:00:00.000Z' WHERE id = 'BUG-001';",
+};
+
+static const char *const user_fixture[] = {
+	NULL,
+	"INSERT INTO llm_providers (id, api_key) VALUES ('p', 'sk-1');"
+	"INSERT INTO prompts (id, template) VALUES ('t', 'hi');"
+	"INSERT INTO workflow_templates (id, tags) VALUES ('w', '[\"a\"]');"
+	"INSERT INTO tool_executions (tool_name, operation, status) VALUES ('vim', 'write', 'success');",
+	"UPDATE prompts SET template = 'hello' WHERE id = 't';",
+	"UPDATE tool_executions SET process = 'vim';",
+	"INSERT INTO sessions (id, workspace_root) VALUES ('s', '/src');"
+	"INSERT INTO budgets (id, name, type, credit_amount) VALUES ('b', 'Credit', 'credit', 50);"
+	"INSERT INTO llm_pricing (id, provider, model, cost_per_input_token, cost_per_output_token) VALUES"
+	" ('anthropic-sonnet', 'anthropic', 'claude-sonnet', 0.000003, 0.000015);"
+	"INSERT INTO usage_logs (budget_id, llm_provider, llm_model, cost_usd) VALUES ('b', 'anthropic',"
+	" 'claude-sonnet', 0.25);",
+};
+
+/*
+ * The whole file as text: sqlite_schema, then every row of every table in a
+ * fixed order (the migrations' own table without its applied_at), so two
+ * dumps are equal exactly when the schema and the data are. Caller frees.
+ */
+static char *dump_all(sqlite3 *raw)
+{
+	char *schema = testdb_dump(raw, SCHEMA), *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	sqlite3_stmt *t = NULL;
+
+	fputs(schema, f);
+	free(schema);
+	if (sqlite3_prepare_v2(raw, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1, &t,
+			       NULL) != SQLITE_OK)
+		fputs("(error)", f);
+	while (t && sqlite3_step(t) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(t, 0);
+		char sql[512], *rows;
+		sqlite3_stmt *s = NULL;
+		int n = 0;
+
+		if (strcmp(name, "_orchfs_migrations") == 0) {
+			snprintf(sql, sizeof(sql), "SELECT version, name FROM _orchfs_migrations ORDER BY 1");
+		} else {
+			snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", name);
+			if (sqlite3_prepare_v2(raw, sql, -1, &s, NULL) == SQLITE_OK)
+				n = sqlite3_column_count(s);
+			sqlite3_finalize(s);
+			for (int i = 1; i <= n; i++)
+				snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%s%d", i == 1 ? " ORDER BY " : ", ",
+					 i);
+		}
+		rows = testdb_dump(raw, sql);
+		fprintf(f, "== %s\n%s", name, rows);
+		free(rows);
+	}
+	sqlite3_finalize(t);
+	fclose(f);
+	return buf;
+}
+
+/* The value of metadata's schema_version, or -1 when there is no such view or row. */
+static int meta_version(sqlite3 *raw)
+{
+	sqlite3_stmt *s = NULL;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(raw, "SELECT value FROM metadata WHERE key = 'schema_version'", -1, &s, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_TEXT)
+		v = atoi((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return v;
+}
+
+/*
+ * Step `step` of kind round-trips: on a file at step - 1 holding rows in
+ * every table, up then down gives back the same schema and rows, and up
+ * again gives the same schema and rows as the first up.
+ */
+static void roundtrip(const char *kind, const struct map_database *db, int step, const char *const *fixture)
+{
+	char name[64], *path, *cause = NULL, *before, *up1, *down, *up2;
+	store *st = NULL;
+	sqlite3 *raw;
+
+	snprintf(name, sizeof(name), "%s-step%d.db", kind, step);
+	path = testdb_path(name);
+	CHECK_INT(store_open(path, db, kind, STORE_CREATE | STORE_NO_MIGRATE, &st, &cause), 0);
+	if (!st) {
+		fprintf(stderr, "store_open: %s\n", cause);
+		free(cause);
+		free(path);
+		return;
+	}
+	raw = testdb_open(path);
+	testdb_exec(raw, "PRAGMA foreign_keys = ON");
+	for (int v = 1; v < step; v++) {
+		CHECK_INT(store_migrate_to(st, v, &cause), 0);
+		CHECK_INT(testdb_exec(raw, fixture[v]), SQLITE_OK);
+	}
+	before = dump_all(raw);
+	CHECK_INT(store_migrate_to(st, step, &cause), 0);
+	CHECK_INT(version(st), step);
+	up1 = dump_all(raw);
+	CHECK(strcmp(up1, before) != 0);
+	CHECK_INT(store_migrate_to(st, step - 1, &cause), 0);
+	CHECK_INT(version(st), step - 1);
+	down = dump_all(raw);
+	if (strcmp(down, before) != 0)
+		fprintf(stderr, "%s step %d: down did not give back the schema and rows it started from\n", kind, step);
+	CHECK_STR(down, before);
+	CHECK_INT(store_migrate_to(st, step, &cause), 0);
+	up2 = dump_all(raw);
+	if (strcmp(up2, up1) != 0)
+		fprintf(stderr, "%s step %d: up, down, up is not up\n", kind, step);
+	CHECK_STR(up2, up1);
+
+	/* The new tables take their rows too (CHECKs, defaults, keys and triggers hold). */
+	CHECK_INT(testdb_exec(raw, fixture[step]), SQLITE_OK);
+	CHECK(cause == NULL);
+	free(cause);
+	free(before);
+	free(up1);
+	free(down);
+	free(up2);
+	sqlite3_close(raw);
+	store_free(st);
+	free(path);
+}
+
+/* metadata's schema_version is the version right after every step, up and down. */
+static void test_metadata(void)
+{
+	char *path = testdb_path("meta.db"), *cause = NULL;
+	store *st = NULL;
+	sqlite3 *raw;
+	int latest, v;
+
+	CHECK_INT(store_open(path, pdb, "project", STORE_CREATE | STORE_NO_MIGRATE, &st, &cause), 0);
+	if (!st) {
+		free(path);
+		return;
+	}
+	raw = testdb_open(path);
+	latest = latest_of(st);
+	for (v = 1; v <= latest; v++) {
+		CHECK_INT(store_migrate_to(st, v, &cause), 0);
+		CHECK_INT(meta_version(raw), v >= 6 ? v : -1);
+	}
+	for (v = latest - 1; v >= 0; v--) {
+		CHECK_INT(store_migrate_to(st, v, &cause), 0);
+		CHECK_INT(meta_version(raw), v >= 6 ? v : -1);
+	}
+	CHECK_INT(store_migrate_to(st, latest, &cause), 0);
+
+	/* Other keys are stored; schema_version cannot be written by hand. */
+	CHECK_INT(testdb_exec(raw, "INSERT INTO metadata (key, value) VALUES ('owner', 'a')"), SQLITE_OK);
+	CHECK_INT(testdb_exec(raw, "INSERT INTO metadata (key, value) VALUES ('owner', 'b')"), SQLITE_OK);
+	{
+		char *s = testdb_text(raw, "SELECT group_concat(key || '=' || value) FROM metadata");
+		char want[64];
+		snprintf(want, sizeof(want), "schema_version=%d,owner=b", latest);
+		CHECK_STR(s, want);
+		free(s);
+	}
+	CHECK(sqlite3_exec(raw, "UPDATE metadata SET value = '99' WHERE key = 'schema_version'", NULL, NULL, NULL) !=
+	      SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "INSERT INTO metadata VALUES ('schema_version', '99')", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "DELETE FROM metadata WHERE key = 'schema_version'", NULL, NULL, NULL) != SQLITE_OK);
+	CHECK_INT(meta_version(raw), latest);
+	CHECK_INT(testdb_exec(raw, "DELETE FROM metadata WHERE key = 'owner'"), SQLITE_OK);
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM metadata_entries"), 0);
+	free(cause);
+	sqlite3_close(raw);
+	store_free(st);
+	free(path);
+}
+
+/* The deduplicated event log: the same event twice is one row, whoever writes it. */
+static void test_event_dedup(void)
+{
+	char *path = testdb_path("events.db"), *cause = NULL;
+	store *st = NULL;
+	sqlite3 *raw;
+
+	CHECK_INT(store_open(path, pdb, "project", STORE_CREATE, &st, &cause), 0);
+	if (!st) {
+		free(path);
+		return;
+	}
+	raw = testdb_open(path);
+	CHECK_INT(testdb_exec(raw, "INSERT INTO tasks (id) VALUES ('T')"), SQLITE_OK);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(testdb_exec(raw, "INSERT INTO event_log (task_id, event_type, phase, timestamp) VALUES"
+				      " ('T', 'phase_done', 'spec', '2026-01-01T00:00:00.000Z')"),
+			  SQLITE_OK);
+	CHECK_INT(testdb_exec(raw, "INSERT OR IGNORE INTO event_log (task_id, event_type, phase, timestamp) VALUES"
+			      " ('T', 'phase_done', 'spec', '2026-01-01T00:00:00.000Z')"),
+		  SQLITE_OK);
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM event_log"), 1);
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM _orchfs_changes WHERE operation = 'append'"), 1);
+	/* Another time, phase or type is another event. */
+	CHECK_INT(testdb_exec(raw, "INSERT INTO event_log (task_id, event_type, phase, timestamp) VALUES"
+			      " ('T', 'phase_done', 'spec', '2026-01-01T00:00:01.000Z'),"
+			      " ('T', 'phase_done', 'implement', '2026-01-01T00:00:00.000Z'),"
+			      " ('T', 'phase_started', 'spec', '2026-01-01T00:00:00.000Z')"),
+		  SQLITE_OK);
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM event_log"), 4);
+	/* An update cannot make two events one either. */
+	CHECK(sqlite3_exec(raw, "UPDATE event_log SET timestamp = '2026-01-01T00:00:00.000Z'", NULL, NULL, NULL) !=
+	      SQLITE_OK);
+	free(cause);
+	sqlite3_close(raw);
+	store_free(st);
+	free(path);
+}
+
 int main(void)
 {
 	char *cause = NULL;
@@ -372,6 +655,13 @@ int main(void)
 	test_project();
 	test_foreign();
 	test_user();
+	/* Each step since the core schema round-trips (0004_agents, 0005_orc, 0006_more; user 0004_usage). */
+	for (int step = 4; step < (int)ARRAY_SIZE(project_fixture); step++)
+		roundtrip("project", pdb, step, project_fixture);
+	for (int step = 4; step < (int)ARRAY_SIZE(user_fixture); step++)
+		roundtrip("user", udb, step, user_fixture);
+	test_metadata();
+	test_event_dedup();
 	map_free(m);
 	return check_done();
 }
