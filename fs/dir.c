@@ -580,8 +580,8 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 	case NODE_COLLECTION:
 		if (n->c->alloc)
 			dir_add(d, "new", DT_REG);
-		if (n->c->soft_delete)
-			dir_add(d, ".trash", DT_DIR);
+		/* .trash/ is not listed (like .snapshot/ on a filer): grep -r, find and
+		 * rsync of a collection see what is in it, not what was deleted. */
 		for (size_t i = 0; i < n->c->nlogs; i++)
 			if (n->c->logs[i].fts) {
 				dir_add(d, "search", DT_DIR);

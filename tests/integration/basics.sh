@@ -57,11 +57,20 @@ while IFS= read -r -d '' f; do
 	assert_eq "$(wc -c < "$f")" "$(stat -c %s "$f")" "size of $f"
 done < <(find "$MNT" -type f -print0)
 
-note "rm deletes, rmdir deletes a directory entity"
+note "rm deletes (to .trash/), rmdir deletes a directory entity, rm in .trash/ for good"
 rm "$MNT/bugs/BUG-001.json"
-assert_eq "0" "$(sql "SELECT count(*) FROM bugs")" "bug deleted"
+assert_eq "0" "$(sql "SELECT count(*) FROM bugs WHERE deleted_at IS NULL")" "bug deleted"
+[ -e "$MNT/bugs/BUG-001.json" ] && fail "a deleted bug is still listed"
+assert_eq "" "$(ls "$MNT/bugs" | grep BUG-001)" "a deleted bug is not listed"
+assert_eq "Login fails" "$(jq -r .title "$MNT/bugs/.trash/BUG-001.json")" "the deleted bug in bugs/.trash/"
 assert_eq "Login fails" "$(sql "SELECT json_extract(before_json, '$.title') FROM tool_executions WHERE operation='delete'")" "deleted bug recoverable from the audit"
+rm "$MNT/bugs/.trash/BUG-001.json"
+assert_eq "0" "$(sql "SELECT count(*) FROM bugs")" "bug removed for good"
+ntr=$(sql "SELECT count(*) FROM transcripts")
+[ "$ntr" -gt 0 ] || fail "TASK-100 has a transcript to delete"
 rmdir "$MNT/tasks/TASK-100"
+assert_eq "1|$ntr" "$(sql "SELECT (SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL), (SELECT count(*) FROM transcripts)")" "the task in .trash/ keeps its transcript"
+rm "$MNT/tasks/.trash/TASK-100.json"
 assert_eq "0|0" "$(sql "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM transcripts)")" "task and its transcript deleted"
 
 umount_fs || fail "clean unmount"

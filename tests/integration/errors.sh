@@ -362,6 +362,7 @@ check_eq "$TABLES_ALL" "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name 
 check_eq "$NBUGS" "$(sql "SELECT count(*) FROM bugs")" "bugs untouched"
 rm "$MNT/rules/$HOSTILE.json" || bad "rm of the hostile rule"
 rmdir "$MNT/tasks/$HOSTILE2" || bad "rmdir of the hostile task"
+rm "$MNT/tasks/.trash/$HOSTILE2.json" || bad "rm of the hostile task from tasks/.trash/"
 check_eq "0|0" "$(sql "SELECT (SELECT count(*) FROM project_rules), (SELECT count(*) FROM tasks WHERE id <> 'TASK-001')")" "hostile rows removed"
 
 # --- a read-only mount ---

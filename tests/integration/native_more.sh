@@ -63,7 +63,13 @@ check_eq "by-initiative by-status" "$(cd tasks && lsw -d by-*)" "the task views"
 PLANNER=$(sql "SELECT id FROM agents WHERE orchestrator_agent_id = 'planner'")
 BUILDER=$(sql "SELECT id FROM agents WHERE orchestrator_agent_id = 'builder'")
 is_uuid "$PLANNER" || bad "agents' keys are UUIDs: [$PLANNER]"
-check_eq "agent.json logs.jsonl" "$(lsw "agents/$PLANNER")" "an agent's directory"
+check_eq "agent.json children logs.jsonl prompts" "$(lsw "agents/$PLANNER")" "an agent's directory"
+[ -n "$(sql "SELECT 1 FROM agents WHERE parent_agent_id = '$PLANNER'")" ] || bad "the demo planner has children"
+[ -n "$(sql "SELECT 1 FROM prompts WHERE agent_id = '$PLANNER'")" ] || bad "the demo planner has prompts"
+check_eq "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM agents WHERE parent_agent_id = '$PLANNER' ORDER BY id)")" \
+	"$(lsw "agents/$PLANNER/children")" "an agent's children/, from parent_agent_id"
+check_eq "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM prompts WHERE agent_id = '$PLANNER' ORDER BY id)")" \
+	"$(lsw "agents/$PLANNER/prompts")" "an agent's prompts/"
 check_eq "by-orchestrator-agent by-parent by-session by-status" "$(cd agents && lsw -d by-*)" "the agent views"
 check_eq "$BUILDER" "$(lsw "agents/by-parent/$PLANNER")" "agents/by-parent: the children of the planner"
 check_eq "../../../agents/$BUILDER" "$(readlink "agents/by-parent/$PLANNER/$BUILDER")" "a child's link"
@@ -195,9 +201,15 @@ echo '{"phase_template_id":"implement","status":"failed","error":"timeout"}' >> 
 check_eq "implement|failed|timeout" \
 	"$(sql "SELECT phase_template_id, status, error FROM workflow_run_phases WHERE workflow_run_id = 'RUN-002'")" "the run's phase"
 [ -L workflow-runs/by-task/TASK-002/RUN-002 ] || bad "workflow-runs/by-task/ lists the run"
+# workflows keep what rm removes in .trash/ (soft deletes): a workflow with
+# runs can go there, but not be removed for good while a run holds it
+check_eq OK "$(sys_errno 'os.rmdir(a[0])' workflows/release)" "rmdir of a workflow with runs: to .trash/"
+[ -f workflows/.trash/release.json ] || bad "the workflow is in workflows/.trash/"
 before
-e=$(sys_errno 'os.rmdir(a[0])' workflows/release)
-refused "rmdir of a workflow with runs" EINVAL "$e" "$DB"
+e=$(sys_errno 'os.unlink(a[0])' workflows/.trash/release.json)
+refused "rm of a trashed workflow with runs" EINVAL "$e" "$DB"
+mv workflows/.trash/release.json workflows/release || bad "mv restores the workflow"
+check_eq "" "$(sql "SELECT deleted_at FROM workflows WHERE id = 'release'")" "restored"
 rmdir workflow-runs/RUN-002 || bad "rmdir a run"
 check_eq "0|0" "$(sql "SELECT (SELECT count(*) FROM workflow_runs WHERE id = 'RUN-002'),
 	(SELECT count(*) FROM workflow_run_phases WHERE workflow_run_id = 'RUN-002')")" "the run and its phases are gone"

@@ -670,7 +670,8 @@ ROW4=$(sql "SELECT title, description, status, priority, severity, assignee, lab
 rm "$B/BUG-004.json" || bad "$CASE: rm"
 D=$(last_audit)
 check_eq "delete|BUG-004|success" "$(sql "SELECT operation || '|' || entity_key || '|' || status FROM tool_executions WHERE id = $D")" "$CASE: the audited delete"
-check_eq "0|0" "$(sql "SELECT (SELECT count(*) FROM bugs WHERE id = 'BUG-004'), (SELECT count(*) FROM task_bugs WHERE bug_id = 'BUG-004')")" "$CASE: gone"
+check_eq "0|1" "$(sql "SELECT (SELECT count(*) FROM bugs WHERE id = 'BUG-004' AND deleted_at IS NULL), (SELECT count(*) FROM bugs WHERE id = 'BUG-004' AND deleted_at IS NOT NULL)")" "$CASE: gone to .trash/"
+[ -e "$MNT/tasks/TASK-001/bugs/BUG-004" ] && bad "$CASE: the link to a deleted bug is still listed"
 out=$("$ORCHFS" undo "$D" 2>&1)
 check_rc 0 "$?" "$CASE: orchfs undo $D ($out)"
 check_eq "$ROW4" "$(sql "SELECT title, description, status, priority, severity, assignee, labels, related_files FROM bugs WHERE id = 'BUG-004'")" \

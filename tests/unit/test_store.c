@@ -747,10 +747,26 @@ static void test_links(void)
 	REFUSED(ALL_DEPS, store_unlink(st, tasks, deps, "TASK-001", "TASK-002", W("unlink"), &cause), -ENOENT,
 		"not linked");
 
-	/* Deleting a task takes its links and its transcript with it (ON DELETE CASCADE). */
+	/* Deleting a task moves it to .trash/ (soft delete): it leaves the
+	 * collection and links to it are not listed; removing it from the
+	 * trash takes its links and its transcript with it (ON DELETE CASCADE). */
 	CHANGED(store_delete(st, tasks, "TASK-003", W("delete"), &cause), "delete");
+	CHECK_INT(store_exists(st, tasks, "TASK-003"), 0);
+	{
+		cJSON *trashed = NULL;
+		CHECK_INT(store_trash_get(st, tasks, "TASK-003", &trashed), 0);
+		cJSON_Delete(trashed);
+	}
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM task_dependencies"), 1);
+	strbuf_init(&sb, 0);
+	CHECK_INT(store_related(st, tasks, deps, "TASK-001", collect_key, &sb), 0);
+	CHECK_STR(sb.buf, ""); /* TASK-001 -> TASK-003: in the trash, not listed */
+	strbuf_release(&sb);
+	CHANGED(store_purge(st, tasks, "TASK-003", W("purge"), &cause), "purge");
 	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM task_dependencies"), 0);
+	REFUSED(ALL_DEPS, store_purge(st, tasks, "TASK-003", W("purge"), &cause), -ENOENT, "not in tasks/.trash");
 	CHANGED(store_delete(st, tasks, "TASK-001", W("delete"), &cause), "delete");
+	CHANGED(store_purge(st, tasks, "TASK-001", W("purge"), &cause), "purge");
 	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM transcripts"), 0);
 	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM task_bugs"), 0);
 	CHECK_INT(store_exists(st, bugs, "BUG-001"), 1);

@@ -1,0 +1,68 @@
+#!/bin/bash
+# trash.sh - soft deletes (deleted_at): rm moves an entity to .trash/, which
+# tools walking the tree do not see; mv brings it back; rm there removes it
+# for good; undo restores; keys in the trash stay taken.
+. "$(dirname "$0")/lib.sh"
+
+mount_fs
+B=$MNT/bugs
+for i in 1 2 3; do
+	echo "{\"title\":\"bug $i quokka\",\"status\":\"open\",\"priority\":$i}" >"$B/new" || fail "create bug $i"
+done
+mkdir "$MNT/tasks/TASK-001" || fail "mkdir a task"
+echo '{"role":"user","type":"user","content":"hello"}' >>"$MNT/tasks/TASK-001/transcript.jsonl" || fail "transcript"
+ln -s ../../../bugs/BUG-002.json "$MNT/tasks/TASK-001/bugs/BUG-002" || fail "link"
+before=$(cat "$B/BUG-002.json")
+
+note "rm: out of the collection, its views, its stream and grep -r; into .trash/"
+rm "$B/BUG-002.json" || fail "rm"
+check_eq "delete|success" "$(sql "SELECT operation || '|' || status FROM tool_executions ORDER BY id DESC LIMIT 1")" "audited"
+check_eq "1" "$(sql "SELECT count(*) FROM bugs WHERE id = 'BUG-002' AND deleted_at IS NOT NULL")" "the row is kept, marked"
+[ -e "$B/BUG-002.json" ] && bad "still there"
+check_eq "BUG-001.json BUG-003.json" "$(ls "$B" | grep json | tr '\n' ' ' | sed 's/ $//')" "ls"
+check_eq "BUG-001 BUG-003" "$(jq -r .id "$MNT/bugs.jsonl" | tr '\n' ' ' | sed 's/ $//')" "bugs.jsonl"
+check_eq "" "$(ls "$B/by-priority/2" 2>/dev/null)" "the by-priority view"
+check_eq "" "$(grep -rl quokka "$B" | grep BUG-002)" "grep -r does not find it"
+check_eq "" "$(ls -A "$B" | grep trash)" ".trash is not listed"
+check_eq "" "$(ls "$MNT/tasks/TASK-001/bugs")" "a task's link to it is not listed"
+check_eq "BUG-002.json" "$(ls "$B/.trash")" "ls .trash"
+check_eq "$(echo "$before" | jq -S 'del(.revision, .updated_at)')" "$(jq -S 'del(.revision, .updated_at)' "$B/.trash/BUG-002.json")" "the document in .trash/"
+check_eq 444 "$(stat -c %a "$B/.trash/BUG-002.json")" ".trash/ files are read-only"
+check_eq EROFS "$(echo '{"priority":1}' | close_errno "$B/.trash/BUG-002.json")" "no writes in .trash/"
+
+note "the key stays taken: new skips it, a file of that name is refused"
+echo '{"title":"bug 4"}' >"$B/new" || fail "create bug 4"
+check_eq "BUG-004" "$(cat "$B/new")" "new skips a key in .trash/"
+check_eq EEXIST "$(echo '{"title":"again"}' | close_errno "$B/BUG-002.json" excl)" "creating a trashed key"
+
+note "mv restores it, links and all"
+mv "$B/.trash/BUG-002.json" "$B/" || bad "mv restores"
+check_eq "$(echo "$before" | jq -S 'del(.revision, .updated_at)')" "$(jq -S 'del(.revision, .updated_at)' "$B/BUG-002.json")" "restored as it was"
+check_eq "" "$(sql "SELECT deleted_at FROM bugs WHERE id = 'BUG-002'")" "deleted_at cleared"
+check_eq "BUG-002" "$(ls "$MNT/tasks/TASK-001/bugs")" "the link is back"
+check_eq "" "$(ls "$B/.trash")" ".trash is empty"
+mv "$B/.trash/BUG-003.json" "$B/" 2>/dev/null && bad "mv of what is not in the trash"
+
+note "undo of a delete restores from .trash/"
+rm "$B/BUG-003.json" || fail "rm BUG-003"
+D=$(last_audit)
+"$ORCHFS" undo "$D" >/dev/null || bad "orchfs undo $D"
+check_eq "bug 3 quokka" "$(jq -r .title "$B/BUG-003.json")" "undone"
+check_eq "" "$(sql "SELECT deleted_at FROM bugs WHERE id = 'BUG-003'")" "undo cleared deleted_at"
+
+note "rm in .trash/ removes for good; the audit keeps the document"
+rm "$B/BUG-003.json" && rm "$B/.trash/BUG-003.json" || bad "rm, then rm from .trash/"
+check_eq 0 "$(sql "SELECT count(*) FROM bugs WHERE id = 'BUG-003'")" "gone for good"
+check_eq "bug 3 quokka" "$(sql "SELECT json_extract(before_json, '$.title') FROM tool_executions WHERE operation = 'purge' AND entity_key = 'BUG-003'")" "the purge is audited with the document"
+rm "$B/.trash/BUG-003.json" 2>/dev/null && bad "rm of what is not in the trash"
+
+note "a task: rmdir to .trash/ keeps its transcript until it is removed for good"
+rmdir "$MNT/tasks/TASK-001" || fail "rmdir TASK-001"
+check_eq 1 "$(sql "SELECT count(*) FROM transcripts WHERE task_id = 'TASK-001'")" "the transcript is kept"
+check_eq "TASK-001.json" "$(ls "$MNT/tasks/.trash")" "tasks/.trash"
+mv "$MNT/tasks/.trash/TASK-001.json" "$MNT/tasks/TASK-001" || bad "mv restores a directory entity"
+[ -f "$MNT/tasks/TASK-001/task.json" ] || bad "the task is back"
+check_eq "hello" "$(jq -r .content "$MNT/tasks/TASK-001/transcript.jsonl")" "with its transcript"
+rmdir "$MNT/tasks/TASK-001" && rm "$MNT/tasks/.trash/TASK-001.json" || bad "rmdir, then rm from .trash/"
+check_eq "0|0" "$(sql "SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM transcripts)")" "task and transcript gone"
+exit 0
