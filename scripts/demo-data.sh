@@ -32,12 +32,8 @@ w rules/no-secrets.json '{"name":"No secrets in code","rule_type":"security","se
 w rules/no-console-log.json '{"name":"No console.log","rule_type":"style","severity":"warning","config":{"pattern":"console\\.log","paths":["src/**/*.ts"]}}'
 w rules/max-file-size.json '{"name":"Files under 1 MB","rule_type":"workflow","severity":"error","config":{"max_bytes":1048576}}'
 
-# The four default zones of AI-Orchestra, and worktrees.
-mkdir "$m/zones/zone-development" "$m/zones/zone-testing" "$m/zones/zone-review" "$m/zones/zone-deployment"
-w zones/zone-development/zone.json '{"name":"Development","agents":["frontend","backend"],"actions":[],"position_x":50,"position_y":50}'
-w zones/zone-testing/zone.json '{"name":"Testing","agents":["qa","test-engineer"],"actions":["runTests"],"position_x":400,"position_y":50}'
-w zones/zone-review/zone.json '{"name":"Review","agents":["code-reviewer"],"actions":["runTests","createPR"],"position_x":750,"position_y":50}'
-w zones/zone-deployment/zone.json '{"name":"Deployment","trigger":"manual","agents":["devops"],"actions":["runTests","notify"],"position_x":1100,"position_y":50}'
+# The four default zones of AI-Orchestra come with the schema (migration
+# 0007); worktrees.
 w worktrees/wt-rate-limit.json '{"path":"/srv/worktrees/rate-limit","port":3001,"branch_name":"feat/rate-limit","task_id":"TASK-001"}'
 w worktrees/wt-docs.json '{"path":"/srv/worktrees/docs","port":3002,"branch_name":"docs/api","task_id":"TASK-002","status":"inactive"}'
 

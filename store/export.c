@@ -152,31 +152,54 @@ int store_import_begin(store *st, char **cause)
 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
-	/* Only into an empty database: an import is a copy, not a merge. */
+	/* Only into a new database: an import is a copy, not a merge. New means
+	 * never changed: every change leaves a row in the feed (the triggers see
+	 * every writer) or the audit. What its migrations put there (the default
+	 * zones, the constitution) goes; the export holds the rows to keep. */
 	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &s, NULL)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(s, 0);
 		struct strbuf sql = STRBUF_INIT;
 		sqlite3_stmt *c = NULL;
 		bool empty;
+		if ((!st->db->changes || strcmp(table, st->db->changes) != 0) &&
+		    (!st->db->audit || strcmp(table, st->db->audit) != 0))
+			continue;
 		strbuf_addstr(&sql, "SELECT 1 FROM ");
-		sql_quote(&sql, (const char *)sqlite3_column_text(s, 0));
+		sql_quote(&sql, table);
 		strbuf_addstr(&sql, " LIMIT 1");
 		empty = sqlite3_prepare_v2(cn->db, sql.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_DONE;
 		sqlite3_finalize(c);
 		strbuf_release(&sql);
 		if (!empty) {
-			rc = store_cause(cause, -EEXIST, "%s: table %s is not empty; import needs an empty database",
-					 st->path, sqlite3_column_text(s, 0));
+			rc = store_cause(cause, -EEXIST, "%s: has changes (table %s is not empty); import needs a new database",
+					 st->path, table);
 			sqlite3_finalize(s);
 			return rc;
 		}
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK ||
 	    (rc = conn_begin(cn, true)) != SQLITE_OK ||
-	    (rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK)
+	    (rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK) {
+		sqlite3_finalize(s);
 		return store_sqlerr(cn, rc, cause);
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct strbuf sql = STRBUF_INIT;
+		strbuf_addstr(&sql, "DELETE FROM ");
+		sql_quote(&sql, (const char *)sqlite3_column_text(s, 0));
+		rc = conn_exec(cn, sql.buf);
+		strbuf_release(&sql);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(s);
+			rc = store_sqlerr(cn, rc, cause);
+			conn_rollback(cn);
+			return rc;
+		}
+	}
+	sqlite3_finalize(s);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 mount_fs
 
 note "the root shows the collections, their JSON Lines streams and user/"
-assert_eq "agents agents.jsonl approvals approvals.jsonl ast-cache ast-cache.jsonl audit audit.jsonl branches branches.jsonl bugs bugs.jsonl changes.jsonl gates gates.jsonl initiatives initiatives.jsonl logs logs.jsonl orchestrator-agents orchestrator-agents.jsonl permissions permissions.jsonl phase-templates phase-templates.jsonl prompts prompts.jsonl rules rules.jsonl tasks tasks.jsonl user workflow-runs workflow-runs.jsonl workflows workflows.jsonl worktrees worktrees.jsonl zones zones.jsonl" \
+assert_eq "agents agents.jsonl approvals approvals.jsonl ast-cache ast-cache.jsonl audit audit.jsonl branches branches.jsonl bugs bugs.jsonl changes.jsonl documents documents.jsonl gates gates.jsonl initiatives initiatives.jsonl logs logs.jsonl orchestrator-agents orchestrator-agents.jsonl permissions permissions.jsonl phase-templates phase-templates.jsonl prompts prompts.jsonl rules rules.jsonl tasks tasks.jsonl user workflow-runs workflow-runs.jsonl workflows workflows.jsonl worktrees worktrees.jsonl zone-stats zone-stats.jsonl zones zones.jsonl" \
 	"$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls of the root"
 assert_eq "budgets budgets.jsonl changes.jsonl pricing pricing.jsonl prompts prompts.jsonl providers providers.jsonl sessions sessions.jsonl usage usage.jsonl workflow_templates workflow_templates.jsonl" \
 	"$(ls "$MNT/user" | tr '\n' ' ' | sed 's/ $//')" "ls of user/"
@@ -35,7 +35,7 @@ assert_eq "1" "$(sql "SELECT count(*) FROM tasks WHERE id='TASK-100'")" "mkdir c
 echo '{"title":"Ship it","status":"running"}' > "$MNT/tasks/TASK-100/task.json"
 assert_eq "Ship it|running" "$(sql "SELECT title, status FROM tasks WHERE id='TASK-100'")" "task patched"
 ls "$MNT/tasks/TASK-100" > "$T/ls" || fail "ls of a task"
-assert_eq "bugs comments.jsonl deps events.jsonl outputs.jsonl phases.jsonl review-comments.jsonl task.json transcript.jsonl" "$(tr '\n' ' ' < "$T/ls" | sed 's/ $//')" "task directory"
+assert_eq "attachments bugs comments.jsonl deps events.jsonl outputs.jsonl phases.jsonl review-comments.jsonl task.json transcript.jsonl" "$(tr '\n' ' ' < "$T/ls" | sed 's/ $//')" "task directory"
 
 note ">> appends transcript rows in one transaction"
 printf '%s\n' '{"role":"user","content":"hello"}' '{"role":"assistant","content":"hi there"}' >> "$MNT/tasks/TASK-100/transcript.jsonl"

@@ -164,6 +164,7 @@ initiative_dependencies|initiative_id|initiatives|CASCADE
 initiative_dependencies|depends_on|initiatives|CASCADE
 initiative_tasks|initiative_id|initiatives|CASCADE
 initiative_tasks|task_id|tasks|CASCADE
+task_attachments|task_id|tasks|CASCADE
 EOF
 )
 check_eq "$expected_fks" "$(sql "$FKS")" "PRAGMA foreign_key_list of every table"

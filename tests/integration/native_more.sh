@@ -57,7 +57,7 @@ done
 for d in sessions budgets pricing usage; do
 	[ -d "user/$d" ] || bad "no user/$d/"
 done
-check_eq "bugs comments.jsonl deps events.jsonl outputs.jsonl phases.jsonl review-comments.jsonl task.json transcript.jsonl" \
+check_eq "attachments bugs comments.jsonl deps events.jsonl outputs.jsonl phases.jsonl review-comments.jsonl task.json transcript.jsonl" \
 	"$(lsw tasks/TASK-001)" "a task's directory"
 check_eq "by-initiative by-status" "$(cd tasks && lsw -d by-*)" "the task views"
 PLANNER=$(sql "SELECT id FROM agents WHERE orchestrator_agent_id = 'planner'")
