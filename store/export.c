@@ -61,7 +61,7 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
 		return store_sqlerr(cn, rc, cause);
 	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &tables, NULL)) != SQLITE_OK) {
@@ -151,7 +151,7 @@ int store_import_begin(store *st, char **cause)
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	/* Only into an empty database: an import is a copy, not a merge. */
 	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &s, NULL)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
@@ -189,7 +189,7 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 	int rc, i = 0;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if (!cJSON_IsObject(row))
 		return store_cause(cause, -EINVAL, "row: expected an object");
 	strbuf_addstr(&sql, "INSERT INTO ");
@@ -245,7 +245,7 @@ int store_import_end(store *st, bool commit, char **cause)
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if (!commit) {
 		conn_rollback(cn);
 		return 0;
@@ -265,7 +265,7 @@ int store_import_clear_feed(store *st, char **cause)
 	if (!st->db->changes)
 		return 0;
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	/* The rows just inserted fired the feed's triggers: the feed to keep is the exported one. */
 	strbuf_addstr(&sql, "DELETE FROM ");
 	sql_quote(&sql, st->db->changes);
