@@ -38,6 +38,11 @@ const struct fuse_lowlevel_ops *fs_ops(void);
 /* fs_set_session - the session, for cache invalidations (after fuse_session_new). */
 void fs_set_session(fs *f, struct fuse_session *se);
 
+/* fs_stop - the session is over (after the loop): every open file holding a
+ * save not yet committed is refused, logged and audited (why: "SIGTERM"),
+ * since its close() can no longer reach the daemon (it fails ENOTCONN). */
+void fs_stop(fs *f, const char *why);
+
 /* fs_watch_start - follow other writers' commits and drop what the kernel
  * caches of the rows they change (a thread; needs the session, after mount);
  * until it runs, nothing is cached. fs_watch_stop ends it (before unmount). */

@@ -111,6 +111,8 @@ struct handle {
 	int failed;              /* errno of the last commit, if the bytes have not changed
 				  * since: fsync then close report it once, audit it once */
 	pid_t sid;               /* session of the opener (for `new`) */
+	pid_t pid;               /* the opener: whose save fs_stop refuses */
+	uid_t uid;               /* the opener's uid */
 	struct timespec mtime;   /* of the row when the snapshot was taken */
 	struct scratch *scratch; /* for scratch files; data unused */
 	struct handle *next;     /* in fs->handles, protected by fs->lock */
@@ -183,6 +185,8 @@ void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *fs_child(const char *parent, const char *name);
 /* fs_actor - who makes the request: pid, uid, process name, for op on path */
 void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa);
+/* fs_actor_pid - the same for process pid (no request) */
+void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct fs_actor *oa);
 /* fs_sid - the session of the requesting process */
 pid_t fs_sid(fuse_req_t req);
 bool fs_writable(fs *f, const struct node *n);

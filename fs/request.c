@@ -37,18 +37,17 @@ char *fs_child(const char *parent, const char *name)
 	return strcmp(parent, "/") == 0 ? xasprintf("/%s", name) : xasprintf("%s/%s", parent, name);
 }
 
-void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa)
+void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct fs_actor *oa)
 {
-	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
 	char file[64];
 	FILE *fp;
 
 	memset(oa, 0, sizeof(*oa));
 	strcpy(oa->comm, "unknown");
-	if (ctx) {
-		oa->a.pid = ctx->pid;
-		oa->a.uid = ctx->uid;
-		snprintf(file, sizeof(file), "/proc/%d/comm", (int)ctx->pid);
+	oa->a.pid = pid;
+	oa->a.uid = uid;
+	if (pid > 0) {
+		snprintf(file, sizeof(file), "/proc/%d/comm", (int)pid);
 		if ((fp = fopen(file, "re"))) {
 			if (fgets(oa->comm, sizeof(oa->comm), fp))
 				oa->comm[strcspn(oa->comm, "\n")] = 0;
@@ -58,6 +57,13 @@ void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor 
 	oa->a.tool = oa->comm;
 	oa->a.operation = op;
 	oa->a.path = path;
+}
+
+void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa)
+{
+	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
+
+	fs_actor_pid(ctx ? ctx->pid : 0, ctx ? ctx->uid : 0, op, path, oa);
 }
 
 pid_t fs_sid(fuse_req_t req)

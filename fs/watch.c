@@ -10,7 +10,8 @@
  * entries must be dropped (the entity's file or directory and
  * everything under it, its collection's views and stream, the feed). A
  * store without a feed (a foreign schema) drops everything the kernel knows
- * of that database. Invalidations run here, in the watcher's own thread,
+ * of that database, and so does a database file replaced under the mount
+ * (store_generation). Invalidations run here, in the watcher's own thread,
  * never inside a request handler, so they cannot deadlock against the
  * request that caused them. The mount's own changes come through the same
  * feed: one mechanism for every writer.
@@ -30,6 +31,7 @@
 struct watch_store {
 	int64_t version; /* PRAGMA data_version last seen */
 	int64_t seq;     /* last change feed row handled */
+	unsigned gen;    /* store_generation: which file of the path they count in */
 };
 
 struct watch {
@@ -132,7 +134,17 @@ static void watch_store(struct watch *w, size_t i)
 	int64_t v;
 	char root[NODE_NAME_MAX + 2];
 
-	if (store_data_version(st, &v) || v == w->w[i].version)
+	if (store_data_version(st, &v))
+		return;
+	if (store_generation(st) != w->w[i].gen) {
+		/* another file at the database's path: nothing cached of the old one holds */
+		w->w[i].gen = store_generation(st);
+		w->w[i].version = v;
+		if (store_has_changes(st))
+			store_changes_last(st, &w->w[i].seq);
+		goto all;
+	}
+	if (v == w->w[i].version)
 		return;
 	w->w[i].version = v;
 	if (store_has_changes(st)) {
@@ -140,6 +152,7 @@ static void watch_store(struct watch *w, size_t i)
 		w->w[i].seq = wc.seq;
 		return;
 	}
+all:
 	snprintf(root, sizeof(root), "/%s", db->dir);
 	watch_drop(w->f, root);
 }
@@ -181,6 +194,7 @@ int fs_watch_start(fs *f)
 		char *dir, *name;
 		store *st = f->stores[i];
 		w->w[i].version = -1;
+		w->w[i].gen = store_generation(st);
 		if (store_has_changes(st)) {
 			/* Start from now: the kernel has cached nothing older. */
 			store_data_version(st, &w->w[i].version);

@@ -524,6 +524,8 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
 		return -EPERM;
 	h = handle_new(f, path, n, writing, fs_sid(req));
+	h->pid = fuse_req_ctx(req)->pid;
+	h->uid = fuse_req_ctx(req)->uid;
 	h->creating = creating;
 	mt = f->started;
 	if ((fi->flags & O_ACCMODE) == O_WRONLY && (fi->flags & O_APPEND) &&
@@ -850,4 +852,33 @@ void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fs_log("%s: closed with a refused change; the database keeps the last good version", h->path);
 	handle_free(f, h);
 	fuse_reply_err(req, 0);
+}
+
+/*
+ * The session ended with files still open: a signal stopped the daemon, or
+ * the connection was aborted (an unmount waits for open files; see
+ * cmd_mount.c). A save is committed when its writer closes the file, and
+ * that close will never reach us: the kernel answers it ENOTCONN. So each
+ * writer's bytes not yet committed are refused here, in the log and the
+ * audit log, never dropped silently. Called after the loop, single-threaded.
+ */
+void fs_stop(fs *f, const char *why)
+{
+	struct handle *h;
+	struct fs_actor oa;
+	char *reason = xasprintf("not saved: the mount stopped (%s) while the file was open for writing", why);
+
+	pthread_mutex_lock(&f->lock);
+	for (h = f->handles; h; h = h->next) {
+		pthread_mutex_lock(&h->lock);
+		if (h->writable && !h->scratch && h->n.st && h->dirty && h->written && !h->failed) {
+			fs_actor_pid(h->pid, h->uid, write_opname(h), h->path, &oa);
+			fs_log("%s: %s (by %s[%d])", h->path, reason, oa.comm, (int)h->pid);
+			store_refused(h->n.st, h->n.c, h->n.key[0] ? h->n.key : NULL, &oa.a, -ENOTCONN, reason);
+			h->failed = -ENOTCONN;
+		}
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	free(reason);
 }

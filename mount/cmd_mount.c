@@ -8,9 +8,15 @@
  * parent "ok" or the reason through a pipe, and the parent exits 0 or 1.
  * SQLite connections are only ever opened in the process that uses them.
  *
- * Shutdown: SIGTERM, SIGINT, SIGHUP and an unmount all end the session
- * loop; every change was committed when its file was closed, so the daemon
- * only releases its resources and exits 0.
+ * Shutdown. An unmount waits for open files: `orchfs umount` (umount2, or
+ * fusermount3 -u) fails with EBUSY while one is open, and `umount -l`
+ * detaches the name at once while the session goes on serving the open
+ * files; each save is committed as its writer closes it, and the loop ends
+ * when the kernel lets go of the last one. SIGTERM, SIGINT and SIGHUP end
+ * the loop at once: every change already closed is committed, and a file
+ * still open for writing can no longer be saved (its close() fails with
+ * ENOTCONN), so fs_stop() refuses what it holds in the log and the audit
+ * log. Either way the daemon releases its resources and exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,7 +120,7 @@ int cmd_mount(int argc, char **argv)
 	bool foreground = false, mounted = false, handlers = false, cache = false;
 	char *cause = NULL, *mnt = NULL, *fsname = NULL, *logpath = NULL;
 	char mntbuf[PATH_MAX];
-	int opt, rc = 1, pipefd[2] = { -1, -1 }, report = -1;
+	int opt, rc = 1, ret, pipefd[2] = { -1, -1 }, report = -1;
 	fs *f = NULL;
 
 	fuse_opt_add_arg(&args, "orchfs");
@@ -267,7 +273,16 @@ int cmd_mount(int argc, char **argv)
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(loop, 0);
 	fuse_loop_cfg_set_max_threads(loop, 10);
-	rc = fuse_session_loop_mt(se, loop) < 0 ? 1 : 0;
+	/* libfuse's handlers end the loop with the signal's number */
+	ret = fuse_session_loop_mt(se, loop);
+	rc = ret < 0 ? 1 : 0;
+	if (ret > 0 && ret < NSIG && sigabbrev_np(ret)) {
+		char why[32];
+		snprintf(why, sizeof(why), "SIG%s", sigabbrev_np(ret));
+		fs_stop(f, why);
+	} else {
+		fs_stop(f, "the connection to the kernel ended");
+	}
 	fprintf(stderr, "orchfs: unmounting %s\n", mnt);
 out:
 	if (report >= 0)

@@ -39,7 +39,8 @@ static const struct command commands[] = {
 	  "  /path/to/project/.orchfs/project.db  /mnt/orchfs  fuse.orchfs  defaults  0 0\n" },
 	{ "umount", cmd_umount, "orchfs umount [-l] MOUNTPOINT", "unmount; the daemon exits 0",
 	  "Unmounts MOUNTPOINT (-l: lazily, when it is busy). Every change was committed when its\n"
-	  "file was closed, so nothing is pending; the daemon exits with status 0.\n" },
+	  "file was closed; a file still open makes the mount busy, and with -l its change is\n"
+	  "committed when it is closed. The daemon exits with status 0.\n" },
 	{ "migrate", cmd_migrate, "orchfs migrate [--db PATH] [--user] [status | up | down N]",
 	  "show or change the schema version",
 	  "status (the default) prints each database's version and the latest one. up applies\n"

@@ -51,7 +51,7 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 	if (!ac)
 		return store_cause(cause, -EACCES, "permission denied: this database keeps no approvals");
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	row.start_ms = time_now_ms();
@@ -157,7 +157,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	if (!(s = conn_stmt(cn, cn->st->approval_get))) {

@@ -315,7 +315,7 @@ int store_audit_append(store *st, const struct store_actor *who, const char *sta
 	if (st->flags & STORE_READONLY)
 		return store_cause(cause, -EROFS, "the store is read-only");
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	row.duration_ms = duration_ms;
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);

@@ -8,6 +8,31 @@
  * with one writer; writers take the write lock up front (BEGIN IMMEDIATE)
  * so a transaction never fails half-way on a lock upgrade, and wait up to
  * the busy timeout before the caller sees -EAGAIN.
+ *
+ * The file under the path. A connection holds its database open by inode,
+ * not by name: after `rm project.db`, or `mv backup.db project.db`, it
+ * would go on serving, and taking writes into, a file nobody can see. So
+ * the store remembers which file (device, inode) its path named, and looks
+ * again: before every write transaction and after every commit (SQLite's
+ * SQLITE_FCNTL_HAS_MOVED on the writer's own connection, one stat), before
+ * a thread opens its connection, and on the way into any other call at
+ * most every CHECK_MS - a clock read, not a system call, on the hot path.
+ *
+ * When the path names another file, or none, the store leaves the old file
+ * as SQLite leaves a database at its last close, which SQLite itself does
+ * not do for a moved file (it skips the checkpoint and keeps the -wal when
+ * SQLITE_FCNTL_HAS_MOVED says so): the anchor, a connection of the store's
+ * own kept open on the served file for this, checkpoints the whole
+ * write-ahead log into it (a file renamed aside is complete), and the -wal
+ * and -shm it used are unlinked if they are still at the path, so the new
+ * file is never paired with the old one's log or shared memory (SQLite's
+ * "how to corrupt": a database with a WAL not its own). The generation is
+ * then bumped and each thread replaces its connection at its next call, or
+ * after the call it is in, never under a statement still running. The new
+ * file is opened, checked (a database, at the schema version this binary
+ * serves) and served from then on; no file, or one that cannot be served,
+ * makes calls fail with -ENOENT and the reason, until a usable file is at
+ * the path again. Each change is one line in the log (standard error).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,14 +41,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/internal.h"
 
 #define BUSY_TIMEOUT_MS 5000
+#define CHECK_MS 10 /* a read may be served from a file replaced this long ago */
 
 int store_errno(int rc)
 {
+	if (rc == SQLITE_READONLY_DBMOVED)
+		return -ESTALE; /* committed to a file no longer at the path: not saved there */
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
@@ -77,9 +106,32 @@ int store_sqlerr(struct conn *cn, int rc, char **cause)
 	int err = store_errno(rc);
 	const char *msg = sqlite3_errmsg(cn->db);
 
+	if (rc == SQLITE_READONLY_DBMOVED)
+		return store_cause(cause, err,
+				   "database %s was replaced during this save: the change went to the old file, "
+				   "not to the one at that path now; save again",
+				   cn->st->path);
+	if ((rc == SQLITE_CANTOPEN && __atomic_load_n(&cn->st->gone, __ATOMIC_ACQUIRE)) || rc == CONN_MOVING)
+		return store_conn_cause(cn->st, err, cause);
 	if (err == -EAGAIN)
 		return store_cause(cause, err, "database is busy (waited %d ms): %s", BUSY_TIMEOUT_MS, msg);
 	return store_cause(cause, err ? err : -EIO, "%s", msg);
+}
+
+int store_conn_cause(store *st, int err, char **cause)
+{
+	char *why = NULL;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->gone_why)
+		why = xstrdup(st->gone_why);
+	pthread_mutex_unlock(&st->lock);
+	if (why && (err == -ENOENT || err == -EAGAIN))
+		err = store_cause(cause, err, "%s", why);
+	else
+		err = store_cause(cause, err, "cannot open the database %s: %s", st->path, strerror(-err));
+	free(why);
+	return err;
 }
 
 void sql_quote(struct strbuf *sb, const char *name)
@@ -93,10 +145,18 @@ void sql_quote(struct strbuf *sb, const char *name)
 	strbuf_addch(sb, '"');
 }
 
+static void conn_finalize(struct conn *cn)
+{
+	for (size_t i = 0; i < CONN_CACHE; i++) {
+		sqlite3_finalize(cn->cache[i].stmt);
+		cn->cache[i].sql = NULL;
+		cn->cache[i].stmt = NULL;
+	}
+}
+
 static void conn_close(struct conn *cn)
 {
-	for (size_t i = 0; i < CONN_CACHE; i++)
-		sqlite3_finalize(cn->cache[i].stmt);
+	conn_finalize(cn);
 	sqlite3_close_v2(cn->db);
 	free(cn);
 }
@@ -163,27 +223,357 @@ static int conn_open(store *st, bool create, sqlite3 **out)
 	return SQLITE_OK;
 }
 
+/* Is the connection between calls: no transaction, no statement running? */
+static bool conn_idle(struct conn *cn)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (cn->nested || !sqlite3_get_autocommit(cn->db))
+		return false;
+	while ((s = sqlite3_next_stmt(cn->db, s)))
+		if (sqlite3_stmt_busy(s))
+			return false;
+	return true;
+}
+
+/* --- the file under the path (see the top of this file) --- */
+
+static int64_t db_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void db_log(const char *fmt, ...)
+{
+	char when[40];
+	va_list ap;
+
+	time_format_iso(time_now_ms(), when, sizeof(when));
+	flockfile(stderr);
+	fprintf(stderr, "%s orchfs: ", when);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+static void db_id(struct file_id *id, const char *path)
+{
+	struct stat sb;
+
+	memset(id, 0, sizeof(*id));
+	if (stat(path, &sb) < 0)
+		return;
+	id->set = true;
+	id->dev = sb.st_dev;
+	id->ino = sb.st_ino;
+	id->size = sb.st_size;
+	id->mtime = sb.st_mtim;
+}
+
+/* The same file? (changed: its contents too, as far as stat tells) */
+static bool db_same(const struct file_id *a, const struct file_id *b, bool changed)
+{
+	if (!a->set || !b->set)
+		return a->set == b->set;
+	if (a->dev != b->dev || a->ino != b->ino)
+		return false;
+	return !changed || (a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+			    a->mtime.tv_nsec == b->mtime.tv_nsec);
+}
+
+/* Set why the store cannot serve (or NULL); err 0 or -ENOENT. move_lock held. */
+static void db_set_gone(store *st, int err, char *why)
+{
+	pthread_mutex_lock(&st->lock);
+	free(st->gone_why);
+	st->gone_why = why;
+	pthread_mutex_unlock(&st->lock);
+	__atomic_store_n(&st->gone, err, __ATOMIC_RELEASE);
+}
+
+/*
+ * Open the anchor on the file at the path (move_lock held, no anchor) and
+ * note what it opened. switching: the file replaced the one served, so it
+ * must be at the schema version this binary serves (store_open migrates
+ * instead). 0, -EAGAIN when the path changed while opening, or another
+ * negative errno with *why (caller frees).
+ */
+static int db_enter(store *st, bool switching, char **why)
+{
+	char *walpath = xasprintf("%s-wal", st->path), *shm = xasprintf("%s-shm", st->path);
+	struct file_id before, after;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc, cur = 0, latest;
+	bool wal = true;
+
+	db_id(&before, st->path);
+	if (!before.set) {
+		rc = -errno;
+		*why = xstrdup(strerror(-rc));
+		goto out;
+	}
+	rc = conn_open(st, false, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	if (rc == SQLITE_OK && switching && st->kind && !(st->flags & (STORE_READONLY | STORE_NO_MIGRATE))) {
+		latest = store_migrate_latest(st->kind);
+		if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM _orchfs_migrations", -1, &s,
+				       NULL) == SQLITE_OK &&
+		    sqlite3_step(s) == SQLITE_ROW)
+			cur = sqlite3_column_int(s, 0);
+		sqlite3_finalize(s);
+		s = NULL;
+		if (cur != latest) {
+			*why = xasprintf("schema version %d, and this orchfs serves %d (remount to migrate it)", cur,
+					 latest);
+			rc = -EINVAL;
+			goto out;
+		}
+	}
+	/* WAL is a property of the file: set it unless it is set (which would
+	 * be a write), then read again, which opens the -wal and -shm. */
+	if (rc == SQLITE_OK && !(st->flags & STORE_READONLY) && st->kind &&
+	    (rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL)) == SQLITE_OK) {
+		rc = sqlite3_step(s) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(db);
+		wal = rc == SQLITE_OK && sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+		sqlite3_finalize(s);
+		if (rc == SQLITE_OK && !wal)
+			rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		*why = xstrdup(db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		rc = store_errno(rc);
+		goto out;
+	}
+	/* Another file, or this one still being written (a copy onto the path
+	 * in progress: not ours, we changed nothing unless we set WAL): not yet. */
+	db_id(&after, st->path);
+	if (!db_same(&before, &after, switching && wal)) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	st->anchor = db;
+	db = NULL;
+	st->file = before;
+	db_id(&st->wal, walpath);
+	db_id(&st->shm, shm);
+	rc = 0;
+out:
+	sqlite3_close_v2(db);
+	free(walpath);
+	free(shm);
+	return rc;
+}
+
+/*
+ * Let the served file go (move_lock held): checkpoint its whole log into it
+ * through the anchor, unlink its -wal and -shm where they are still at the
+ * path, close the anchor. -EAGAIN, with nothing let go, when a log still at
+ * the path could not be emptied (readers of the old file held it past the
+ * busy timeout): it must not be paired with the new file.
+ */
+static int db_leave(store *st, char **why)
+{
+	char *wal = xasprintf("%s-wal", st->path), *shm = xasprintf("%s-shm", st->path);
+	struct file_id w, m;
+	struct stat sb;
+	int64_t deadline;
+	int ck, rc = 0;
+
+	if (!st->anchor)
+		goto out;
+	/* A checkpoint running on another connection (a writer's automatic one)
+	 * makes ours fail at once, without the busy handler: try again. */
+	for (deadline = db_clock() + BUSY_TIMEOUT_MS;;) {
+		ck = sqlite3_wal_checkpoint_v2(st->anchor, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		if ((ck & 0xff) != SQLITE_BUSY || db_clock() >= deadline)
+			break;
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	}
+	db_id(&w, wal);
+	db_id(&m, shm);
+	if (st->wal.set && db_same(&w, &st->wal, false)) {
+		if (ck != SQLITE_OK && !(stat(wal, &sb) == 0 && sb.st_size == 0)) {
+			if (st->flags & STORE_READONLY)
+				*why = xstrdup("a read-only mount cannot checkpoint the old file's log (remount)");
+			else
+				*why = xasprintf("the old file's log cannot be checkpointed: %s",
+						 sqlite3_errmsg(st->anchor));
+			rc = -EAGAIN;
+			goto out;
+		}
+		unlink(wal);
+	}
+	if (st->shm.set && db_same(&m, &st->shm, false))
+		unlink(shm);
+	sqlite3_close_v2(st->anchor);
+	st->anchor = NULL;
+	memset(&st->wal, 0, sizeof(st->wal));
+	memset(&st->shm, 0, sizeof(st->shm));
+out:
+	free(wal);
+	free(shm);
+	return rc;
+}
+
+/*
+ * Look at the path and follow it (move_lock held): 0 when the store serves
+ * the file there (or knows there is none it can serve: st->gone), -EAGAIN
+ * while the old file cannot be let go yet.
+ */
+static int db_look(store *st)
+{
+	bool gone = st->gone != 0;
+	struct file_id now;
+	char *why = NULL;
+	int rc = 0, tries;
+
+	__atomic_store_n(&st->checked_ms, db_clock(), __ATOMIC_RELAXED);
+	db_id(&now, st->path);
+	if (!gone && db_same(&now, &st->file, false)) {
+		if (st->moving) { /* the path names our file again */
+			st->moving = false;
+			db_set_gone(st, 0, NULL);
+		}
+		return 0;
+	}
+	/* gone: nothing there still, or the same unusable file, unchanged */
+	if (gone && (!now.set || db_same(&now, &st->file, true)))
+		return 0;
+	if (!gone) {
+		if ((rc = db_leave(st, &why))) {
+			char *msg = xasprintf("database %s was %s, but %s; retrying", st->path,
+					      now.set ? "replaced" : "removed", why);
+			pthread_mutex_lock(&st->lock);
+			if (!st->gone_why || strcmp(st->gone_why, msg) != 0)
+				db_log("%s", msg);
+			pthread_mutex_unlock(&st->lock);
+			db_set_gone(st, 0, msg);
+			st->moving = true;
+			free(why);
+			return rc;
+		}
+		st->moving = false;
+		__atomic_add_fetch(&st->gen, 1, __ATOMIC_ACQ_REL);
+	}
+	for (tries = 0, rc = -EAGAIN; rc == -EAGAIN && tries < 5; tries++) {
+		if (tries)
+			nanosleep(&(struct timespec){ 0, 2 * 1000 * 1000 }, NULL);
+		free(why);
+		why = NULL;
+		rc = now.set ? db_enter(st, true, &why) : -ENOENT;
+	}
+	if (rc == 0) {
+		db_log(gone ? "database %s is back: serving it" :
+			      "database %s was replaced: serving the file now at that path (the old one was "
+			      "checkpointed and let go)",
+		       st->path);
+		db_set_gone(st, 0, NULL);
+	} else {
+		char *msg = now.set ? xasprintf("database %s was replaced by a file that cannot be served: %s",
+						st->path, why ? why : "it changed while being opened")
+				    : xasprintf("database %s was removed", st->path);
+		db_id(&st->file, st->path);
+		db_log("%s; reads and writes fail with ENOENT until a database is at that path again", msg);
+		db_set_gone(st, -ENOENT, msg);
+	}
+	free(why);
+	return 0;
+}
+
+/*
+ * Give this thread a connection on the file the store serves (move_lock
+ * held): *pcn's replaced in place (it must be idle), or a new one. The path
+ * is looked at again after opening: a connection is only ever used on the
+ * file the store checked.
+ */
+static int conn_attach(store *st, struct conn **pcn)
+{
+	struct conn *cn = *pcn;
+	struct file_id now;
+	sqlite3 *db = NULL;
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		if ((rc = db_look(st)))
+			return rc;
+		if (st->gone)
+			return st->gone;
+		if (cn && cn->gen == st->gen)
+			return 0;
+		if ((rc = conn_open(st, false, &db)) != SQLITE_OK)
+			return store_errno(rc);
+		db_id(&now, st->path);
+		if (db_same(&now, &st->file, false))
+			break;
+		sqlite3_close_v2(db); /* replaced again while opening: nothing was read */
+		if (tries == 3)
+			return -EAGAIN;
+	}
+	if (cn) {
+		conn_finalize(cn);
+		sqlite3_close_v2(cn->db);
+		cn->db = db;
+	} else {
+		cn = xcalloc(1, sizeof(*cn));
+		cn->st = st;
+		cn->db = db;
+		pthread_mutex_lock(&st->lock);
+		cn->next = st->conns;
+		st->conns = cn;
+		pthread_mutex_unlock(&st->lock);
+		pthread_setspecific(st->key, cn);
+		*pcn = cn;
+	}
+	cn->gen = st->gen;
+	return 0;
+}
+
 int conn_get(store *st, struct conn **out)
 {
 	struct conn *cn = pthread_getspecific(st->key);
 	int rc;
 
-	if (cn) {
-		*out = cn;
+	if (cn && cn->gen == __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
+		/* The hot path: a clock read; the path is looked at every CHECK_MS,
+		 * by one thread, between calls (a switch waits for transactions). */
+		if (db_clock() - __atomic_load_n(&st->checked_ms, __ATOMIC_RELAXED) < CHECK_MS || !conn_idle(cn) ||
+		    pthread_mutex_trylock(&st->move_lock) != 0) {
+			*out = cn;
+			return 0;
+		}
+		rc = db_look(st);
+		pthread_mutex_unlock(&st->move_lock);
+		if (rc)
+			return rc; /* moved, but the old file cannot be let go yet */
+		if (cn->gen == __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
+			*out = cn;
+			return 0;
+		}
+	}
+	if (cn && !conn_idle(cn)) {
+		*out = cn; /* a call inside a call ends on the file the outer one began on */
 		return 0;
 	}
-	cn = xcalloc(1, sizeof(*cn));
-	cn->st = st;
-	rc = conn_open(st, false, &cn->db);
-	if (rc != SQLITE_OK) {
-		free(cn);
-		return store_errno(rc);
+	pthread_mutex_lock(&st->move_lock);
+	rc = conn_attach(st, &cn);
+	pthread_mutex_unlock(&st->move_lock);
+	if (rc && cn && cn->gen != __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
+		/* no file to move to: let the old one go now */
+		pthread_setspecific(st->key, NULL);
+		conn_destroy(cn);
 	}
-	pthread_mutex_lock(&st->lock);
-	cn->next = st->conns;
-	st->conns = cn;
-	pthread_mutex_unlock(&st->lock);
-	pthread_setspecific(st->key, cn);
+	if (rc)
+		return rc;
 	*out = cn;
 	return 0;
 }
@@ -223,8 +613,32 @@ int conn_exec(struct conn *cn, const char *sql)
 	return sqlite3_exec(cn->db, sql, NULL, NULL, NULL);
 }
 
+/* Is cn's file still the one at the path? (a stat; SQLite compares inodes) */
+static bool conn_moved(struct conn *cn)
+{
+	int moved = 0;
+
+	sqlite3_file_control(cn->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved);
+	return moved || cn->gen != __atomic_load_n(&cn->st->gen, __ATOMIC_ACQUIRE);
+}
+
 int conn_begin(struct conn *cn, bool write)
 {
+	store *st = cn->st;
+	int rc;
+
+	/* Writes only ever go to the file at the path. */
+	if (write && !cn->nested && conn_moved(cn)) {
+		if (!conn_idle(cn))
+			return SQLITE_READONLY_DBMOVED;
+		pthread_mutex_lock(&st->move_lock);
+		rc = conn_attach(st, &cn);
+		pthread_mutex_unlock(&st->move_lock);
+		if (rc == -EAGAIN)
+			return CONN_MOVING;
+		if (rc)
+			return SQLITE_CANTOPEN;
+	}
 	return conn_exec(cn, write ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
@@ -234,6 +648,10 @@ int conn_commit(struct conn *cn)
 
 	if (rc != SQLITE_OK && sqlite3_get_autocommit(cn->db) == 0)
 		conn_exec(cn, "ROLLBACK");
+	/* Acknowledged only when the file it went to is the one at the path
+	 * now: a file renamed over or removed during the transaction is not. */
+	if (rc == SQLITE_OK && conn_moved(cn))
+		return SQLITE_READONLY_DBMOVED;
 	return rc;
 }
 
@@ -329,7 +747,7 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 	       char **cause)
 {
 	store *st = xcalloc(1, sizeof(*st));
-	sqlite3 *sdb = NULL;
+	char *why = NULL;
 	struct stat sb;
 	int rc;
 
@@ -339,7 +757,10 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 	st->flags = flags;
 	st->db = db;
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->move_lock, NULL);
 	if (pthread_key_create(&st->key, conn_destroy)) {
+		pthread_mutex_destroy(&st->lock);
+		pthread_mutex_destroy(&st->move_lock);
 		free(st->path);
 		free(st->kind);
 		free(st);
@@ -361,30 +782,27 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		goto fail;
 	sql_build(st);
 
-	/* The first connection sets up WAL, which is a property of the file;
-	 * a tool's own file (no kind) keeps the journal mode the tool chose. */
-	rc = conn_open(st, false, &sdb);
-	if (rc == SQLITE_OK && !(flags & STORE_READONLY) && kind)
-		rc = sqlite3_exec(sdb, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(sdb, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		rc = store_cause(cause, store_errno(rc), "cannot open database %s: %s", path,
-				 sdb ? sqlite3_errmsg(sdb) : sqlite3_errstr(rc));
-		sqlite3_close_v2(sdb);
+	/* The first connection sets up WAL, which is a property of the file, and
+	 * stays: the anchor (see the top of this file). A tool's own file (no
+	 * kind) keeps the journal mode the tool chose. */
+	pthread_mutex_lock(&st->move_lock);
+	rc = db_enter(st, false, &why);
+	pthread_mutex_unlock(&st->move_lock);
+	if (rc) {
+		rc = store_cause(cause, rc, "cannot open database %s: %s", path,
+				 why ? why : "it was replaced while being opened");
+		free(why);
 		goto fail;
 	}
-	if (!kind && st->conn_setup && sqlite3_exec(sdb, st->conn_setup, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = store_cause(cause, -EINVAL, "%s does not match its mapping: %s", path, sqlite3_errmsg(sdb));
-		sqlite3_close_v2(sdb);
+	__atomic_store_n(&st->checked_ms, db_clock(), __ATOMIC_RELAXED);
+	if (!kind && st->conn_setup && sqlite3_exec(st->anchor, st->conn_setup, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = store_cause(cause, -EINVAL, "%s does not match its mapping: %s", path,
+				 sqlite3_errmsg(st->anchor));
 		goto fail;
 	}
-	if (!kind && (rc = store_check_mapping(st, sdb, cause))) {
-		sqlite3_close_v2(sdb);
+	if (!kind && (rc = store_check_mapping(st, st->anchor, cause)))
 		goto fail;
-	}
 	st->checked = true;
-	sqlite3_close_v2(sdb);
 	if (kind && !(flags & (STORE_NO_MIGRATE | STORE_READONLY))) {
 		int cur, latest;
 		if ((rc = store_migrate_status(st, &cur, &latest)) < 0) {
@@ -428,8 +846,11 @@ void store_free(store *st)
 	}
 	st->conns = NULL;
 	pthread_mutex_unlock(&st->lock);
+	sqlite3_close_v2(st->anchor); /* the last: it checkpoints and removes the -wal */
 	pthread_key_delete(st->key);
 	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->move_lock);
+	free(st->gone_why);
 	sql_release(st);
 	free(st->sidecar);
 	free(st->path);
@@ -460,6 +881,11 @@ bool store_has_changes(const store *st)
 bool store_readonly(const store *st)
 {
 	return st->flags & STORE_READONLY;
+}
+
+unsigned store_generation(const store *st)
+{
+	return __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
 }
 
 int store_data_version(store *st, int64_t *out)

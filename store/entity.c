@@ -458,7 +458,7 @@ int change_begin(struct change *ch, store *st, const struct map_collection *c, c
 	if (c && c->readonly)
 		return store_cause(cause, -EROFS, "%s is read-only", c->dir);
 	if ((rc = conn_get(st, &ch->cn)))
-		return store_cause(cause, rc, "cannot open the database: %s", strerror(-rc));
+		return store_conn_cause(st, rc, cause);
 	ch->nested = ch->cn->nested > 0;
 	if (!ch->nested && (rc = conn_begin(ch->cn, true)) != SQLITE_OK)
 		return store_sqlerr(ch->cn, rc, cause);

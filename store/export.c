@@ -61,7 +61,7 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
 		return store_sqlerr(cn, rc, cause);
 	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &tables, NULL)) != SQLITE_OK) {
@@ -151,7 +151,7 @@ int store_import_begin(store *st, char **cause)
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	/* Only into a new database: an import is a copy, not a merge. New means
 	 * never changed: every change leaves a row in the feed (the triggers see
 	 * every writer) or the audit. What its migrations put there (the default
@@ -212,7 +212,7 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 	int rc, i = 0;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if (!cJSON_IsObject(row))
 		return store_cause(cause, -EINVAL, "row: expected an object");
 	strbuf_addstr(&sql, "INSERT INTO ");
@@ -268,7 +268,7 @@ int store_import_end(store *st, bool commit, char **cause)
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if (!commit) {
 		conn_rollback(cn);
 		return 0;
@@ -288,7 +288,7 @@ int store_import_clear_feed(store *st, char **cause)
 	if (!st->db->changes)
 		return 0;
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	/* The rows just inserted fired the feed's triggers: the feed to keep is the exported one. */
 	strbuf_addstr(&sql, "DELETE FROM ");
 	if (st->db->sidecar)

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #include "store/store.h"
 #include "store/util.h"
@@ -20,6 +21,7 @@
 struct conn {
 	sqlite3 *db;
 	int nested;        /* changes run inside a caller's transaction (store_decide) */
+	unsigned gen;      /* the store's generation when this connection was opened */
 	struct store *st;
 	struct conn *next; /* protected by st->lock */
 	struct {
@@ -45,6 +47,16 @@ struct coll_sql {
 	const char *alloc_name;          /* ?1 for them */
 };
 
+/* Which file a path named: device and inode (set false: none); size and
+ * mtime tell a file still being written. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	bool set;
+};
+
 struct store {
 	char *path;
 	char *kind; /* migration set, or NULL */
@@ -66,23 +78,43 @@ struct store {
 	bool auditor_running; /* protected by lock */
 	bool auditor_stop;    /* protected by lock */
 	pthread_t auditor;
+	/* The file under the path (db.c): which one is served, and since when. */
+	pthread_mutex_t move_lock;
+	sqlite3 *anchor;      /* the store's own connection on the file served, or NULL; protected by move_lock */
+	struct file_id file, wal, shm; /* what the anchor opened; protected by move_lock */
+	unsigned gen;         /* bumped when the served file is let go; written under move_lock, read atomically */
+	int gone;             /* 0, or -ENOENT while no usable database is at path; likewise */
+	bool moving;          /* the path changed but the old file cannot be let go yet; protected by move_lock */
+	int64_t checked_ms;   /* when the path was last looked at (monotonic); atomic */
+	char *gone_why;       /* why gone, one line; protected by lock */
 };
 
 /* --- db.c: connections and statements --- */
+/* conn_get - this thread's connection, opened on first use, or reopened
+ * when the file at the store's path changed since (see db.c). -ENOENT while
+ * no usable database is at the path (store_conn_cause says why). */
 int conn_get(store *st, struct conn **out);
 /* conn_stmt - the cached statement for sql (a generated string), reset and
  * with bindings cleared; NULL on error (sqlite3_errmsg tells). */
 sqlite3_stmt *conn_stmt(struct conn *cn, const char *sql);
 int conn_exec(struct conn *cn, const char *sql);
+/* conn_begin, conn_commit - SQLite result codes. A write transaction only
+ * begins on the file at the path (SQLITE_CANTOPEN when there is none), and a
+ * commit whose file left the path meanwhile is SQLITE_READONLY_DBMOVED:
+ * committed, but not to the database the path names. */
 int conn_begin(struct conn *cn, bool write);
 int conn_commit(struct conn *cn);
+/* conn_begin's answer while the old file cannot be let go yet (EAGAIN) */
+#define CONN_MOVING SQLITE_BUSY_RECOVERY
 void conn_rollback(struct conn *cn);
 /* store_errno - negative errno for a SQLite result code */
 int store_errno(int sqlite_rc);
 /* store_cause - set *cause (if cause) to a formatted message, return err */
 int store_cause(char **cause, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* store_sqlerr - errno and cause for the connection's last error */
+/* store_sqlerr - errno and cause for the connection's last error (or rc) */
 int store_sqlerr(struct conn *cn, int rc, char **cause);
+/* store_conn_cause - errno and cause for conn_get's failure err */
+int store_conn_cause(store *st, int err, char **cause);
 /* sql_quote - "name" with embedded quotes doubled, appended to sb */
 void sql_quote(struct strbuf *sb, const char *name);
 

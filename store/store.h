@@ -14,9 +14,16 @@
  * its own connection on first use (with its own prepared statement cache);
  * connections are closed when their thread exits or by store_free().
  *
+ * The file: a store serves the database file its path names. When that is
+ * renamed over (a backup restored with mv) the store moves to the new file
+ * (writes at once, reads within about 10 ms); when it is removed, or the
+ * new file cannot be served, calls fail with -ENOENT and a cause naming it,
+ * until a usable file is back. Each change is logged on standard error.
+ *
  * Errors: functions return 0 (or a count) on success and a negative errno
  * on failure, never a SQLite code: -EINVAL invalid content, -EEXIST key
- * taken, -ENOENT no such entity, -ESTALE edit based on an older revision,
+ * taken, -ENOENT no such entity (or no database file at the path), -ESTALE
+ * edit based on an older revision (or the file replaced during the change),
  * -EROFS read-only collection or store, -EFBIG too large, -EAGAIN database
  * busy past the busy timeout, -ENOSPC disk full, -EIO anything else. Where a
  * function takes char **cause, a failure sets it to one line naming the
@@ -79,6 +86,11 @@ const char *store_path(const store *st);
 /* store_sidecar_file - the sidecar's path, or NULL (map.h: sidecar). */
 const char *store_sidecar_file(const store *st);
 bool store_readonly(const store *st);
+
+/* store_generation - changes whenever the store lets go of the file it
+ * served because its path names another file, or none (a database replaced
+ * or removed under it): whatever was cached of the old file is stale. */
+unsigned store_generation(const store *st);
 
 /* store_data_version - a number that changes whenever any connection (ours or
  * another process's) commits to the file; for cache invalidation. */

@@ -71,7 +71,7 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 	int rc, exists;
 
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	exists = entity_load(cn, c, key, false, &cur) == 0;
 	if (strcmp(op, "write") == 0 || strcmp(op, "create") == 0 || strcmp(op, "undo") == 0) {
 		if (!exists)
@@ -152,7 +152,7 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 	if (!st->db->audit)
 		return store_cause(cause, -ENOENT, "this database keeps no audit log");
 	if ((rc = conn_get(st, &cn)))
-		return rc;
+		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	strbuf_addstr(&sql, "SELECT operation, status, collection, entity_key, before_json, after_json, arguments FROM ");
