@@ -22,11 +22,12 @@ static const struct option audit_opts[] = {
 	{ "db", required_argument, NULL, 'd' },   { "user-db", required_argument, NULL, 'u' },
 	{ "tool", required_argument, NULL, 't' }, { "task", required_argument, NULL, 'k' },
 	{ "since", required_argument, NULL, 's' }, { "follow", no_argument, NULL, 'f' },
-	{ "reason", required_argument, NULL, 'r' }, { NULL, 0, NULL, 0 },
+	{ "reason", required_argument, NULL, 'r' }, { "schema", required_argument, NULL, PROJECT_OPT_SCHEMA },
+	{ NULL, 0, NULL, 0 },
 };
 
 struct audit_args {
-	const char *db, *user_db, *tool, *task, *reason;
+	const char *db, *user_db, *schema, *tool, *task, *reason;
 	int64_t since_ms; /* 0: all */
 	bool follow;
 };
@@ -45,6 +46,9 @@ static int audit_parse(int argc, char **argv, const char *cmd, struct audit_args
 			break;
 		case 'u':
 			a->user_db = optarg;
+			break;
+		case PROJECT_OPT_SCHEMA:
+			a->schema = optarg;
 			break;
 		case 't':
 			a->tool = optarg;
@@ -74,7 +78,7 @@ static int audit_parse(int argc, char **argv, const char *cmd, struct audit_args
 
 static int audit_open(const struct audit_args *a, bool readonly, struct project **p, store **st)
 {
-	struct project_opts po = { .db = a->db, .user_db = a->user_db, .readonly = readonly };
+	struct project_opts po = { .db = a->db, .user_db = a->user_db, .schema = a->schema, .readonly = readonly };
 	char *cause = NULL;
 	int rc;
 

@@ -20,7 +20,8 @@
 static const struct option query_opts[] = {
 	{ "db", required_argument, NULL, 'd' },    { "user-db", required_argument, NULL, 'u' },
 	{ "since", required_argument, NULL, 's' }, { "no-follow", no_argument, NULL, 'n' },
-	{ "in", required_argument, NULL, 'i' },    { NULL, 0, NULL, 0 },
+	{ "in", required_argument, NULL, 'i' },    { "schema", required_argument, NULL, PROJECT_OPT_SCHEMA },
+	{ NULL, 0, NULL, 0 },
 };
 
 struct query_out {

@@ -36,7 +36,11 @@ static const struct command commands[] = {
 	  "starts a watcher that drops them when rows change (faster listings; experimental: a\n"
 	  "daemon killed with SIGKILL mid-invalidation can leave the mount hung until it is\n"
 	  "aborted through /sys/fs/fuse/connections). From /etc/fstab:\n"
-	  "  /path/to/project/.orchfs/project.db  /mnt/orchfs  fuse.orchfs  defaults  0 0\n" },
+	  "  /path/to/project/.orchfs/project.db  /mnt/orchfs  fuse.orchfs  defaults  0 0\n"
+	  "--schema orca|orchestra|tac|orc mounts a tool's own database FILE as it is (Orca's\n"
+	  "project.db, with its user.db by --user-db; AI-Orchestra's visual.db; TAC's\n"
+	  "orchestrator.db; orc's .orc/orc.db): never migrated or altered; orchfs's audit, change\n"
+	  "feed and approvals go to FILE.orchfs.db beside it (docs/sources/).\n" },
 	{ "umount", cmd_umount, "orchfs umount [-l] MOUNTPOINT", "unmount; the daemon exits 0",
 	  "Unmounts MOUNTPOINT (-l: lazily, when it is busy). Every change was committed when its\n"
 	  "file was closed; a file still open makes the mount busy, and with -l its change is\n"
