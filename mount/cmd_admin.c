@@ -94,7 +94,8 @@ int cmd_migrate(int argc, char **argv)
 		if (optind >= argc || (target = (int)strtol(argv[optind], &end, 10), *end) || target < 0)
 			return cmd_usage("migrate");
 		optind++;
-	} else if (strcmp(verb, "status") != 0 && strcmp(verb, "up") != 0) {
+	} else if (strcmp(verb, "status") != 0 && strcmp(verb, "up") != 0 && strcmp(verb, "verify") != 0 &&
+		   strcmp(verb, "rollback") != 0) {
 		return cmd_usage("migrate");
 	}
 	if (optind != argc)
@@ -112,6 +113,26 @@ int cmd_migrate(int argc, char **argv)
 				printf("%-8s %s: version %d of %d%s\n", name, store_path(st), cur, latest,
 				       cur < latest ? " (run `orchfs migrate up`)" : "");
 			continue;
+		}
+		if (strcmp(verb, "verify") == 0) {
+			int bad = store_migrate_verify(st, &cause);
+			printf("%-8s %s: %s\n", name, store_path(st), bad ? cause : "verified");
+			free(cause);
+			cause = NULL;
+			rc = rc ? rc : bad;
+			continue;
+		}
+		if (strcmp(verb, "rollback") == 0) {
+			if (strcmp(name, which) != 0)
+				continue;
+			if ((rc = store_migrate_rollback(st, &cause))) {
+				cmd_error("%s: %s", store_path(st), cause ? cause : strerror(-rc));
+				break;
+			}
+			store_migrate_status(st, &cur, &latest);
+			printf("%-8s %s: restored from %s.bak, now at version %d of %d\n", name, store_path(st),
+			       store_path(st), cur, latest);
+			break;
 		}
 		if (strcmp(verb, "up") != 0 && strcmp(name, which) != 0)
 			continue;

@@ -691,7 +691,7 @@ static int store_check_sql(store *st, sqlite3 *db, const struct map_collection *
 	return 0;
 }
 
-static int store_check_mapping(store *st, sqlite3 *db, char **cause)
+int store_check_mapping(store *st, sqlite3 *db, char **cause)
 {
 	int rc = 0;
 

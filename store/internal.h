@@ -90,6 +90,9 @@ struct store {
 };
 
 /* --- db.c: connections and statements --- */
+/* store_check_mapping - does the file on db hold every table and column the
+ * mapping names (every generated statement prepares)? -EINVAL with *cause. */
+int store_check_mapping(store *st, sqlite3 *db, char **cause);
 /* conn_get - this thread's connection, opened on first use, or reopened
  * when the file at the store's path changed since (see db.c). -ENOENT while
  * no usable database is at the path (store_conn_cause says why). */

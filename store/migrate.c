@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "store/embed.h"
@@ -123,11 +124,59 @@ static bool migrate_has_schema(struct conn *cn)
 	return has;
 }
 
+/* Every table's row count, "\nname count" each, in name order (caller frees). */
+static char *migrate_counts(struct conn *cn)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sqlite3_stmt *t = NULL;
+
+	strbuf_init(&sb, 256);
+	if (sqlite3_prepare_v2(cn->db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1, &t,
+			       NULL) != SQLITE_OK)
+		return strbuf_detach(&sb, NULL);
+	while (sqlite3_step(t) == SQLITE_ROW) {
+		struct strbuf q = STRBUF_INIT;
+		sqlite3_stmt *c = NULL;
+		const char *name = (const char *)sqlite3_column_text(t, 0);
+		strbuf_addstr(&q, "SELECT count(*) FROM ");
+		sql_quote(&q, name);
+		if (sqlite3_prepare_v2(cn->db, q.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_ROW)
+			strbuf_addf(&sb, "\n%s %lld", name, (long long)sqlite3_column_int64(c, 0));
+		sqlite3_finalize(c);
+		strbuf_release(&q);
+	}
+	sqlite3_finalize(t);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* An up step adds; it never loses rows. NULL, or which table lost rows. */
+static char *migrate_lost(const char *before, const char *after)
+{
+	for (const char *p = before; *p == '\n';) {
+		const char *sp = strchr(p + 1, ' '), *next = strchr(p + 1, '\n');
+		char key[256];
+		const char *line;
+		long long n;
+		if (!sp || (next && sp > next) || (size_t)(sp - p) >= sizeof(key) - 1)
+			break;
+		snprintf(key, sizeof(key), "%.*s ", (int)(sp - p), p); /* "\nname " */
+		n = atoll(sp + 1);
+		/* the same table after the step, if it is still there */
+		if ((line = strstr(after, key)) && atoll(line + strlen(key)) < n)
+			return xasprintf("%.*s lost rows (%lld, now %lld)", (int)(sp - p - 1), p + 1, n,
+					 atoll(line + strlen(key)));
+		if (!next)
+			break;
+		p = next;
+	}
+	return NULL;
+}
+
 static int migrate_step(struct conn *cn, const char *kind, int version, bool up, char **cause)
 {
 	const struct embedded_file *f = migrate_find(kind, version, up ? "up" : "down");
 	sqlite3_stmt *s = NULL;
-	char *err = NULL;
+	char *err = NULL, *counts, *lost = NULL;
 	int rc;
 
 	if (!f)
@@ -135,7 +184,18 @@ static int migrate_step(struct conn *cn, const char *kind, int version, bool up,
 				   version, kind);
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
+	counts = up ? migrate_counts(cn) : NULL;
 	rc = sqlite3_exec(cn->db, f->data, NULL, NULL, &err);
+	if (rc == SQLITE_OK && counts) { /* verify: no table lost rows */
+		char *after = migrate_counts(cn);
+		if ((lost = migrate_lost(counts, after))) {
+			err = sqlite3_mprintf("%s", lost);
+			rc = SQLITE_CONSTRAINT;
+		}
+		free(after);
+	}
+	free(counts);
+	free(lost);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_prepare_v2(cn->db,
 					up ? "INSERT INTO _orchfs_migrations (version, name) VALUES (?1, ?2)"
@@ -202,6 +262,66 @@ int store_migrate_to(store *st, int target, char **cause)
 		}
 	}
 out:
+	free(bak);
+	return rc;
+}
+
+int store_migrate_verify(store *st, char **cause)
+{
+	struct conn *cn;
+	sqlite3_stmt *s = NULL;
+	int rc, cur = 0, latest = 0;
+
+	if ((rc = conn_get(st, &cn)))
+		return store_cause(cause, rc, "cannot open %s", st->path);
+	if (sqlite3_prepare_v2(cn->db, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0)
+		rc = store_cause(cause, -EINVAL, "integrity: %s", sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	if (!rc && sqlite3_prepare_v2(cn->db, "PRAGMA foreign_key_check", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		rc = store_cause(cause, -EINVAL, "a row of %s points at a missing row of %s", sqlite3_column_text(s, 0),
+				 sqlite3_column_text(s, 2));
+	sqlite3_finalize(s);
+	if (!rc && st->kind && !store_migrate_status(st, &cur, &latest) && cur != latest)
+		rc = store_cause(cause, -EINVAL, "schema version %d, and this orchfs has %d", cur, latest);
+	if (!rc)
+		rc = store_check_mapping(st, cn->db, cause);
+	return rc;
+}
+
+int store_migrate_rollback(store *st, char **cause)
+{
+	char *bak = xasprintf("%s.bak", st->path);
+	struct conn *cn;
+	sqlite3 *b = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+
+	if (!st->kind)
+		rc = store_cause(cause, -EINVAL, "%s: orchfs does not own this schema", st->path);
+	else if (st->flags & STORE_READONLY)
+		rc = store_cause(cause, -EROFS, "%s: opened read-only", st->path);
+	else if (access(bak, R_OK) < 0)
+		rc = store_cause(cause, -ENOENT, "no backup %s: nothing to roll back to", bak);
+	if (rc)
+		goto out;
+	/* The backup must be a whole database before it replaces anything. */
+	if (sqlite3_open_v2(bak, &b, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
+		rc = store_cause(cause, -EINVAL, "%s is not a sound database: not restored", bak);
+		goto out;
+	}
+	if ((rc = conn_get(st, &cn))) {
+		store_cause(cause, rc, "cannot open %s", st->path);
+		goto out;
+	}
+	if ((rc = migrate_copy(b, cn->db)) != SQLITE_OK)
+		rc = store_sqlerr(cn, rc, cause);
+out:
+	sqlite3_finalize(s);
+	sqlite3_close_v2(b);
 	free(bak);
 	return rc;
 }

@@ -287,6 +287,13 @@ int store_import_end(store *st, bool commit, char **cause);
 int store_migrate_latest(const char *kind);
 /* store_migrate_status - current and latest version of the store's kind. */
 int store_migrate_status(store *st, int *current, int *latest);
+/* store_migrate_verify - the file is sound: integrity, foreign keys, the
+ * latest schema version, every table and column the mapping names.
+ * -EINVAL with *cause naming the first problem. */
+int store_migrate_verify(store *st, char **cause);
+/* store_migrate_rollback - put back the copy the last migration made first
+ * (PATH.bak), after checking it is a sound database. */
+int store_migrate_rollback(store *st, char **cause);
 /* store_migrate_to - run up or down steps to reach version target, each in
  * one transaction; the file is backed up first (PATH.bak) and restored if a
  * step fails. */

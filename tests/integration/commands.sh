@@ -181,6 +181,36 @@ check_rc 0 "$rc" "migrate status"
 check_eq "project  $DB: version $PV of $PV" "$(grep '^project ' <<<"$out")" "migrate status of the project database"
 check_eq "user     $UDB: version $UV of $UV" "$(grep '^user ' <<<"$out")" "migrate status of the user database"
 
+note "migrate verify and rollback (AI-Orchestra's migration has both)"
+rc=0
+out=$("$ORCHFS" migrate verify 2>&1) || rc=$?
+check_rc 0 "$rc" "migrate verify"
+check_eq "project  $DB: verified" "$(grep '^project ' <<<"$out")" "migrate verify of the project database"
+cp "$DB" "$T/verify.db"
+sqlite3 "$T/verify.db" "PRAGMA foreign_keys = OFF; INSERT INTO task_bugs (task_id, bug_id) VALUES ('TASK-404', 'BUG-404')"
+rc=0
+out=$("$ORCHFS" migrate verify --db "$T/verify.db" 2>&1) || rc=$?
+check_rc 1 "$rc" "migrate verify of a file with a dangling link"
+check_contains "$out" "a row of task_bugs points at a missing row of" "verify names the table"
+sqlite3 "$T/verify.db" "DELETE FROM task_bugs WHERE task_id = 'TASK-404'; ALTER TABLE bugs DROP COLUMN severity"
+out=$("$ORCHFS" migrate verify --db "$T/verify.db" 2>&1)
+check_contains "$out" "no such column: severity" "verify finds a column the tree needs"
+rm -f "$T/verify.db"
+sqlite3 "$DB" "SELECT count(*) FROM zones" >"$T/zones.before"
+"$ORCHFS" migrate down $((PV - 1)) >/dev/null 2>&1 || bad "migrate down $((PV - 1))"
+check_eq 0 "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_schema WHERE name = 'documents'")" "down removed 0007's table"
+rc=0
+out=$("$ORCHFS" migrate rollback 2>&1) || rc=$?
+check_rc 0 "$rc" "migrate rollback ($out)"
+check_contains "$out" "restored from $DB.bak, now at version $PV of $PV" "rollback says what it did"
+check_eq 1 "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_schema WHERE name = 'documents'")" "rollback brought back the version before the down"
+check_eq "$(cat "$T/zones.before")" "$(sqlite3 "$DB" "SELECT count(*) FROM zones")" "and its rows"
+mkdir -p "$T/fresh" && (cd "$T/fresh" && ORCHFS_DB= "$ORCHFS" init >/dev/null) || bad "init a fresh project"
+rc=0
+out=$("$ORCHFS" migrate rollback --db "$T/fresh/.orchfs/project.db" 2>&1) || rc=$?
+check_rc 1 "$rc" "rollback of a database created at the latest version"
+check_contains "$out" "no backup" "rollback says there is nothing to roll back to"
+
 # ---------------------------------------------------------------------------
 note "10. version and help"
 rc=0

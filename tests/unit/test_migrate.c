@@ -612,6 +612,34 @@ static void test_metadata(void)
 }
 
 /* The deduplicated event log: the same event twice is one row, whoever writes it. */
+/* An up step that loses rows is refused and the file restored (AI-Orchestra's
+ * migration verifies its counts): here a trigger another program left makes
+ * 0007's insert of the default zones delete the bugs. */
+static void test_verify_counts(void)
+{
+	char *path = testdb_path("lost.db"), *cause = NULL;
+	store *st = NULL;
+	sqlite3 *raw;
+
+	CHECK_INT(store_open(path, pdb, "project", STORE_CREATE | STORE_NO_MIGRATE, &st, &cause), 0);
+	if (!st)
+		return;
+	raw = testdb_open(path);
+	CHECK_INT(store_migrate_to(st, 6, &cause), 0);
+	CHECK_INT(testdb_exec(raw, "INSERT INTO bugs (id, title) VALUES ('BUG-001', 'a'), ('BUG-002', 'b');"
+				   "CREATE TRIGGER eat AFTER INSERT ON zones BEGIN DELETE FROM bugs; END;"),
+		  SQLITE_OK);
+	CHECK_INT(store_migrate_to(st, 7, &cause), -EINVAL);
+	CHECK_CONTAINS(cause, "bugs lost rows (2, now 0)");
+	CHECK_CONTAINS(cause, "restored from");
+	CHECK_INT(version(st), 6);
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM bugs"), 2);
+	free(cause);
+	sqlite3_close(raw);
+	store_free(st);
+	free(path);
+}
+
 static void test_event_dedup(void)
 {
 	char *path = testdb_path("events.db"), *cause = NULL;
@@ -672,6 +700,7 @@ int main(void)
 		roundtrip("user", udb, step, user_fixture);
 	test_metadata();
 	test_event_dedup();
+	test_verify_counts();
 	map_free(m);
 	return check_done();
 }
