@@ -431,8 +431,10 @@ for sig in TERM INT; do
 	check_rc 0 "$rc" "the daemon's exit after SIG$sig"
 	! mounted_at "$MNT" || bad "$MNT is still mounted after SIG$sig"
 	check_contains "$(cat "$T/daemon.err")" "unmounting $MNT" "the daemon's stderr after SIG$sig"
-	! grep -E 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$T/daemon.err" >&2 ||
+	if grep -qE 'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:' "$T/daemon.err"; then
 		bad "sanitizer report after SIG$sig"
+		cat "$T/daemon.err" >&2 # the whole report, with its stacks
+	fi
 done
 
 # ---------------------------------------------------------------------------
