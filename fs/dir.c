@@ -22,7 +22,32 @@ struct dirhandle {
 	size_t count;
 	char **name;         /* into names */
 	unsigned char *type; /* DT_DIR, DT_REG, DT_LNK */
+	/* in fs->dirs, so the ones the kernel never releases (a daemon stopped
+	 * by a signal mid-listing) are freed with the fs */
+	struct dirhandle *prev, *next;
 };
+
+static void dir_free(fs *f, struct dirhandle *d)
+{
+	pthread_mutex_lock(&f->lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		f->dirs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&f->lock);
+	strbuf_release(&d->names);
+	free(d->name);
+	free(d->type);
+	free(d);
+}
+
+void dir_free_all(fs *f)
+{
+	while (f->dirs)
+		dir_free(f, f->dirs);
+}
 
 /* What a link change carries, for permissions and approvals. */
 static cJSON *dir_link_payload(const struct map_relation *r, const char *target, bool move)
@@ -681,6 +706,11 @@ void dir_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	p = d->names.buf;
 	for (size_t i = 0; i < d->count; i++, p += strlen(p) + 1)
 		d->name[i] = p;
+	pthread_mutex_lock(&f->lock);
+	if ((d->next = f->dirs))
+		f->dirs->prev = d;
+	f->dirs = d;
+	pthread_mutex_unlock(&f->lock);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	fi->cache_readdir = 0;
 	fuse_reply_open(req, fi);
@@ -709,11 +739,6 @@ void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 
 void dir_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct dirhandle *d = (struct dirhandle *)(uintptr_t)fi->fh;
-
-	strbuf_release(&d->names);
-	free(d->name);
-	free(d->type);
-	free(d);
+	dir_free(fs_of(req), (struct dirhandle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }

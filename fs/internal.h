@@ -13,6 +13,7 @@
 #include "fs/inode.h"
 #include "store/util.h"
 
+struct dirhandle;
 struct errnote;
 struct hidden;
 struct newkey;
@@ -90,6 +91,7 @@ struct fs {
 	struct hidden *hidden;     /* protected by lock */
 	struct newkey *newkeys;    /* protected by lock */
 	struct handle *handles;    /* open files, protected by lock */
+	struct dirhandle *dirs;    /* open directories, protected by lock */
 	struct watch *watch;       /* the cache invalidator, or NULL (watch.c) */
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
@@ -254,5 +256,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 void dir_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void dir_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* dir_free_all - free the directory handles the kernel never released (fs_free) */
+void dir_free_all(fs *f);
 
 #endif

@@ -233,6 +233,7 @@ void fs_free(fs *f)
 		return;
 	while (f->handles)
 		handle_free(f, f->handles);
+	dir_free_all(f);
 	notes_free(f);
 	inode_table_free(f->inodes);
 	pthread_mutex_destroy(&f->lock);
