@@ -5,7 +5,7 @@
 mount_fs
 
 note "the root shows the collections, their JSON Lines streams and user/"
-assert_eq "agents agents.jsonl approvals approvals.jsonl ast-cache ast-cache.jsonl audit audit.jsonl branches branches.jsonl bugs bugs.jsonl changes.jsonl documents documents.jsonl gates gates.jsonl initiatives initiatives.jsonl logs logs.jsonl orchestrator-agents orchestrator-agents.jsonl permissions permissions.jsonl phase-templates phase-templates.jsonl prompts prompts.jsonl rules rules.jsonl tasks tasks.jsonl user workflow-runs workflow-runs.jsonl workflows workflows.jsonl worktrees worktrees.jsonl zone-stats zone-stats.jsonl zones zones.jsonl" \
+assert_eq "agents agents.jsonl approvals approvals.jsonl ast-cache ast-cache.jsonl audit audit.jsonl branches branches.jsonl bugs bugs.jsonl changes.jsonl documents documents.jsonl gates gates.jsonl initiatives initiatives.jsonl logs logs.jsonl metadata metadata.jsonl orchestrator-agents orchestrator-agents.jsonl permissions permissions.jsonl phase-templates phase-templates.jsonl prompts prompts.jsonl rules rules.jsonl tasks tasks.jsonl user workflow-runs workflow-runs.jsonl workflows workflows.jsonl worktrees worktrees.jsonl zone-stats zone-stats.jsonl zones zones.jsonl" \
 	"$(ls "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls of the root"
 assert_eq "budgets budgets.jsonl changes.jsonl pricing pricing.jsonl prompts prompts.jsonl providers providers.jsonl sessions sessions.jsonl usage usage.jsonl workflow_templates workflow_templates.jsonl" \
 	"$(ls "$MNT/user" | tr '\n' ' ' | sed 's/ $//')" "ls of user/"

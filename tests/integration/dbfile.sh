@@ -127,12 +127,15 @@ for w in a b c r; do
 	pids="$pids $!"
 done
 FIXTURE_CLEANUP="touch '$T/stop'; kill $pids 2>/dev/null"
-sleep 0.6
+acked() { cat "$T"/storm.[abc] 2>/dev/null | grep -c '^ack'; }
+# enough writes on each side to mean something, however loaded the machine
+for _ in $(seq 1 200); do [ "$(acked)" -gt 30 ] && break; sleep 0.05; done
 ln "$DB" "$T/storm-old.db"
 t0=$(python3 -c 'import time; print("%.6f" % time.monotonic())')
 mv "$T/storm-backup.db" "$DB"
 t1=$(python3 -c 'import time; print("%.6f" % time.monotonic())')
-sleep 0.6
+n1=$(acked)
+for _ in $(seq 1 200); do [ "$(acked)" -gt $((n1 + 30)) ] && break; sleep 0.05; done
 touch "$T/stop"
 for p in $pids; do wait "$p"; done
 FIXTURE_CLEANUP=

@@ -32,6 +32,10 @@ check_eq "# Runbook" "$(head -1 "$D/runbook.md")" "the refused save changed noth
 rm "$D/runbook.md" || bad "rm a document"
 check_eq 0 "$(sql "SELECT count(*) FROM documents WHERE name = 'runbook'")" "removed"
 
+note "metadata/: the schema version as a key/value (OmniOrchestrator's method)"
+check_eq "$(sql "SELECT max(version) FROM _orchfs_migrations")" "$(jq -r .value "$MNT/metadata/schema_version.json")" "metadata/schema_version.json"
+check_eq EROFS "$(echo '{"value":"1"}' | close_errno "$MNT/metadata/schema_version.json")" "metadata is read-only"
+
 note "the four default zones come with the schema"
 check_eq "zone-deployment zone-development zone-review zone-testing" "$(ls "$MNT/zones" | grep '^zone-' | tr '\n' ' ' | sed 's/ $//')" "zones/"
 check_eq "manual" "$(jq -r .trigger "$MNT/zones/zone-deployment/zone.json")" "zone-deployment is manual"

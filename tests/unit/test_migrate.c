@@ -61,7 +61,7 @@ static int has_mapped_tables(sqlite3 *raw, const struct map_database *db)
 		for (size_t j = 0; j < c->nlogs && n < 15; j++)
 			names[n++] = c->logs[j].table;
 		for (size_t j = 0; j < n; j++) {
-			snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '%s'",
+			snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_schema WHERE type IN ('table', 'view') AND name = '%s'",
 				 names[j]);
 			if (testdb_int(raw, sql) != 1) {
 				fprintf(stderr, "missing table %s\n", names[j]);
