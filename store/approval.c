@@ -55,6 +55,11 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	row.start_ms = time_now_ms();
+	if (st->changes_max && (s = conn_stmt(cn, st->changes_max))) { /* the parked row's feed row is signed too */
+		if (sqlite3_step(s) == SQLITE_ROW)
+			row.changes_from = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
 	if (key && entity_load(cn, c, key, false, &before) == 0 && who->operation &&
 	    strcmp(who->operation, "write") == 0 && cJSON_IsObject(payload)) {
 		/* what the entity would become, checked now: an invalid change is refused, not parked */

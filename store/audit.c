@@ -71,7 +71,8 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return rc;
-	if (st->changes_stamp && row->changes_from >= 0 && row->status && strcmp(row->status, "success") == 0) {
+	if (st->changes_stamp && row->changes_from >= 0 && row->status &&
+	    (strcmp(row->status, "success") == 0 || strcmp(row->status, "pending") == 0)) {
 		/* Sign the feed rows the triggers wrote for this change. */
 		sqlite3_int64 audit_id = sqlite3_last_insert_rowid(cn->db);
 		if (!(s = conn_stmt(cn, st->changes_stamp)))

@@ -551,6 +551,8 @@ ap=$(jq -c '{status, tool_name, pid, operation, path, collection, entity_key, pa
 check_eq "{\"status\":\"pending\",\"tool_name\":\"agentq\",\"pid\":$QPID,\"operation\":\"write\",\"path\":\"/bugs/BUG-003.json\",\"collection\":\"bugs\",\"entity_key\":\"BUG-003\",\"payload\":{\"priority\":5},\"b\":2,\"a\":5,\"id\":\"BUG-003\"}" \
 	"$ap" "$CASE: approvals/$N1.json shows who, what, before and after"
 check_eq "$N1" "$(ls "$MNT/approvals/by-status/pending" 2>&1)" "$CASE: approvals/by-status/pending/"
+check_eq "create|agentq|$QPID" "$(sql "SELECT operation || '|' || tool || '|' || pid FROM _orchfs_changes WHERE collection = 'approvals' AND entity_key = '$N1'")" \
+	"$CASE: the change feed names who parked it"
 
 begin "orchfs approve applies it"
 out=$("$ORCHFS" approve "$N1" 2>&1)
