@@ -425,6 +425,11 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		goto out;
 	}
 
+	if (tn.kind == NODE_TRASH || tn.kind == NODE_TRASH_DIR) {
+		/* .trash/ is filled by rm alone */
+		fs_refuse(req, f, to, &tn, "rename", -EROFS, "nothing is put in .trash/ but by rm");
+		goto out;
+	}
 	if (fn.kind == NODE_TRASH) {
 		/* mv bugs/.trash/BUG-001.json bugs/: restore it, under its own key */
 		struct fs_actor oa;

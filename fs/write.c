@@ -101,7 +101,11 @@ static int write_raw(const struct handle *h, cJSON **out, char **cause)
 		*cause = xasprintf("too large: %zu bytes, the limit is %u", h->data.len, STORE_MAX_DOCUMENT);
 		return -EFBIG;
 	}
-	if (!utf8_valid(h->data.buf, h->data.len) || memchr(h->data.buf, 0, h->data.len)) {
+	if (memchr(h->data.buf, 0, h->data.len)) {
+		*cause = xstrdup("invalid content: not text (a NUL byte)");
+		return -EINVAL;
+	}
+	if (!utf8_valid(h->data.buf, h->data.len)) {
 		*cause = xstrdup("invalid content: not UTF-8 text");
 		return -EINVAL;
 	}
@@ -422,6 +426,7 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 			h->written = h->written || attr->st_size > 0;
 		} else if (attr->st_size == 0) {
 			h->dirty = true;
+			h->written = h->written || (h->n.c && h->n.c->content && h->n.kind == NODE_ENTITY);
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
@@ -537,6 +542,9 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		}
 	} else if (creating || (writing && (fi->flags & O_TRUNC)) || n->kind == NODE_NEW) {
 		h->dirty = writing && n->kind != NODE_NEW ? true : false;
+		/* a raw document truncated is a document emptied (`> file`): an empty
+		 * JSON file means nothing, an empty text does */
+		h->written = h->dirty && n->c && n->c->content && n->kind == NODE_ENTITY;
 		if (n->kind == NODE_NEW && !writing)
 			view_content(f, path, n, h->sid, &h->data, &mt);
 	} else if ((rc = view_content(f, path, n, h->sid, &h->data, &mt))) {
@@ -660,7 +668,7 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 		goto out;
 	}
 	if (n.kind != NODE_ENTITY && n.kind != NODE_MAIN && n.kind != NODE_NEW && n.kind != NODE_LOG) {
-		rc = node_exists(f, &n) > 0 ? -EEXIST : fs_readonly_err(f, &n) ? -EROFS : -EPERM;
+		rc = node_exists(f, &n) > 0 ? -EEXIST : fs_readonly_err(f, &n) || n.kind == NODE_TRASH ? -EROFS : -EPERM;
 		goto fail;
 	}
 	if ((rc = fs_readonly_err(f, &n))) {

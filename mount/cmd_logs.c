@@ -52,6 +52,9 @@ int cmd_logs(int argc, char **argv)
 	size_t n = 0;
 	int opt, rc = 0;
 
+	/* the command line as given, for the audit (getopt reorders argv) */
+	for (int i = 0; i < argc && n + 2 < sizeof(line); i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "orchfs ", argv[i]);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		if (opt == 'o')
@@ -72,8 +75,6 @@ int cmd_logs(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	for (int i = 0; i < argc && n + 2 < sizeof(line); i++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "orchfs ", argv[i]);
 	who.pid = getpid();
 	who.uid = getuid();
 	who.path = line;

@@ -102,10 +102,11 @@ static const struct command commands[] = {
 	  "log, the change feed, approvals) as JSON Lines, after a header line naming the schema\n"
 	  "versions, from one consistent snapshot. API keys are masked unless --with-secrets.\n"
 	  "`orchfs import` reads it back: export, import, export gives the same bytes.\n" },
-	{ "import", cmd_import, "orchfs import [FILE]", "load an export into empty databases",
+	{ "import", cmd_import, "orchfs import [FILE]", "load an export into new databases",
 	  "Loads an export (FILE, or standard input) into the project and user databases, which\n"
-	  "must be empty and at the export's schema versions (`orchfs init` a new directory\n"
-	  "first). All or nothing: one transaction per database, foreign keys checked at the end.\n" },
+	  "must be new (never changed since `orchfs init` made them: what their migrations put\n"
+	  "there is replaced) and at the export's schema versions. All or nothing: one\n"
+	  "transaction per database, foreign keys checked at the end.\n" },
 	{ "bug", cmd_bug,
 	  "orchfs bug create TITLE [-d DESC] [-p 1-5] [-s SEVERITY] [-a WHO] | list [STATUS] | show ID |"
 	  " update-status ID STATUS | close ID",

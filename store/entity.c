@@ -653,6 +653,25 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 			goto out;
 		}
 	}
+	if (c->soft_delete) {
+		/* A name in .trash/ made again (mv from another file system unlinks,
+		 * then creates): the new entity takes the name; the old one stays
+		 * in the audit log of its delete. */
+		sqlite3_stmt *s = conn_stmt(ch.cn, st->sql[c->index].purge);
+		if (!s) {
+			rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+			goto out;
+		}
+		entity_bind_key(c, s, 1, key);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE) {
+			rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
+			goto out;
+		}
+		if (sqlite3_changes(ch.cn->db) > 0)
+			cJSON_AddBoolToObject(ch.args, "replaces_trash", true);
+	}
 	if ((rc = entity_insert(ch.cn, c, key, work, cause)))
 		goto out;
 	rc = entity_load(ch.cn, c, key, false, &ch.after);

@@ -290,9 +290,25 @@ int store_migrate_verify(store *st, char **cause)
 	return rc;
 }
 
+/* "file:PATH?immutable=1", PATH percent-encoded where a URI needs it */
+static char *migrate_uri(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "file:");
+	for (const char *p = path; *p; p++) {
+		if (*p == '%' || *p == '?' || *p == '#')
+			strbuf_addf(&sb, "%%%02X", (unsigned char)*p);
+		else
+			strbuf_addch(&sb, *p);
+	}
+	strbuf_addstr(&sb, "?immutable=1");
+	return strbuf_detach(&sb, NULL);
+}
+
 int store_migrate_rollback(store *st, char **cause)
 {
-	char *bak = xasprintf("%s.bak", st->path);
+	char *bak = xasprintf("%s.bak", st->path), *uri = NULL;
 	struct conn *cn;
 	sqlite3 *b = NULL;
 	sqlite3_stmt *s = NULL;
@@ -306,8 +322,10 @@ int store_migrate_rollback(store *st, char **cause)
 		rc = store_cause(cause, -ENOENT, "no backup %s: nothing to roll back to", bak);
 	if (rc)
 		goto out;
-	/* The backup must be a whole database before it replaces anything. */
-	if (sqlite3_open_v2(bak, &b, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	/* The backup must be a whole database before it replaces anything; read
+	 * as immutable, so no -wal or -shm is made beside it. */
+	uri = migrate_uri(bak);
+	if (sqlite3_open_v2(uri, &b, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW ||
 	    strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
 		rc = store_cause(cause, -EINVAL, "%s is not a sound database: not restored", bak);
@@ -323,5 +341,6 @@ out:
 	sqlite3_finalize(s);
 	sqlite3_close_v2(b);
 	free(bak);
+	free(uri);
 	return rc;
 }

@@ -139,8 +139,14 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 		const struct map_relation *r = c->views[i].rel;
 		const char *col = c->views[i].column ? c->views[i].column->column : NULL;
 		if (r) { /* grouped by who links to the entity */
-			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q ORDER BY 1", r->from, r->table);
-			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1 ORDER BY 1", r->to, r->table, r->from);
+			/* entities of this collection in .trash/ are not grouped */
+			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", r->to, key, t, live)
+						     : xstrdup("");
+			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE 1%s ORDER BY 1", r->from, r->table,
+						    alive);
+			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY 1", r->to, r->table, r->from,
+						  alive);
+			free(alive);
 			continue;
 		}
 		q->view_values[i] = sql_fmt("SELECT DISTINCT CAST(%q AS TEXT) FROM %s WHERE %q IS NOT NULL AND %s"
@@ -180,8 +186,9 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 					 l->table, l->owner, l->id);
 		if (l->fts) /* the owner's key first, then the row: results come from many entities */
 			q->log_search[i] = sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
-						   " MATCH ?1) ORDER BY %q", l->owner, l->columns, l->ncolumns,
-						   l->table, l->id, l->fts, l->fts, l->id);
+						   " MATCH ?1) AND %q IN (SELECT %q FROM %s WHERE %s) ORDER BY %q", l->owner,
+						   l->columns, l->ncolumns, l->table, l->id, l->fts, l->fts, l->owner, key, t,
+						   live, l->id);
 	}
 	q->blob_list = xcalloc(c->nblobs + 1, sizeof(char *));
 	q->blob_get = xcalloc(c->nblobs + 1, sizeof(char *));

@@ -125,6 +125,18 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 			rc = store_unlink(st, c, r, key, target->valuestring, who, cause);
 		else
 			rc = store_link(st, c, r, key, target->valuestring, false, who, cause);
+	} else if (strcmp(op, "restore") == 0) { /* out of .trash/: back into it */
+		if (!exists)
+			rc = store_cause(cause, -ENOENT, "%s/%s is gone: nothing to undo", c->dir, key);
+		else if (!undo_same_revision(c, cur, after))
+			rc = store_cause(cause, -ESTALE, "%s/%s changed again since: not undone", c->dir, key);
+		else
+			rc = store_delete(st, c, key, who, cause);
+	} else if (strcmp(op, "purge") == 0) { /* removed from .trash/ for good: made again */
+		if (exists)
+			rc = store_cause(cause, -EEXIST, "%s/%s exists again: not undone", c->dir, key);
+		else
+			rc = store_create(st, c, key, before, who, NULL, cause);
 	} else {
 		rc = store_cause(cause, -EINVAL, "a \"%s\" cannot be undone", op);
 	}

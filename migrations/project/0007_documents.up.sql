@@ -39,6 +39,17 @@ CREATE TRIGGER documents_feed_delete AFTER DELETE ON documents BEGIN
   INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES ('documents', old.name, 'delete');
 END;
 
+-- metadata/ (0006) is in the tree: its changes are in the feed like any other.
+CREATE TRIGGER metadata_entries_feed_insert AFTER INSERT ON metadata_entries BEGIN
+  INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES ('metadata', new.key, 'create');
+END;
+CREATE TRIGGER metadata_entries_feed_update AFTER UPDATE ON metadata_entries BEGIN
+  INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES ('metadata', new.key, 'update');
+END;
+CREATE TRIGGER metadata_entries_feed_delete AFTER DELETE ON metadata_entries BEGIN
+  INSERT INTO _orchfs_changes (collection, entity_key, operation) VALUES ('metadata', old.key, 'delete');
+END;
+
 CREATE TABLE task_attachments (
   id           INTEGER PRIMARY KEY,
   task_id      TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,

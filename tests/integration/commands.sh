@@ -204,6 +204,7 @@ out=$("$ORCHFS" migrate rollback 2>&1) || rc=$?
 check_rc 0 "$rc" "migrate rollback ($out)"
 check_contains "$out" "restored from $DB.bak, now at version $PV of $PV" "rollback says what it did"
 check_eq 1 "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_schema WHERE name = 'documents'")" "rollback brought back the version before the down"
+check_eq "" "$(ls "$DB.bak-wal" "$DB.bak-shm" 2>/dev/null)" "rollback leaves no -wal or -shm beside the backup"
 check_eq "$(cat "$T/zones.before")" "$(sqlite3 "$DB" "SELECT count(*) FROM zones")" "and its rows"
 mkdir -p "$T/fresh" && (cd "$T/fresh" && ORCHFS_DB= "$ORCHFS" init >/dev/null) || bad "init a fresh project"
 rc=0

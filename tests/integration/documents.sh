@@ -29,6 +29,8 @@ printf '# Runbook\n\nRestart with `orchfs umount` first.\n' >"$D/runbook.md" || 
 check_eq "# Runbook" "$(sql "SELECT content FROM documents WHERE name = 'runbook'" | head -1)" "created by writing a new .md file"
 check_eq EINVAL "$(printf 'bad\0byte' | close_errno "$D/runbook.md")" "a NUL byte is not text"
 check_eq "# Runbook" "$(head -1 "$D/runbook.md")" "the refused save changed nothing"
+: >"$D/runbook.md" || bad "> runbook.md"
+check_eq "|0" "$(sql "SELECT content || '|' || length(content) FROM documents WHERE name = 'runbook'")" "> empties a document"
 rm "$D/runbook.md" || bad "rm a document"
 check_eq 0 "$(sql "SELECT count(*) FROM documents WHERE name = 'runbook'")" "removed"
 

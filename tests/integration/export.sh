@@ -47,3 +47,14 @@ if "$ORCHFS" import "$T/e1.jsonl" 2> "$T/again.err"; then
 fi
 assert_contains "$(cat "$T/again.err")" "not empty" "the refusal says why"
 assert_eq "$before" "$(sqlite3 "$COPY_DB" .dump)" "the refused import changed nothing"
+
+note "a database whose only change is a metadata key is not new either"
+mkdir -p "$T/meta/home"
+META_DB=$T/meta/.orchfs/project.db
+(cd "$T/meta" && ORCHFS_DB= ORCHFS_USER_DB=$T/meta/home/user.db "$ORCHFS" init >/dev/null) || fail "init"
+sqlite3 "$META_DB" "INSERT INTO metadata (key, value) VALUES ('owner', 'team-a')"
+if ORCHFS_DB=$META_DB ORCHFS_USER_DB=$T/meta/home/user.db "$ORCHFS" import "$T/e1.jsonl" 2>"$T/meta.err"; then
+	fail "an import over a metadata change succeeded"
+fi
+assert_contains "$(cat "$T/meta.err")" "has changes" "the refusal says why"
+assert_eq "team-a" "$(sqlite3 "$META_DB" "SELECT value FROM metadata WHERE key = 'owner'")" "the metadata key is kept"

@@ -30,10 +30,9 @@ check_eq "$(echo "$before" | jq -S 'del(.revision, .updated_at)')" "$(jq -S 'del
 check_eq 444 "$(stat -c %a "$B/.trash/BUG-002.json")" ".trash/ files are read-only"
 check_eq EROFS "$(echo '{"priority":1}' | close_errno "$B/.trash/BUG-002.json")" "no writes in .trash/"
 
-note "the key stays taken: new skips it, a file of that name is refused"
+note "new skips a key in the trash"
 echo '{"title":"bug 4"}' >"$B/new" || fail "create bug 4"
 check_eq "BUG-004" "$(cat "$B/new")" "new skips a key in .trash/"
-check_eq EEXIST "$(echo '{"title":"again"}' | close_errno "$B/BUG-002.json" excl)" "creating a trashed key"
 
 note "mv restores it, links and all"
 mv "$B/.trash/BUG-002.json" "$B/" || bad "mv restores"
@@ -55,6 +54,31 @@ rm "$B/BUG-003.json" && rm "$B/.trash/BUG-003.json" || bad "rm, then rm from .tr
 check_eq 0 "$(sql "SELECT count(*) FROM bugs WHERE id = 'BUG-003'")" "gone for good"
 check_eq "bug 3 quokka" "$(sql "SELECT json_extract(before_json, '$.title') FROM tool_executions WHERE operation = 'purge' AND entity_key = 'BUG-003'")" "the purge is audited with the document"
 rm "$B/.trash/BUG-003.json" 2>/dev/null && bad "rm of what is not in the trash"
+
+note "undo of a purge makes it again; undo of a restore puts it back in .trash/"
+P=$(sql "SELECT max(id) FROM tool_executions WHERE operation = 'purge' AND entity_key = 'BUG-003'")
+"$ORCHFS" undo "$P" >/dev/null || bad "orchfs undo of the purge"
+check_eq "bug 3 quokka" "$(jq -r .title "$B/BUG-003.json")" "the purged bug is back"
+rm "$B/BUG-003.json" && mv "$B/.trash/BUG-003.json" "$B/" || bad "rm, then mv back"
+R=$(last_audit)
+check_eq restore "$(sql "SELECT operation FROM tool_executions WHERE id = $R")" "the restore's audit row"
+"$ORCHFS" undo "$R" >/dev/null || bad "orchfs undo of the restore"
+check_eq "BUG-003.json" "$(ls "$B/.trash")" "undo of the restore put it back in .trash/"
+mv "$B/.trash/BUG-003.json" "$B/" || bad "restore again"
+
+note "a file made under a trashed name replaces it (mv from another file system: unlink, then create)"
+rm "$B/BUG-001.json" || bad "rm BUG-001"
+echo '{"title":"from another disk"}' >"$T/BUG-001.json"
+mv "$T/BUG-001.json" "$B/BUG-001.json" || bad "mv from another file system onto a trashed name"
+check_eq "from another disk" "$(jq -r .title "$B/BUG-001.json")" "the new bug"
+check_eq "" "$(ls "$B/.trash")" "the old one is no longer in .trash/"
+check_eq 1 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'create' AND entity_key = 'BUG-001' AND json_extract(arguments, '$.replaces_trash')")" "the create says it replaced the trashed bug"
+check_eq "bug 1 quokka" "$(sql "SELECT json_extract(before_json, '$.title') FROM tool_executions WHERE operation = 'delete' AND entity_key = 'BUG-001'")" "the old bug stays in the audit log"
+
+note "nothing can be made in .trash/"
+check_eq EROFS "$(echo '{"title":"x"}' | close_errno "$B/.trash/BUG-009.json")" "a new file in .trash/"
+mv "$B/BUG-004.json" "$B/.trash/" 2>/dev/null && bad "mv into .trash/"
+check_eq "bug 4" "$(jq -r .title "$B/BUG-004.json")" "mv into .trash/ changed nothing"
 
 note "a task: rmdir to .trash/ keeps its transcript until it is removed for good"
 rmdir "$MNT/tasks/TASK-001" || fail "rmdir TASK-001"
