@@ -572,6 +572,10 @@ static int dir_key_fn(void *arg, const char *key)
 	struct dir_fill_ctx *df = arg;
 	char name[NODE_NAME_MAX + 8];
 
+	/* a key another writer made that no file can be named (a '/', empty,
+	 * a leading '.'): not listed, rather than a listing that fails */
+	if (!key[0] || strchr(key, '/') || key[0] == '.')
+		return 0;
 	snprintf(name, sizeof(name), "%s%s", key, df->suffix);
 	dir_add(df->d, name, df->type);
 	return 0;

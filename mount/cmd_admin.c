@@ -108,6 +108,15 @@ int cmd_migrate(int argc, char **argv)
 	for (size_t i = 0; i < p->nstores; i++) {
 		const char *name = store_map(p->stores[i])->name;
 		store *st = p->stores[i];
+		char *mnt;
+		if (strcmp(verb, "status") != 0 && strcmp(verb, "verify") != 0 &&
+		    (mnt = project_mounted_at(store_path(st)))) {
+			/* a daemon holds it: changing its schema under it loses what it writes */
+			cmd_error("%s is mounted at %s: unmount it first (orchfs umount %s)", store_path(st), mnt, mnt);
+			free(mnt);
+			rc = 1;
+			break;
+		}
 		if (strcmp(verb, "status") == 0) {
 			if ((rc = store_migrate_status(st, &cur, &latest)) == 0)
 				printf("%-8s %s: version %d of %d%s\n", name, store_path(st), cur, latest,

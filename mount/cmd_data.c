@@ -3,10 +3,12 @@
  * databases) as JSON Lines, lossless both ways (store/export.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mount/cmd.h"
 #include "mount/project.h"
@@ -20,9 +22,39 @@ static const struct option data_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+struct data_out {
+	FILE *f;
+	long rows;
+};
+
 static int data_write(void *arg, const char *line, size_t len)
 {
-	return fwrite(line, 1, len, arg) == len ? 0 : -EIO;
+	struct data_out *o = arg;
+
+	o->rows++;
+	return fwrite(line, 1, len, o->f) == len ? 0 : -EIO;
+}
+
+/* Null the secret columns of row (table of st) in an export made without
+ * them: a masked key ("****wxyz") is no key. Returns how many were set. */
+static int data_unmask(store *st, const char *table, cJSON *row)
+{
+	const struct map_database *db = store_map(st);
+	int n = 0;
+
+	for (size_t i = 0; cJSON_IsObject(row) && i < db->ncollections; i++) {
+		const struct map_collection *c = &db->collections[i];
+		if (c->sidecar || strcmp(c->table, table) != 0)
+			continue;
+		for (size_t j = 0; j < c->ncolumns; j++) {
+			cJSON *v = cJSON_GetObjectItemCaseSensitive(row, c->columns[j].column);
+			if (c->columns[j].secret && v && !cJSON_IsNull(v)) {
+				cJSON_ReplaceItemInObjectCaseSensitive(row, c->columns[j].column, cJSON_CreateNull());
+				n++;
+			}
+		}
+	}
+	return n;
 }
 
 int cmd_export(int argc, char **argv)
@@ -53,21 +85,31 @@ int cmd_export(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	if (output && !(out = fopen(output, "we"))) {
-		cmd_error("cannot write %s: %s", output, strerror(errno));
-		project_free(p);
-		return 1;
+	if (output) { /* 0600, as the databases: it may hold API keys */
+		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || !(out = fdopen(fd, "w"))) {
+			cmd_error("cannot write %s: %s", output, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			project_free(p);
+			return 1;
+		}
 	}
-	fprintf(out, "{\"orchfs_export\":1,\"schema\":\"%s\"", p->map->schema);
+	/* version 2: a last line counts the rows, so a cut export is refused */
+	fprintf(out, "{\"orchfs_export\":2,\"schema\":\"%s\",\"secrets\":%s", p->map->schema,
+		secrets ? "true" : "false");
 	for (size_t i = 0; i < p->nstores; i++) {
 		store_migrate_status(p->stores[i], &cur, &latest);
 		fprintf(out, ",\"%s\":%d", store_map(p->stores[i])->name, cur);
 	}
 	fprintf(out, "}\n");
+	struct data_out o = { out, 0 };
 	for (size_t i = 0; i < p->nstores && !rc; i++)
-		rc = store_export(p->stores[i], secrets, data_write, out, &cause);
+		rc = store_export(p->stores[i], secrets, data_write, &o, &cause);
 	if (rc)
 		cmd_error("export: %s", cause ? cause : strerror(-rc));
+	else
+		fprintf(out, "{\"orchfs_export_end\":%ld}\n", o.rows);
 	if (fflush(out) != 0 || (output && fclose(out) != 0)) {
 		cmd_error("export: cannot write: %s", strerror(errno));
 		rc = -EIO;
@@ -86,8 +128,9 @@ int cmd_import(int argc, char **argv)
 	char *line = NULL, *cause = NULL;
 	FILE *in = stdin;
 	ssize_t n;
-	int opt, rc = 0, cur, latest;
-	bool header = false;
+	int opt, rc = 0, cur, latest, unmasked = 0, version = 0;
+	bool header = false, secrets = true, ended = false;
+	long rows = 0;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "", data_opts, NULL)) != -1) {
@@ -115,8 +158,11 @@ int cmd_import(int argc, char **argv)
 		if (!header) {
 			/* {"orchfs_export":1,"schema":...,"project":N,"user":N}: the same versions as ours */
 			header = true;
-			if (!cJSON_GetObjectItemCaseSensitive(doc, "orchfs_export"))
+			if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(doc, "orchfs_export")))
 				rc = -EINVAL, cause = xstrdup("not an orchfs export (no header line)");
+			else
+				version = (int)cJSON_GetObjectItemCaseSensitive(doc, "orchfs_export")->valuedouble;
+			secrets = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(doc, "secrets"));
 			for (size_t i = 0; !rc && i < p->nstores; i++) {
 				const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, store_map(p->stores[i])->name);
 				store_migrate_status(p->stores[i], &cur, &latest);
@@ -130,20 +176,39 @@ int cmd_import(int argc, char **argv)
 			cJSON_Delete(doc);
 			continue;
 		}
-		if (!cJSON_IsString(db) || !cJSON_IsString(table) || !(st = project_store(p, db->valuestring))) {
+		if (ended) {
+			rc = -EINVAL;
+			cause = xasprintf("line %zu: after the export's last line", lineno);
+		} else if (cJSON_GetObjectItemCaseSensitive(doc, "orchfs_export_end")) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "orchfs_export_end");
+			ended = true;
+			if (!cJSON_IsNumber(v) || (long)v->valuedouble != rows) {
+				rc = -EINVAL;
+				cause = xasprintf("line %zu: the export says %.0f rows, and %ld came before it", lineno,
+						  cJSON_IsNumber(v) ? v->valuedouble : -1.0, rows);
+			}
+		} else if (!cJSON_IsString(db) || !cJSON_IsString(table) || !(st = project_store(p, db->valuestring))) {
 			rc = -EINVAL;
 			cause = xasprintf("line %zu: expected {\"db\", \"table\", \"row\"}", lineno);
-		} else if (store_map(st)->changes && strcmp(table->valuestring, store_map(st)->changes) == 0) {
+		} else if (rows++ >= 0 && store_map(st)->changes && strcmp(table->valuestring, store_map(st)->changes) == 0) {
 			feed = xrealloc(feed, (nfeed + 1) * sizeof(*feed)); /* last: see below */
 			feed[nfeed++] = doc;
 			continue;
-		} else if ((rc = store_import_row(st, table->valuestring,
-						  cJSON_GetObjectItemCaseSensitive(doc, "row"), &cause))) {
-			char *inner = cause;
-			cause = xasprintf("line %zu: %s", lineno, inner ? inner : strerror(-rc));
-			free(inner);
+		} else {
+			cJSON *row = cJSON_GetObjectItemCaseSensitive(doc, "row");
+			if (!secrets)
+				unmasked += data_unmask(st, table->valuestring, row);
+			if ((rc = store_import_row(st, table->valuestring, row, &cause))) {
+				char *inner = cause;
+				cause = xasprintf("line %zu: %s", lineno, inner ? inner : strerror(-rc));
+				free(inner);
+			}
 		}
 		cJSON_Delete(doc);
+	}
+	if (!rc && version >= 2 && !ended) {
+		rc = -EINVAL;
+		cause = xasprintf("the export ends early (no last line after %ld rows): it was cut", rows);
 	}
 	/* The rows fired the feed's triggers; the feed to keep is the one exported. */
 	for (size_t i = 0; i < p->nstores && !rc; i++)
@@ -159,7 +224,10 @@ int cmd_import(int argc, char **argv)
 	if (rc)
 		cmd_error("import: %s; nothing was imported", cause ? cause : strerror(-rc));
 	else
-		printf("imported %zu rows\n", lineno ? lineno - 1 : 0);
+		printf("imported %ld rows\n", rows);
+	if (!rc && unmasked)
+		fprintf(stderr, "orchfs: import: the export was made without --with-secrets: %d masked key%s not"
+			" imported (set %s again)\n", unmasked, unmasked == 1 ? " was" : "s were", unmasked == 1 ? "it" : "them");
 out:
 	for (size_t i = 0; i < nfeed; i++)
 		cJSON_Delete(feed[i]);

@@ -190,3 +190,41 @@ store *project_store(struct project *p, const char *name)
 			return p->stores[i];
 	return NULL;
 }
+
+/* /proc/mounts escapes space, tab, newline and backslash as \ooo */
+static void project_unescape(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = 0;
+}
+
+char *project_mounted_at(const char *db_path)
+{
+	FILE *fp = fopen("/proc/self/mounts", "re");
+	char line[4096], src[PATH_MAX], mnt[PATH_MAX], type[64], *want = xstrdup(db_path), *found = NULL;
+
+	for (char *c = want; *c; c++)
+		if (*c == ',')
+			*c = '_'; /* as cmd_mount names it */
+	while (fp && !found && fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "%4095s %4095s %63s", src, mnt, type) != 3 || strcmp(type, "fuse.orchfs") != 0)
+			continue;
+		project_unescape(src);
+		project_unescape(mnt);
+		if (strcmp(src, want) == 0)
+			found = xstrdup(mnt);
+	}
+	if (fp)
+		fclose(fp);
+	free(want);
+	return found;
+}

@@ -39,6 +39,10 @@ char *project_db_path(const char *flag, char **cause);
 /* project_user_db_path - resolve the user database path (caller frees). */
 char *project_user_db_path(const char *flag);
 
+/* project_mounted_at - where a daemon serves the database at db_path (an
+ * absolute path), or NULL (caller frees). */
+char *project_mounted_at(const char *db_path);
+
 /* The getopt code of --schema in commands that take project options. */
 #define PROJECT_OPT_SCHEMA 0x100
 

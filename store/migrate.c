@@ -274,14 +274,28 @@ int store_migrate_verify(store *st, char **cause)
 
 	if ((rc = conn_get(st, &cn)))
 		return store_cause(cause, rc, "cannot open %s", st->path);
-	if (sqlite3_prepare_v2(cn->db, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0)
-		rc = store_cause(cause, -EINVAL, "integrity: %s", sqlite3_column_text(s, 0));
+	if ((rc = sqlite3_prepare_v2(cn->db, "PRAGMA integrity_check", -1, &s, NULL)) == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0
+			     ? 0
+			     : store_cause(cause, -EINVAL, "integrity: %s", sqlite3_column_text(s, 0));
+	else
+		rc = store_cause(cause, -EINVAL, "integrity: %s", sqlite3_errmsg(cn->db));
 	sqlite3_finalize(s);
-	if (!rc && sqlite3_prepare_v2(cn->db, "PRAGMA foreign_key_check", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW)
-		rc = store_cause(cause, -EINVAL, "a row of %s points at a missing row of %s", sqlite3_column_text(s, 0),
-				 sqlite3_column_text(s, 2));
+	s = NULL;
+	if (!rc && (rc = sqlite3_prepare_v2(cn->db, "PRAGMA foreign_key_check", -1, &s, NULL)) == SQLITE_OK) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			rc = store_cause(cause, -EINVAL, "a row of %s points at a missing row of %s",
+					 sqlite3_column_text(s, 0), sqlite3_column_text(s, 2));
+		else if (rc == SQLITE_DONE)
+			rc = 0;
+		else
+			rc = store_cause(cause, -EINVAL, "foreign keys: %s", sqlite3_errmsg(cn->db));
+	} else if (rc) {
+		rc = store_cause(cause, -EINVAL, "foreign keys: %s", sqlite3_errmsg(cn->db));
+	}
 	sqlite3_finalize(s);
 	if (!rc && st->kind && !store_migrate_status(st, &cur, &latest) && cur != latest)
 		rc = store_cause(cause, -EINVAL, "schema version %d, and this orchfs has %d", cur, latest);

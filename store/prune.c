@@ -30,8 +30,14 @@ static int prune_one(store *st, const struct map_collection *c, const char *name
 	cJSON_AddStringToObject(ch.args, "log", name);
 	cJSON_AddStringToObject(ch.args, "older_than", when);
 	strbuf_addf(&sql, "%s FROM %s WHERE ", dry_run ? "SELECT count(*)" : "DELETE", table_q);
-	sql_quote(&sql, col->column);
-	strbuf_addstr(&sql, " < ?1");
+	if (col->time == MAP_TIME_EPOCH || col->time == MAP_TIME_EPOCH_MS) {
+		sql_quote(&sql, col->column);
+		strbuf_addstr(&sql, " < ?1");
+	} else { /* as times, not text: other writers use other forms (datetime('now')) */
+		strbuf_addstr(&sql, "julianday(");
+		sql_quote(&sql, col->column);
+		strbuf_addstr(&sql, ") < julianday(?1)");
+	}
 	if ((rc = sqlite3_prepare_v2(ch.cn->db, sql.buf, -1, &s, NULL)) == SQLITE_OK) {
 		value_bind_now(col->time, before_ms, s, 1);
 		rc = sqlite3_step(s);

@@ -206,6 +206,15 @@ check_contains "$out" "restored from $DB.bak, now at version $PV of $PV" "rollba
 check_eq 1 "$(sqlite3 "$DB" "SELECT count(*) FROM sqlite_schema WHERE name = 'documents'")" "rollback brought back the version before the down"
 check_eq "" "$(ls "$DB.bak-wal" "$DB.bak-shm" 2>/dev/null)" "rollback leaves no -wal or -shm beside the backup"
 check_eq "$(cat "$T/zones.before")" "$(sqlite3 "$DB" "SELECT count(*) FROM zones")" "and its rows"
+mount_fs
+for v in rollback "down 1" up; do
+	rc=0
+	out=$("$ORCHFS" migrate $v 2>&1) || rc=$?
+	check_rc 1 "$rc" "migrate $v while mounted"
+	check_contains "$out" "is mounted at $MNT: unmount it first" "migrate $v while mounted says why"
+done
+check_eq "$PV" "$(sqlite3 "$DB" "SELECT max(version) FROM _orchfs_migrations")" "nothing was migrated under the mount"
+umount_fs || bad "unmount"
 mkdir -p "$T/fresh" && (cd "$T/fresh" && ORCHFS_DB= "$ORCHFS" init >/dev/null) || bad "init a fresh project"
 rc=0
 out=$("$ORCHFS" migrate rollback --db "$T/fresh/.orchfs/project.db" 2>&1) || rc=$?

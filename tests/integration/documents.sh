@@ -38,6 +38,10 @@ note "metadata/: the schema version as a key/value (OmniOrchestrator's method)"
 check_eq "$(sql "SELECT max(version) FROM _orchfs_migrations")" "$(jq -r .value "$MNT/metadata/schema_version.json")" "metadata/schema_version.json"
 check_eq EROFS "$(echo '{"value":"1"}' | close_errno "$MNT/metadata/schema_version.json")" "metadata is read-only"
 
+note "a key no file can be named, made by another writer, is left out of the listing"
+sql "INSERT INTO bugs (id, title) VALUES ('x/y', 'slash'), ('.dot', 'dot'), ('ok-1', 'fine')"
+check_eq "ok-1.json" "$(ls "$MNT/bugs" | grep json)" "ls bugs lists the nameable key only"
+
 note "the four default zones come with the schema"
 check_eq "zone-deployment zone-development zone-review zone-testing" "$(ls "$MNT/zones" | grep '^zone-' | tr '\n' ' ' | sed 's/ $//')" "zones/"
 check_eq "manual" "$(jq -r .trigger "$MNT/zones/zone-deployment/zone.json")" "zone-deployment is manual"
@@ -69,12 +73,13 @@ sql "INSERT INTO orchestrator_agents (id, name, agent_type) VALUES ('oa', 'plann
 	INSERT INTO agent_logs (agent_id, log_type, message, timestamp) VALUES
 		('a1', 'milestone', 'old', '2020-01-01T00:00:00.000Z'), ('a1', 'milestone', 'new', strftime('%Y-%m-%dT%H:%M:%fZ','now'));
 	INSERT INTO system_logs (component, message, timestamp) VALUES
-		('db', 'old', '2020-01-01T00:00:00.000Z'), ('db', 'new', strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+		('db', 'old', '2020-01-01T00:00:00.000Z'), ('db', 'new', strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+		('db', 'new', datetime('now'))"
 out=$("$ORCHFS" logs prune --older-than 30d --dry-run)
 check_contains "$out" "would prune agents/ID/logs.jsonl" "dry run"
-check_eq "2|2" "$(sql "SELECT (SELECT count(*) FROM agent_logs), (SELECT count(*) FROM system_logs)")" "a dry run deletes nothing"
+check_eq "2|3" "$(sql "SELECT (SELECT count(*) FROM agent_logs), (SELECT count(*) FROM system_logs)")" "a dry run deletes nothing"
 "$ORCHFS" logs prune --older-than 30d >/dev/null || bad "logs prune"
-check_eq "new|new" "$(sql "SELECT (SELECT group_concat(message) FROM agent_logs), (SELECT group_concat(message) FROM system_logs)")" "the old rows went"
+check_eq "new|new,new" "$(sql "SELECT (SELECT group_concat(message) FROM agent_logs), (SELECT group_concat(message) FROM system_logs)")" "the old rows went, new ones in any time form stay"
 check_eq "new" "$(jq -r .message "$MNT/agents/a1/logs.jsonl")" "logs.jsonl"
 check_eq 2 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'prune' AND status = 'success' AND json_extract(arguments, '$.rows') = 1")" "each prune audited with its count"
 exit 0

@@ -58,3 +58,22 @@ if ORCHFS_DB=$META_DB ORCHFS_USER_DB=$T/meta/home/user.db "$ORCHFS" import "$T/e
 fi
 assert_contains "$(cat "$T/meta.err")" "has changes" "the refusal says why"
 assert_eq "team-a" "$(sqlite3 "$META_DB" "SELECT value FROM metadata WHERE key = 'owner'")" "the metadata key is kept"
+
+note "an export cut at a line boundary is refused; one written to a file is 0600"
+"$ORCHFS" export --with-secrets -o "$T/e3.jsonl" || fail "export -o"
+assert_eq 600 "$(stat -c %a "$T/e3.jsonl")" "an export file is 0600 (it may hold API keys)"
+mkdir -p "$T/cut/home"
+CUT_DB=$T/cut/.orchfs/project.db
+(cd "$T/cut" && ORCHFS_DB= ORCHFS_USER_DB=$T/cut/home/user.db "$ORCHFS" init >/dev/null) || fail "init"
+head -n 20 "$T/e3.jsonl" >"$T/cut.jsonl"
+if ORCHFS_DB=$CUT_DB ORCHFS_USER_DB=$T/cut/home/user.db "$ORCHFS" import "$T/cut.jsonl" 2>"$T/cut.err"; then
+	fail "a cut export was imported"
+fi
+assert_contains "$(cat "$T/cut.err")" "it was cut" "the refusal says the export was cut"
+assert_eq 0 "$(sqlite3 "$CUT_DB" "SELECT count(*) FROM tool_executions")" "nothing of the cut export was imported"
+
+note "an export without secrets imports without the masked keys, and says so"
+"$ORCHFS" export -o "$T/masked2.jsonl" || fail "export without secrets"
+ORCHFS_DB=$CUT_DB ORCHFS_USER_DB=$T/cut/home/user.db "$ORCHFS" import "$T/masked2.jsonl" >/dev/null 2>"$T/masked.err" || fail "import of a masked export"
+assert_contains "$(cat "$T/masked.err")" "masked key" "the import says the keys were masked"
+assert_eq 0 "$(sqlite3 "$T/cut/home/user.db" "SELECT count(*) FROM llm_providers WHERE api_key LIKE '****%'")" "no mask stored as a key"
