@@ -78,7 +78,7 @@ void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	path = fs_child(dir, name);
 	if ((rc = node_resolve(f, path, &n)))
 		goto fail;
-	if (n.c && (rc = fs_readonly_err(f, &n))) {
+	if (n.c && ((rc = fs_readonly_err(f, &n)) || (n.kind == NODE_TRASH && (rc = -EROFS)))) {
 		fs_refuse(req, f, path, &n, "mkdir", rc, "read-only");
 		goto out;
 	}

@@ -213,13 +213,16 @@ int node_resolve(fs *f, const char *path, struct node *n)
 			n->kind = NODE_BLOB;
 			break;
 		case NODE_TRASH_DIR: {
-			size_t len = strlen(comp);
-			if (!node_ends_with(comp, ".json") || len - 5 >= NODE_NAME_MAX) {
-				rc = -ENOENT;
+			/* KEY.json; any other name is one nothing will ever be */
+			size_t len = strlen(comp), keep = node_ends_with(comp, ".json") ? len - 5 : len;
+			if (keep >= NODE_NAME_MAX) {
+				rc = -ENAMETOOLONG;
 				goto out;
 			}
-			memcpy(n->key, comp, len - 5);
-			n->key[len - 5] = 0;
+			memcpy(n->key, comp, keep);
+			n->key[keep] = 0;
+			if (keep == len)
+				n->key[0] = 0; /* matches no key */
 			n->kind = NODE_TRASH;
 			break;
 		}

@@ -855,8 +855,9 @@ void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fs *f = fs_of(req);
 	struct handle *h = handle_of(fi);
 
-	/* flush has committed; a buffer still dirty here failed and was reported then. */
-	if (h->dirty && !h->scratch)
+	/* flush has committed; a buffer still dirty here failed and was reported
+	 * then (one truncated and never written holds no change at all) */
+	if (h->dirty && h->written && !h->scratch)
 		fs_log("%s: closed with a refused change; the database keeps the last good version", h->path);
 	handle_free(f, h);
 	fuse_reply_err(req, 0);

@@ -78,6 +78,11 @@ check_eq "bug 1 quokka" "$(sql "SELECT json_extract(before_json, '$.title') FROM
 note "nothing can be made in .trash/"
 check_eq EROFS "$(echo '{"title":"x"}' | close_errno "$B/.trash/BUG-009.json")" "a new file in .trash/"
 mv "$B/BUG-004.json" "$B/.trash/" 2>/dev/null && bad "mv into .trash/"
+check_eq EROFS "$(python3 -c 'import errno, os, sys
+try:
+    os.mkdir(sys.argv[1]); print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$B/.trash/x")" "mkdir in .trash/"
 check_eq "bug 4" "$(jq -r .title "$B/BUG-004.json")" "mv into .trash/ changed nothing"
 
 note "a task: rmdir to .trash/ keeps its transcript until it is removed for good"
