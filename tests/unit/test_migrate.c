@@ -563,6 +563,38 @@ static void roundtrip(const char *kind, const struct map_database *db, int step,
 	free(path);
 }
 
+/* The sidecar (orchfs's own tables beside a tool's file): made at open,
+ * down to nothing of its own and up again to the same schema. */
+static void test_sidecar(void)
+{
+	static struct map_database none = { .name = (char *)"sidecar", .dir = (char *)"" };
+	char *path = testdb_path("x.orchfs.db"), *cause = NULL, *up1, *up2, *down;
+	store *st = NULL;
+	sqlite3 *raw;
+
+	CHECK_INT(store_open(path, &none, "sidecar", STORE_CREATE, &st, &cause), 0);
+	if (!st)
+		return;
+	raw = testdb_open(path);
+	CHECK_INT(version(st), 1);
+	up1 = testdb_dump(raw, SCHEMA);
+	CHECK_CONTAINS(up1, "tool_executions");
+	CHECK_CONTAINS(up1, "approvals");
+	CHECK_INT(store_migrate_to(st, 0, &cause), 0);
+	down = testdb_dump(raw, SCHEMA);
+	CHECK(strstr(down, "tool_executions") == NULL && strstr(down, "approvals") == NULL);
+	CHECK_INT(store_migrate_to(st, 1, &cause), 0);
+	up2 = testdb_dump(raw, SCHEMA);
+	CHECK_STR(up2, up1);
+	CHECK(cause == NULL);
+	free(up1);
+	free(up2);
+	free(down);
+	sqlite3_close(raw);
+	store_free(st);
+	free(path);
+}
+
 /* metadata's schema_version is the version right after every step, up and down. */
 static void test_metadata(void)
 {
@@ -701,6 +733,7 @@ int main(void)
 	test_metadata();
 	test_event_dedup();
 	test_verify_counts();
+	test_sidecar();
 	map_free(m);
 	return check_done();
 }
