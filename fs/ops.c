@@ -208,6 +208,7 @@ const struct fuse_lowlevel_ops *fs_ops(void)
 fs *fs_new(const struct fs_options *opts)
 {
 	fs *f = xcalloc(1, sizeof(*f));
+	size_t limit;
 
 	f->stores = opts->stores;
 	f->nstores = opts->nstores;
@@ -217,6 +218,8 @@ fs *fs_new(const struct fs_options *opts)
 	clock_gettime(CLOCK_REALTIME, &f->started);
 	f->inodes = inode_table_new();
 	f->scratch_grace = getenv("ORCHFS_SCRATCH_GRACE") ? atoi(getenv("ORCHFS_SCRATCH_GRACE")) : 30;
+	limit = getenv("ORCHFS_CACHE_MB") ? (size_t)atol(getenv("ORCHFS_CACHE_MB")) << 20 : FS_CACHE_BYTES;
+	f->cache = limit ? cache_new(limit) : NULL;
 	pthread_mutex_init(&f->lock, NULL);
 	inode_ref(f->inodes, "/");
 	return f;
@@ -234,6 +237,7 @@ void fs_free(fs *f)
 	while (f->handles)
 		handle_free(f, f->handles);
 	notes_free(f);
+	cache_free(f->cache);
 	inode_table_free(f->inodes);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

@@ -303,6 +303,7 @@ void store_free(store *st)
 	if (!st)
 		return;
 	audit_drain(st);
+	version_release(st);
 	/* This thread's connection and any left by threads that are gone. */
 	pthread_setspecific(st->key, NULL);
 	pthread_mutex_lock(&st->lock);

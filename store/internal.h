@@ -33,6 +33,7 @@ struct coll_sql {
 	char **rel_release;              /* per relation: unlink a target from whoever has it */
 	char **rel_reverse;              /* per relation: who links to a target */
 	char **log_rows;                 /* per log */
+	char **log_after;                /* per log: rows after an id, the id last */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
 	char *table_q;                   /* quoted table name */
 };
@@ -52,6 +53,9 @@ struct store {
 	bool auditor_running; /* protected by lock */
 	bool auditor_stop;    /* protected by lock */
 	pthread_t auditor;
+	sqlite3 *vdb;         /* keeps the WAL index mapped for store_version (version.c) */
+	const volatile uint32_t *vhdr; /* the WAL index header, once vstate is 1 */
+	int vstate;           /* 0 not looked at, 1 ready, -1 no WAL index; set under lock */
 };
 
 /* --- db.c: connections and statements --- */
@@ -75,6 +79,9 @@ void sql_quote(struct strbuf *sb, const char *name);
 /* --- sql.c --- */
 void sql_build(store *st);
 void sql_release(store *st);
+
+/* --- version.c --- */
+void version_release(store *st);
 
 /* --- value.c: SQLite values <-> JSON values --- */
 /* value_read - column i of s as the JSON value col says (NULL -> null). */
