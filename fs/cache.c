@@ -199,7 +199,7 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 	e->mtime = *mtime;
 	e->last_id = last_id;
 	e->cost = overhead;
-	if (overhead + data->len <= c->limit / 4) {
+	if (overhead + data->len <= c->limit / 2) {
 		/* keep the bytes: taken over, not copied */
 		e->data = *data;
 		e->has_data = true;
@@ -273,7 +273,7 @@ void cache_tail_end(struct cache *c, const char *path, const struct store_versio
 		strbuf_add(&e->data, add->buf, add->len);
 		c->bytes += e->data.alloc - before;
 		e->cost += e->data.alloc - before;
-		if (e->cost > c->limit / 4) {
+		if (e->cost > c->limit / 2) {
 			/* grown too large to keep its bytes: keep what a stat needs */
 			c->bytes -= e->data.alloc;
 			e->cost -= e->data.alloc;

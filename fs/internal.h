@@ -192,18 +192,21 @@ void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, co
  * sooner when the row changes). */
 #define FS_ENTRY_TIMEOUT 1.0
 double fs_entry_timeout(fs *f, const char *path);
-/* fs_permit - may the requesting tool make this change (op on path, with
- * payload: the document, patch, link or rows)? 0 when allowed; otherwise
- * -EACCES with *cause (caller frees): refused (audited as denied) or parked
- * for approval (audited as pending); .error and the log say which. */
-int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op,
-	      const cJSON *payload, char **cause);
+/* fs_permit - may the requesting tool (who, from fs_actor: its operation is
+ * the change's) make this change to path, with payload: the document, patch,
+ * link or rows? 0 when allowed; otherwise -EACCES with *cause (caller frees):
+ * refused (audited as denied) or parked for approval (audited as pending);
+ * .error and the log say which. */
+int fs_permit(fs *f, const char *path, const struct node *n, const struct fs_actor *who, const cJSON *payload,
+	      char **cause);
 /* fs_reply_entry - answer a lookup/mkdir/symlink with path's inode and st */
 void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st);
 
 /* --- cache.c (see its rationale; every function takes the cache's lock) --- */
 /* What the daemon keeps of renderings, at most (ORCHFS_CACHE_MB overrides; 0: none). */
-#define FS_CACHE_BYTES (16u << 20)
+#define FS_CACHE_BYTES (8u << 20)
+/* What SQLite may keep for all connections together (page caches, statements). */
+#define FS_SQLITE_BYTES (8 << 20)
 enum { CACHE_MISS, CACHE_HIT, CACHE_TAIL };
 struct cache *cache_new(size_t limit);
 void cache_free(struct cache *c);

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,18 @@ fs *fs_new(const struct fs_options *opts)
 	clock_gettime(CLOCK_REALTIME, &f->started);
 	f->inodes = inode_table_new();
 	f->scratch_grace = getenv("ORCHFS_SCRATCH_GRACE") ? atoi(getenv("ORCHFS_SCRATCH_GRACE")) : 30;
+	/*
+	 * Memory is bounded by limits, not by what was read: renderings kept at
+	 * most FS_CACHE_BYTES (cache.c), SQLite's page caches and statements
+	 * of all connections at most FS_SQLITE_BYTES, and large buffers (a
+	 * stream's rendering, a long log) go back to the system when freed.
+	 * glibc would otherwise raise its mmap threshold to the largest block
+	 * freed so far, after which such buffers come from the heaps and stay
+	 * resident there, fragmented, long after they are freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_TRIM_THRESHOLD, 1 << 20);
+	store_memory_limit(FS_SQLITE_BYTES);
 	limit = getenv("ORCHFS_CACHE_MB") ? (size_t)atol(getenv("ORCHFS_CACHE_MB")) << 20 : FS_CACHE_BYTES;
 	f->cache = limit ? cache_new(limit) : NULL;
 	pthread_mutex_init(&f->lock, NULL);

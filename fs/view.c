@@ -212,7 +212,7 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 	}
 	if (rc == CACHE_HIT)
 		return 0;
-	strbuf_init(&sb, 0);
+	strbuf_init(&sb, 1024); /* an entity file in one allocation */
 	if ((rc = view_content_id(f, path, n, sid, &sb, mtime, &last))) {
 		strbuf_release(&sb);
 		return rc;

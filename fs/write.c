@@ -196,7 +196,7 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 			struct store_version before, after;
 			cJSON_AddStringToObject(payload, "log", h->n.log->file);
 			cJSON_AddItemToObject(payload, "rows", rows);
-			if (!(rc = fs_permit(req, f, h->path, &h->n, "append", payload, &cause))) {
+			if (!(rc = fs_permit(f, h->path, &h->n, &oa, payload, &cause))) {
 				bool known = f->cache && store_version(h->n.st, &before) == 0;
 				rc = store_log_append(h->n.st, h->n.c, h->n.log, h->n.key, rows, &oa.a, &cause);
 				/* the cached log grows by these rows if this was the only commit */
@@ -210,7 +210,7 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		if (!rc)
 			h->base = h->data.len;
 	} else if ((rc = write_parse(h->data.buf, h->data.len, &doc, &cause)) == 0 &&
-		   (audited = true) && (rc = fs_permit(req, f, h->path, &h->n, write_opname(h), doc, &cause)) == 0) {
+		   (audited = true) && (rc = fs_permit(f, h->path, &h->n, &oa, doc, &cause)) == 0) {
 		if (h->n.kind == NODE_NEW) {
 			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
 			if (!rc) {
