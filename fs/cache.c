@@ -27,11 +27,15 @@
  *
  * Memory: entries hold the bytes (when they fit) or only the size, mtime and
  * last row id; the whole cache holds at most FS_CACHE_BYTES, least recently
- * used entries go first. Thread-safe: one mutex, never held across a query.
+ * used entries go first. A rendering larger than half of that (a stream) is
+ * not kept, except the last one, for the OPEN that follows its LOOKUP,
+ * which takes it over (no copy); so the daemon holds at most one such
+ * rendering more than its open files do, for at most a few seconds. Thread-safe: one mutex, never held across a query.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs/internal.h"
 
@@ -58,7 +62,29 @@ struct cache {
 	size_t bytes;           /* protected by lock */
 	size_t limit;
 	struct centry lru;      /* list head */
+	/* The last rendering too large to keep (a whole stream, a long log),
+	 * held for the OPEN that usually follows its LOOKUP, which takes it
+	 * over; dropped by the next one or after CACHE_HANDOFF_SECONDS. */
+	char *big_path;
+	struct store_version big_v;
+	struct strbuf big;
+	time_t big_at;
 };
+
+#define CACHE_HANDOFF_SECONDS 2
+
+static void cache_big_drop(struct cache *c)
+{
+	free(c->big_path);
+	c->big_path = NULL;
+	strbuf_release(&c->big);
+}
+
+static void cache_big_expire(struct cache *c)
+{
+	if (c->big_path && time(NULL) - c->big_at > CACHE_HANDOFF_SECONDS)
+		cache_big_drop(c);
+}
 
 static uint64_t cache_hash(const char *s)
 {
@@ -105,6 +131,7 @@ void cache_free(struct cache *c)
 		return;
 	while (c->lru.next != &c->lru)
 		cache_unlink(c, c->lru.next);
+	cache_big_drop(c);
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -152,20 +179,31 @@ int cache_get(struct cache *c, const char *path, const struct store_version *v, 
 	int rc = CACHE_MISS;
 
 	pthread_mutex_lock(&c->lock);
+	cache_big_expire(c);
 	if (!(e = cache_find(c, path, h)))
 		goto out;
-	if (!store_version_same(&e->v, v) || (out && !e->has_data)) {
-		if (!store_version_same(&e->v, v))
-			cache_unlink(c, e); /* never valid again: versions only move on */
+	if (!store_version_same(&e->v, v)) {
+		cache_unlink(c, e); /* never valid again: versions only move on */
 		goto out;
 	}
 	if (e->tail) {
 		rc = CACHE_TAIL;
 		goto out;
 	}
-	cache_touch(c, e);
-	if (out)
+	if (out && !e->has_data) {
+		if (!c->big_path || strcmp(c->big_path, path) != 0 || !store_version_same(&c->big_v, v) ||
+		    c->big.len != e->size)
+			goto out;
+		/* the handoff: the bytes move to the caller */
+		strbuf_release(out);
+		*out = c->big;
+		strbuf_init(&c->big, 0);
+		free(c->big_path);
+		c->big_path = NULL;
+	} else if (out) {
 		strbuf_add(out, e->data.buf, e->data.len);
+	}
+	cache_touch(c, e);
 	*size = e->size;
 	*mtime = e->mtime;
 	rc = CACHE_HIT;
@@ -181,8 +219,13 @@ static void cache_evict(struct cache *c, size_t cost)
 		cache_unlink(c, c->lru.prev);
 }
 
+bool cache_keeps(struct cache *c, size_t len)
+{
+	return len <= c->limit / 2;
+}
+
 void cache_put(struct cache *c, const char *path, const struct store_version *v, struct strbuf *data,
-	       const struct timespec *mtime, int64_t last_id)
+	       size_t size, const struct timespec *mtime, int64_t last_id)
 {
 	uint64_t h = cache_hash(path);
 	size_t overhead = sizeof(struct centry) + strlen(path) + 1;
@@ -195,15 +238,25 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 	e->path = xstrdup(path);
 	e->hash = h;
 	e->v = *v;
-	e->size = data->len;
+	e->size = size;
 	e->mtime = *mtime;
 	e->last_id = last_id;
 	e->cost = overhead;
-	if (overhead + data->len <= c->limit / 2) {
+	cache_big_expire(c);
+	if (!data) {
+		/* the size alone */
+	} else if (overhead + data->len <= c->limit / 2) {
 		/* keep the bytes: taken over, not copied */
 		e->data = *data;
 		e->has_data = true;
 		e->cost += data->alloc;
+		strbuf_init(data, 0);
+	} else {
+		cache_big_drop(c);
+		c->big_path = xstrdup(path);
+		c->big_v = *v;
+		c->big = *data;
+		c->big_at = time(NULL);
 		strbuf_init(data, 0);
 	}
 	cache_evict(c, e->cost);

@@ -216,10 +216,14 @@ void cache_free(struct cache *c);
  * CACHE_MISS (an entry of an older version is dropped). */
 int cache_get(struct cache *c, const char *path, const struct store_version *v, struct strbuf *out,
 	      size_t *size, struct timespec *mtime);
-/* cache_put - keep data (taken over when kept: data is left empty) as path's
- * rendering at version v; last_id is a log's newest row id. */
+/* cache_put - keep path's rendering at version v: its size, mtime, last_id
+ * (a log's newest row id) and data, taken over (data is left empty): kept if
+ * cache_keeps its length, else held for the next OPEN of path to take over
+ * (cache_get). data NULL: the size alone. */
 void cache_put(struct cache *c, const char *path, const struct store_version *v, struct strbuf *data,
-	       const struct timespec *mtime, int64_t last_id);
+	       size_t size, const struct timespec *mtime, int64_t last_id);
+/* cache_keeps - does a rendering of len bytes stay in the cache? */
+bool cache_keeps(struct cache *c, size_t len);
 /* cache_advance - the mount appended rows to the log at path, the version
  * going from before to after: if that was the only commit, the entry stays,
  * at after, with rows to render; otherwise it goes. */
@@ -239,7 +243,7 @@ bool view_has_secret(const struct map_collection *c);
 /* view_content - the bytes a read of n returns, into out; *mtime from the row */
 int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
 		 struct timespec *mtime);
-/* view_render - like view_content (bytes into out, if not NULL), and *size,
+/* view_render - like view_content (bytes into out, if not NULL: empty), and *size,
  * through the cache: what the database holds as of now, rendered at most
  * once per change of the database. */
 int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, size_t *size,

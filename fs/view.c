@@ -196,6 +196,7 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 	struct strbuf sb = STRBUF_INIT;
 	struct store_version before, after;
 	int64_t last = INT64_MIN;
+	bool same;
 	int rc;
 
 	if (!f->cache || !view_cacheable(n) || store_version(n->st, &before)) {
@@ -218,11 +219,21 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 		return rc;
 	}
 	*size = sb.len;
-	if (out)
-		strbuf_add(out, sb.buf, sb.len);
 	/* no commit while it rendered: it is exactly the state of version before */
-	if (store_version(n->st, &after) == 0 && store_version_same(&before, &after))
-		cache_put(f->cache, path, &before, &sb, mtime, last);
+	same = store_version(n->st, &after) == 0 && store_version_same(&before, &after);
+	if (out && cache_keeps(f->cache, sb.len)) {
+		strbuf_add(out, sb.buf, sb.len);
+	} else if (out) {
+		/* too large to keep: the caller has it, the cache its size */
+		strbuf_release(out);
+		*out = sb;
+		strbuf_init(&sb, 0);
+		if (same)
+			cache_put(f->cache, path, &before, NULL, *size, mtime, last);
+		return 0;
+	}
+	if (same)
+		cache_put(f->cache, path, &before, &sb, *size, mtime, last);
 	strbuf_release(&sb);
 	return 0;
 }
