@@ -246,7 +246,11 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 	if (!data) {
 		/* the size alone */
 	} else if (overhead + data->len <= c->limit / 2) {
-		/* keep the bytes: taken over, not copied */
+		/* keep the bytes: taken over, not copied, and no larger than they are */
+		if (data->alloc > data->len + 64) {
+			data->buf = xrealloc(data->buf, data->len + 1);
+			data->alloc = data->len + 1;
+		}
 		e->data = *data;
 		e->has_data = true;
 		e->cost += data->alloc;

@@ -206,7 +206,7 @@ void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *
 /* What the daemon keeps of renderings, at most (ORCHFS_CACHE_MB overrides; 0: none). */
 #define FS_CACHE_BYTES (8u << 20)
 /* What SQLite may keep for all connections together (page caches, statements). */
-#define FS_SQLITE_BYTES (8 << 20)
+#define FS_SQLITE_BYTES (4 << 20)
 enum { CACHE_MISS, CACHE_HIT, CACHE_TAIL };
 struct cache *cache_new(size_t limit);
 void cache_free(struct cache *c);

@@ -230,6 +230,9 @@ fs *fs_new(const struct fs_options *opts)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	mallopt(M_TRIM_THRESHOLD, 1 << 20);
+	/* one heap per CPU, not eight: each worker thread's heap otherwise keeps
+	 * its own free blocks, and the total crept up with every pass of reads */
+	mallopt(M_ARENA_MAX, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1);
 	store_memory_limit(FS_SQLITE_BYTES);
 	limit = getenv("ORCHFS_CACHE_MB") ? (size_t)atol(getenv("ORCHFS_CACHE_MB")) << 20 : FS_CACHE_BYTES;
 	f->cache = limit ? cache_new(limit) : NULL;

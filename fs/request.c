@@ -34,7 +34,13 @@ void fs_log(const char *fmt, ...)
 
 char *fs_child(const char *parent, const char *name)
 {
-	return strcmp(parent, "/") == 0 ? xasprintf("/%s", name) : xasprintf("%s/%s", parent, name);
+	size_t p = strcmp(parent, "/") == 0 ? 0 : strlen(parent), n = strlen(name);
+	char *path = xmalloc(p + n + 2);
+
+	memcpy(path, parent, p);
+	path[p] = '/';
+	memcpy(path + p + 1, name, n + 1);
+	return path;
 }
 
 void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa)

@@ -213,7 +213,8 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 	}
 	if (rc == CACHE_HIT)
 		return 0;
-	strbuf_init(&sb, 1024); /* an entity file in one allocation */
+	strbuf_init(&sb, 960); /* an entity file in one allocation (below 1 KiB: glibc's large requests
+				* would consolidate its free lists every time) */
 	if ((rc = view_content_id(f, path, n, sid, &sb, mtime, &last))) {
 		strbuf_release(&sb);
 		return rc;
