@@ -28,9 +28,9 @@
  * Memory: entries hold the bytes (when they fit) or only the size, mtime and
  * last row id; the whole cache holds at most FS_CACHE_BYTES, least recently
  * used entries go first. A rendering larger than half of that (a stream) is
- * not kept, except the last one, for the OPEN that follows its LOOKUP,
- * which takes it over (no copy); so the daemon holds at most one such
- * rendering more than its open files do, for at most a few seconds. Thread-safe: one mutex, never held across a query.
+ * not kept, except the last one up to twice the limit, for the OPEN that
+ * follows its LOOKUP, which takes it over (no copy); so the daemon holds at
+ * most one such rendering more than its open files do, briefly. Thread-safe: one mutex, never held across a query.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,7 +64,8 @@ struct cache {
 	struct centry lru;      /* list head */
 	/* The last rendering too large to keep (a whole stream, a long log),
 	 * held for the OPEN that usually follows its LOOKUP, which takes it
-	 * over; dropped by the next one or after CACHE_HANDOFF_SECONDS. */
+	 * over; dropped by the next one, or by the first use of the cache
+	 * after CACHE_HANDOFF_SECONDS. */
 	char *big_path;
 	struct store_version big_v;
 	struct strbuf big;
@@ -255,7 +256,7 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 		e->has_data = true;
 		e->cost += data->alloc;
 		strbuf_init(data, 0);
-	} else {
+	} else if (data->len <= c->limit * 2) {
 		cache_big_drop(c);
 		c->big_path = xstrdup(path);
 		c->big_v = *v;
