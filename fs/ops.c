@@ -173,30 +173,79 @@ static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 
 
 
+/*
+ * Every handler that may query a store ends by declaring the thread idle
+ * (store_thread_idle): the next request, whatever thread takes it, gets the
+ * connection the last one used, whose page cache is warm. The fs is read
+ * before the handler runs: its reply frees req.
+ */
+static void ops_idle(fs *f)
+{
+	for (size_t i = 0; i < f->nstores; i++)
+		store_thread_idle(f->stores[i]);
+}
+
+#define OPS_IDLE(name, handler, params, args) \
+	static void name params               \
+	{                                     \
+		fs *f = fs_of(req);           \
+		handler args;                 \
+		ops_idle(f);                  \
+	}
+OPS_IDLE(idle_lookup, ops_lookup, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+OPS_IDLE(idle_getattr, ops_getattr, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_setattr, write_setattr,
+	 (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi),
+	 (req, ino, attr, to_set, fi))
+OPS_IDLE(idle_readlink, ops_readlink, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+OPS_IDLE(idle_mkdir, dir_mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode),
+	 (req, parent, name, mode))
+OPS_IDLE(idle_unlink, dir_unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+OPS_IDLE(idle_rmdir, dir_rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+OPS_IDLE(idle_symlink, dir_symlink, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name),
+	 (req, link, parent, name))
+OPS_IDLE(idle_rename, dir_rename,
+	 (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+	  unsigned int flags),
+	 (req, parent, name, newparent, newname, flags))
+OPS_IDLE(idle_open, write_open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_create, write_create,
+	 (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi),
+	 (req, parent, name, mode, fi))
+OPS_IDLE(idle_read, write_read, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	 (req, ino, size, off, fi))
+OPS_IDLE(idle_flush, write_flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_fsync, write_fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	 (req, ino, datasync, fi))
+OPS_IDLE(idle_opendir, dir_open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_readdir, dir_read,
+	 (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	 (req, ino, size, off, fi))
+
 /* No xattr handlers: libfuse answers ENOSYS, which the kernel remembers for
  * the whole mount (ENODATA it does not, and `ls -l` would ask twice a file). */
 static const struct fuse_lowlevel_ops ops = {
 	.init = ops_init,
-	.lookup = ops_lookup,
+	.lookup = idle_lookup,
 	.forget = ops_forget,
 	.forget_multi = ops_forget_multi,
-	.getattr = ops_getattr,
-	.setattr = write_setattr,
-	.readlink = ops_readlink,
-	.mkdir = dir_mkdir,
-	.unlink = dir_unlink,
-	.rmdir = dir_rmdir,
-	.symlink = dir_symlink,
-	.rename = dir_rename,
-	.open = write_open,
-	.create = write_create,
-	.read = write_read,
+	.getattr = idle_getattr,
+	.setattr = idle_setattr,
+	.readlink = idle_readlink,
+	.mkdir = idle_mkdir,
+	.unlink = idle_unlink,
+	.rmdir = idle_rmdir,
+	.symlink = idle_symlink,
+	.rename = idle_rename,
+	.open = idle_open,
+	.create = idle_create,
+	.read = idle_read,
 	.write = write_data,
-	.flush = write_flush,
-	.fsync = write_fsync,
+	.flush = idle_flush,
+	.fsync = idle_fsync,
 	.release = write_release,
-	.opendir = dir_open,
-	.readdir = dir_read,
+	.opendir = idle_opendir,
+	.readdir = idle_readdir,
 	.releasedir = dir_release,
 	.statfs = ops_statfs,
 };

@@ -19,6 +19,7 @@ struct conn {
 	int nested;        /* changes run inside a caller's transaction (store_decide) */
 	struct store *st;
 	struct conn *next; /* protected by st->lock */
+	struct conn *idle_next; /* in st->idle, protected by st->lock */
 	struct {
 		const char *sql; /* identity: generated SQL strings live as long as the store */
 		sqlite3_stmt *stmt;
@@ -49,6 +50,7 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
+	struct conn *idle;    /* held by no thread (store_thread_idle), most recently used first; protected by lock */
 	struct audit_pending *pending; /* refusals not yet written (busy); protected by lock */
 	bool auditor_running; /* protected by lock */
 	bool auditor_stop;    /* protected by lock */

@@ -11,8 +11,10 @@
  * second backend (PostgreSQL) can sit behind it without them changing.
  *
  * Threads: a store may be used from many threads at once. Each thread gets
- * its own connection on first use (with its own prepared statement cache);
- * connections are closed when their thread exits or by store_free().
+ * its own connection on first use (with its own prepared statement cache),
+ * or, where threads say when they are idle (store_thread_idle), the most
+ * recently used idle one; connections are closed when their thread exits
+ * or by store_free().
  *
  * Errors: functions return 0 (or a count) on success and a negative errno
  * on failure, never a SQLite code: -EINVAL invalid content, -EEXIST key
@@ -93,6 +95,11 @@ bool store_version_same(const struct store_version *a, const struct store_versio
 /* store_version_next - is b exactly one commit after a? Read the version just
  * before and just after a change: one apart, the change was the only one. */
 bool store_version_next(const struct store_version *a, const struct store_version *b);
+/* store_thread_idle - the calling thread will not use st until its next call
+ * (a request is answered): its connection goes to the next thread that needs
+ * one, most recently used first, so one client's requests keep one warm page
+ * cache whatever thread serves them. Without it a thread keeps its own. */
+void store_thread_idle(store *st);
 /* store_memory_limit - the memory all stores' SQLite connections may keep
  * (page caches, statements) before they recycle instead of growing. */
 void store_memory_limit(int64_t bytes);
