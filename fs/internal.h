@@ -90,6 +90,7 @@ struct fs {
 	struct cache *cache;       /* renderings kept while the database is unchanged, or NULL */
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
+	unsigned max_read;         /* fs_options.max_read */
 };
 
 /* An open file. */

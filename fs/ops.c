@@ -29,6 +29,9 @@
 
 static void ops_init(void *userdata, struct fuse_conn_info *conn)
 {
+	fs *f = userdata;
+
+	conn->max_read = f->max_read;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
@@ -263,6 +266,7 @@ fs *fs_new(const struct fs_options *opts)
 	f->stores = opts->stores;
 	f->nstores = opts->nstores;
 	f->readonly = opts->readonly;
+	f->max_read = opts->max_read;
 	f->uid = getuid();
 	f->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &f->started);
