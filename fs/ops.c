@@ -7,7 +7,9 @@
  * (listings and names); this file has the rest and wires them up.
  *
  * Caching: attribute timeouts are 0 and pages are not kept across opens,
- * so every stat and open asks again and other writers' changes show at once.
+ * so every stat and open asks again and other writers' changes show at once;
+ * the daemon answers from renderings it keeps only while the database's
+ * version is unchanged (cache.c).
  * Names are cached only with `orchfs mount --cache`, where the watcher
  * (watch.c) drops them when rows change.
  */

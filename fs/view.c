@@ -3,7 +3,8 @@
  * row on open, so one open sees one version and st_size is exactly what a
  * read returns) and the attributes stat reports (mtime from the row's
  * updated field, modes from the mapping: 0600 where a secret lives,
- * read-only places without write bits).
+ * read-only places without write bits). view_render is the way in: it
+ * renders at most once per state of the database (cache.c).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -299,7 +299,6 @@ void handle_refresh(fs *f, struct handle *h)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct timespec mt;
-
 	struct store_version v;
 	bool known;
 	size_t size;
