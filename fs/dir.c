@@ -101,7 +101,7 @@ void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	}
 	fs_actor(req, "create", path, &oa);
 	doc = cJSON_CreateObject();
-	if (!(rc = fs_permit(req, f, path, &n, "create", doc, &cause)))
+	if (!(rc = fs_permit(f, path, &n, &oa, doc, &cause)))
 		rc = store_create(n.st, n.c, n.key, doc, &oa.a, NULL, &cause);
 	cJSON_Delete(doc);
 	if (rc) {
@@ -169,16 +169,16 @@ void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (n.kind == NODE_ENTITY && !n.c->file) {
 		fs_actor(req, "delete", path, &oa);
-		if (!(rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)))
+		if (!(rc = fs_permit(f, path, &n, &oa, NULL, &cause)))
 			rc = store_delete(n.st, n.c, n.key, &oa.a, &cause);
 	} else if (n.kind == NODE_TRASH) { /* out of .trash/: gone for good */
 		fs_actor(req, "purge", path, &oa);
-		if (!(rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)))
+		if (!(rc = fs_permit(f, path, &n, &oa, NULL, &cause)))
 			rc = store_purge(n.st, n.c, n.key, &oa.a, &cause);
 	} else if (n.kind == NODE_REL_LINK) {
 		cJSON *link = dir_link_payload(n.rel, n.target, false);
 		fs_actor(req, "unlink", path, &oa);
-		if (!(rc = fs_permit(req, f, path, &n, "unlink", link, &cause)))
+		if (!(rc = fs_permit(f, path, &n, &oa, link, &cause)))
 			rc = store_unlink(n.st, n.c, n.rel, n.key, n.target, &oa.a, &cause);
 		cJSON_Delete(link);
 	} else if (n.kind == NODE_ENTITY || n.kind == NODE_COLLECTION) {
@@ -243,7 +243,7 @@ void dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	fs_actor(req, "delete", path, &oa);
-	if ((rc = fs_permit(req, f, path, &n, "delete", NULL, &cause)) ||
+	if ((rc = fs_permit(f, path, &n, &oa, NULL, &cause)) ||
 	    (rc = store_delete(n.st, n.c, n.key, &oa.a, &cause))) {
 		fs_log("%s: rmdir: %s", path, cause ? cause : strerror(-rc));
 		fuse_reply_err(req, -rc);
@@ -308,7 +308,7 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		free(key);
 		fs_actor(req, "link", path, &oa);
 		cJSON *link = dir_link_payload(n.rel, n.target, false);
-		if (!(rc = fs_permit(req, f, path, &n, "link", link, &cause)))
+		if (!(rc = fs_permit(f, path, &n, &oa, link, &cause)))
 			rc = store_link(n.st, n.c, n.rel, n.key, n.target, false, &oa.a, &cause);
 		cJSON_Delete(link);
 		if (rc) {
@@ -440,7 +440,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 					  fn.key, fn.c->dir, fn.key, map_suffix(fn.c));
 		} else {
 			fs_actor(req, "restore", to, &oa);
-			if (!(rc = fs_permit(req, f, to, &tn, "create", NULL, &cause)))
+			if (!(rc = fs_permit(f, to, &tn, &oa, NULL, &cause)))
 				rc = store_restore(fn.st, fn.c, fn.key, &oa.a, &cause);
 		}
 		if (rc) {
@@ -465,7 +465,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		else if ((rc = fs_readonly_err(f, &tn)) == 0) {
 			cJSON *link = dir_link_payload(tn.rel, target, true);
 			fs_actor(req, "link", to, &oa);
-			if (!(rc = fs_permit(req, f, to, &tn, "link", link, &cause)))
+			if (!(rc = fs_permit(f, to, &tn, &oa, link, &cause)))
 				rc = store_link(tn.st, tn.c, tn.rel, tn.key, target, true, &oa.a, &cause);
 			cJSON_Delete(link);
 		}

@@ -25,7 +25,17 @@ struct fs_options {
 	store **stores;   /* one per database of the mapping, same order */
 	size_t nstores;
 	bool readonly;    /* every change is EROFS */
+	unsigned max_read; /* the session's -o max_read (libfuse wants init() to say it again), or 0 */
 };
+
+/*
+ * What to mount with as -o max_read unless the user says otherwise: the
+ * largest READ the kernel sends. Rows' files are direct I/O, and for a
+ * direct read the kernel pins (and faults in) every page of the reader's
+ * buffer that the READ may fill: `cat` reads a 700-byte file into a fresh
+ * 128 KiB buffer, so 32 pages a READ, twice a file, where 4 do.
+ */
+#define FS_MAX_READ 16384
 
 /* fs_new - a filesystem over opts->stores (ORCHFS_SCRATCH_GRACE, seconds,
  * sets how long editors' leftovers outlive their tool; default 30). */

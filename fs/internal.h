@@ -14,6 +14,7 @@
 #include "store/util.h"
 
 struct dirhandle;
+struct cache;
 struct errnote;
 struct hidden;
 struct newkey;
@@ -93,8 +94,10 @@ struct fs {
 	struct handle *handles;    /* open files, protected by lock */
 	struct dirhandle *dirs;    /* open directories, protected by lock */
 	struct watch *watch;       /* the cache invalidator, or NULL (watch.c) */
+	struct cache *cache;       /* renderings kept while the database is unchanged, or NULL */
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
+	unsigned max_read;         /* fs_options.max_read */
 };
 
 /* An open file. */
@@ -116,6 +119,8 @@ struct handle {
 	pid_t pid;               /* the opener: whose save fs_stop refuses */
 	uid_t uid;               /* the opener's uid */
 	struct timespec mtime;   /* of the row when the snapshot was taken */
+	struct store_version v;  /* readers: the database's version before the snapshot */
+	bool have_v;             /* v was read (a WAL database) */
 	struct scratch *scratch; /* for scratch files; data unused */
 	struct handle *next;     /* in fs->handles, protected by fs->lock */
 };
@@ -201,20 +206,62 @@ void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, co
  * sooner when the row changes). */
 #define FS_ENTRY_TIMEOUT 1.0
 double fs_entry_timeout(fs *f, const char *path);
-/* fs_permit - may the requesting tool make this change (op on path, with
- * payload: the document, patch, link or rows)? 0 when allowed; otherwise
- * -EACCES with *cause (caller frees): refused (audited as denied) or parked
- * for approval (audited as pending); .error and the log say which. */
-int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op,
-	      const cJSON *payload, char **cause);
+/* fs_permit - may the requesting tool (who, from fs_actor: its operation is
+ * the change's) make this change to path, with payload: the document, patch,
+ * link or rows? 0 when allowed; otherwise -EACCES with *cause (caller frees):
+ * refused (audited as denied) or parked for approval (audited as pending);
+ * .error and the log say which. */
+int fs_permit(fs *f, const char *path, const struct node *n, const struct fs_actor *who, const cJSON *payload,
+	      char **cause);
 /* fs_reply_entry - answer a lookup/mkdir/symlink with path's inode and st */
 void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *st);
+
+/* --- cache.c (see its rationale; every function takes the cache's lock) --- */
+/* What the daemon keeps of renderings, at most (ORCHFS_CACHE_MB overrides; 0: none). */
+#define FS_CACHE_BYTES (8u << 20)
+/* What SQLite may keep for all connections together (page caches, statements). */
+#define FS_SQLITE_BYTES (4 << 20)
+enum { CACHE_MISS, CACHE_HIT, CACHE_TAIL };
+struct cache *cache_new(size_t limit);
+void cache_free(struct cache *c);
+/* cache_get - CACHE_HIT with *size, *mtime and (if out) the bytes appended to
+ * out when path's entry was rendered at version v; CACHE_TAIL when it was,
+ * but rows appended since must be rendered first (cache_tail_*); else
+ * CACHE_MISS (an entry of an older version is dropped). */
+int cache_get(struct cache *c, const char *path, const struct store_version *v, struct strbuf *out,
+	      size_t *size, struct timespec *mtime);
+/* cache_put - keep path's rendering at version v: its size, mtime, last_id
+ * (a log's newest row id) and data, taken over (data is left empty): kept if
+ * cache_keeps its length, else held for the next OPEN of path to take over
+ * (cache_get). data NULL: the size alone. */
+void cache_put(struct cache *c, const char *path, const struct store_version *v, struct strbuf *data,
+	       size_t size, const struct timespec *mtime, int64_t last_id);
+/* cache_keeps - does a rendering of len bytes stay in the cache? */
+bool cache_keeps(struct cache *c, size_t len);
+/* cache_advance - the mount appended rows to the log at path, the version
+ * going from before to after: if that was the only commit, the entry stays,
+ * at after, with rows to render; otherwise it goes. */
+void cache_advance(struct cache *c, const char *path, const struct store_version *before,
+		   const struct store_version *after, int rows);
+/* cache_tail_start - the log entry's last row id and the rows appended after it
+ * (0), or -ENOENT; cache_tail_end - add their rendering add (if still the same
+ * entry at v with those rows; otherwise the entry goes). */
+int cache_tail_start(struct cache *c, const char *path, const struct store_version *v, int64_t *last_id,
+		     int *rows);
+void cache_tail_end(struct cache *c, const char *path, const struct store_version *v, int64_t from,
+		    int rows, const struct strbuf *add, const struct timespec *mtime, int64_t last_id);
+void cache_drop(struct cache *c, const char *path);
 
 /* --- view.c --- */
 bool view_has_secret(const struct map_collection *c);
 /* view_content - the bytes a read of n returns, into out; *mtime from the row */
 int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
 		 struct timespec *mtime);
+/* view_render - like view_content (bytes into out, if not NULL: empty), and *size,
+ * through the cache: what the database holds as of now, rendered at most
+ * once per change of the database. */
+int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, size_t *size,
+		struct timespec *mtime);
 void view_scratch_stat(const struct scratch *s, struct stat *st);
 /* view_pending - an open writer of path not yet committed (call with fs->lock held) */
 struct handle *view_pending(fs *f, const char *path);

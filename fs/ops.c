@@ -7,7 +7,9 @@
  * (listings and names); this file has the rest and wires them up.
  *
  * Caching: attribute timeouts are 0 and pages are not kept across opens,
- * so every stat and open asks again and other writers' changes show at once.
+ * so every stat and open asks again and other writers' changes show at once;
+ * the daemon answers from renderings it keeps only while the database's
+ * version is unchanged (cache.c).
  * Names are cached only with `orchfs mount --cache`, where the watcher
  * (watch.c) drops them when rows change.
  */
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,9 @@
 
 static void ops_init(void *userdata, struct fuse_conn_info *conn)
 {
+	fs *f = userdata;
+
+	conn->max_read = f->max_read;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
@@ -172,30 +178,79 @@ static void ops_statfs(fuse_req_t req, fuse_ino_t ino)
 
 
 
+/*
+ * Every handler that may query a store ends by declaring the thread idle
+ * (store_thread_idle): the next request, whatever thread takes it, gets the
+ * connection the last one used, whose page cache is warm. The fs is read
+ * before the handler runs: its reply frees req.
+ */
+static void ops_idle(fs *f)
+{
+	for (size_t i = 0; i < f->nstores; i++)
+		store_thread_idle(f->stores[i]);
+}
+
+#define OPS_IDLE(name, handler, params, args) \
+	static void name params               \
+	{                                     \
+		fs *f = fs_of(req);           \
+		handler args;                 \
+		ops_idle(f);                  \
+	}
+OPS_IDLE(idle_lookup, ops_lookup, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+OPS_IDLE(idle_getattr, ops_getattr, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_setattr, write_setattr,
+	 (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi),
+	 (req, ino, attr, to_set, fi))
+OPS_IDLE(idle_readlink, ops_readlink, (fuse_req_t req, fuse_ino_t ino), (req, ino))
+OPS_IDLE(idle_mkdir, dir_mkdir, (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode),
+	 (req, parent, name, mode))
+OPS_IDLE(idle_unlink, dir_unlink, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+OPS_IDLE(idle_rmdir, dir_rmdir, (fuse_req_t req, fuse_ino_t parent, const char *name), (req, parent, name))
+OPS_IDLE(idle_symlink, dir_symlink, (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name),
+	 (req, link, parent, name))
+OPS_IDLE(idle_rename, dir_rename,
+	 (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+	  unsigned int flags),
+	 (req, parent, name, newparent, newname, flags))
+OPS_IDLE(idle_open, write_open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_create, write_create,
+	 (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi),
+	 (req, parent, name, mode, fi))
+OPS_IDLE(idle_read, write_read, (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	 (req, ino, size, off, fi))
+OPS_IDLE(idle_flush, write_flush, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_fsync, write_fsync, (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi),
+	 (req, ino, datasync, fi))
+OPS_IDLE(idle_opendir, dir_open, (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi), (req, ino, fi))
+OPS_IDLE(idle_readdir, dir_read,
+	 (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi),
+	 (req, ino, size, off, fi))
+
 /* No xattr handlers: libfuse answers ENOSYS, which the kernel remembers for
  * the whole mount (ENODATA it does not, and `ls -l` would ask twice a file). */
 static const struct fuse_lowlevel_ops ops = {
 	.init = ops_init,
-	.lookup = ops_lookup,
+	.lookup = idle_lookup,
 	.forget = ops_forget,
 	.forget_multi = ops_forget_multi,
-	.getattr = ops_getattr,
-	.setattr = write_setattr,
-	.readlink = ops_readlink,
-	.mkdir = dir_mkdir,
-	.unlink = dir_unlink,
-	.rmdir = dir_rmdir,
-	.symlink = dir_symlink,
-	.rename = dir_rename,
-	.open = write_open,
-	.create = write_create,
-	.read = write_read,
+	.getattr = idle_getattr,
+	.setattr = idle_setattr,
+	.readlink = idle_readlink,
+	.mkdir = idle_mkdir,
+	.unlink = idle_unlink,
+	.rmdir = idle_rmdir,
+	.symlink = idle_symlink,
+	.rename = idle_rename,
+	.open = idle_open,
+	.create = idle_create,
+	.read = idle_read,
 	.write = write_data,
-	.flush = write_flush,
-	.fsync = write_fsync,
+	.flush = idle_flush,
+	.fsync = idle_fsync,
 	.release = write_release,
-	.opendir = dir_open,
-	.readdir = dir_read,
+	.opendir = idle_opendir,
+	.readdir = idle_readdir,
 	.releasedir = dir_release,
 	.statfs = ops_statfs,
 };
@@ -208,15 +263,34 @@ const struct fuse_lowlevel_ops *fs_ops(void)
 fs *fs_new(const struct fs_options *opts)
 {
 	fs *f = xcalloc(1, sizeof(*f));
+	size_t limit;
 
 	f->stores = opts->stores;
 	f->nstores = opts->nstores;
 	f->readonly = opts->readonly;
+	f->max_read = opts->max_read;
 	f->uid = getuid();
 	f->gid = getgid();
 	clock_gettime(CLOCK_REALTIME, &f->started);
 	f->inodes = inode_table_new();
 	f->scratch_grace = getenv("ORCHFS_SCRATCH_GRACE") ? atoi(getenv("ORCHFS_SCRATCH_GRACE")) : 30;
+	/*
+	 * Memory is bounded by limits, not by what was read: renderings kept at
+	 * most FS_CACHE_BYTES (cache.c), SQLite's page caches and statements
+	 * of all connections at most FS_SQLITE_BYTES, and large buffers (a
+	 * stream's rendering, a long log) go back to the system when freed.
+	 * glibc would otherwise raise its mmap threshold to the largest block
+	 * freed so far, after which such buffers come from the heaps and stay
+	 * resident there, fragmented, long after they are freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_TRIM_THRESHOLD, 1 << 20);
+	/* one heap per CPU, not eight: each worker thread's heap otherwise keeps
+	 * its own free blocks, and the total crept up with every pass of reads */
+	mallopt(M_ARENA_MAX, sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1);
+	store_memory_limit(FS_SQLITE_BYTES);
+	limit = getenv("ORCHFS_CACHE_MB") ? (size_t)atol(getenv("ORCHFS_CACHE_MB")) << 20 : FS_CACHE_BYTES;
+	f->cache = limit ? cache_new(limit) : NULL;
 	pthread_mutex_init(&f->lock, NULL);
 	inode_ref(f->inodes, "/");
 	return f;
@@ -235,6 +309,7 @@ void fs_free(fs *f)
 		handle_free(f, f->handles);
 	dir_free_all(f);
 	notes_free(f);
+	cache_free(f->cache);
 	inode_table_free(f->inodes);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

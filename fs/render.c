@@ -14,9 +14,19 @@
 
 static void render_string(const char *s, struct strbuf *out)
 {
+	const unsigned char *p = (const unsigned char *)s, *run;
+
 	strbuf_addch(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (;;) {
+		/* runs of characters that need no escape go in at once */
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\' && *p != 0x7f; p++)
+			;
+		if (p > run)
+			strbuf_add(out, run, (size_t)(p - run));
 		switch (*p) {
+		case 0:
+			strbuf_addch(out, '"');
+			return;
 		case '"':
 			strbuf_addstr(out, "\\\"");
 			break;
@@ -39,13 +49,10 @@ static void render_string(const char *s, struct strbuf *out)
 			strbuf_addstr(out, "\\f");
 			break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
-				strbuf_addf(out, "\\u%04x", *p);
-			else
-				strbuf_addch(out, (char)*p);
+			strbuf_addf(out, "\\u%04x", *p);
 		}
+		p++;
 	}
-	strbuf_addch(out, '"');
 }
 
 static void render_number(double d, struct strbuf *out)
@@ -57,7 +64,15 @@ static void render_number(double d, struct strbuf *out)
 		return;
 	}
 	if (d == floor(d) && fabs(d) < 1e17) {
-		strbuf_addf(out, "%.0f", d);
+		/* integers: the digits of "%.0f", without printf */
+		char *e = buf + sizeof(buf), *q = e;
+		unsigned long long u = (unsigned long long)fabs(d);
+		do
+			*--q = (char)('0' + u % 10);
+		while ((u /= 10));
+		if (signbit(d)) /* as printf: -0 too */
+			*--q = '-';
+		strbuf_add(out, q, (size_t)(e - q));
 		return;
 	}
 	for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back the same */

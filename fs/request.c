@@ -34,7 +34,13 @@ void fs_log(const char *fmt, ...)
 
 char *fs_child(const char *parent, const char *name)
 {
-	return strcmp(parent, "/") == 0 ? xasprintf("/%s", name) : xasprintf("%s/%s", parent, name);
+	size_t p = strcmp(parent, "/") == 0 ? 0 : strlen(parent), n = strlen(name);
+	char *path = xmalloc(p + n + 2);
+
+	memcpy(path, parent, p);
+	path[p] = '/';
+	memcpy(path + p + 1, name, n + 1);
+	return path;
 }
 
 void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct fs_actor *oa)
@@ -84,10 +90,11 @@ bool fs_writable(fs *f, const struct node *n)
 	return !f->readonly && n->st && !store_readonly(n->st) && (!n->c || !n->c->readonly);
 }
 
-int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op,
-	      const cJSON *payload, char **cause)
+int fs_permit(fs *f, const char *path, const struct node *n, const struct fs_actor *who, const cJSON *payload,
+	      char **cause)
 {
-	struct fs_actor oa;
+	struct fs_actor oa = *who;
+	const char *op = who->a.operation;
 	store *rules = NULL;
 	cJSON *args = NULL, *cur = NULL;
 	char *reason = NULL, *msg = NULL;
@@ -99,7 +106,8 @@ int fs_permit(fuse_req_t req, fs *f, const char *path, const struct node *n, con
 			rules = f->stores[i];
 	if (!rules || !n->st)
 		return 0;
-	fs_actor(req, op, path, &oa);
+	oa.a.path = path;
+	oa.a.tool = oa.comm;
 	rc = store_permit(rules, oa.comm, path, cJSON_IsObject(payload) ? payload : NULL, &reason);
 	if (rc > STORE_ALLOW && cJSON_IsObject(payload) && strcmp(op, "write") == 0 && n->c && n->key[0] &&
 	    store_get(n->st, n->c, n->key, 0, &cur) == 0) {

@@ -3,7 +3,8 @@
  * row on open, so one open sees one version and st_size is exactly what a
  * read returns) and the attributes stat reports (mtime from the row's
  * updated field, modes from the mapping: 0600 where a secret lives,
- * read-only places without write bits).
+ * read-only places without write bits). view_render is the way in: it
+ * renders at most once per state of the database (cache.c).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -59,12 +60,14 @@ struct view_log_ctx {
 	struct strbuf *out;
 	const struct map_log *log;  /* for a log: its rows' time field moves st_mtime */
 	struct timespec *mtime;
+	int rows;
 };
 
 static int view_log_row(void *arg, const cJSON *row)
 {
 	struct view_log_ctx *lc = arg;
 
+	lc->rows++;
 	render_line(row, lc->out);
 	for (size_t i = 0; lc->log && i < lc->log->ncolumns; i++) {
 		const cJSON *v;
@@ -84,10 +87,11 @@ static int view_log_row(void *arg, const cJSON *row)
 
 /*
  * The bytes a read of n returns, into out; *mtime from the row. For a
- * directory entity only *mtime is set. -ENOENT if the row is gone.
+ * directory entity only *mtime is set. -ENOENT if the row is gone. For a
+ * log, *last_id (if not NULL) gets its newest row's id.
  */
-int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
-		       struct timespec *mtime)
+static int view_content_id(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
+			   struct timespec *mtime, int64_t *last_id)
 {
 	struct view_log_ctx lc = { out };
 	cJSON *doc = NULL;
@@ -139,7 +143,7 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		/* a log changed when its entity did or when its newest row was written */
 		lc.log = n->log;
 		lc.mtime = mtime;
-		return store_log_rows(n->st, n->c, n->log, n->key, view_log_row, &lc);
+		return store_log_rows_after(n->st, n->c, n->log, n->key, INT64_MIN, view_log_row, &lc, last_id);
 	case NODE_REL_LINK:
 	case NODE_VIEW_LINK:
 		view_link_target(n, out);
@@ -161,6 +165,99 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 	default:
 		return 0;
 	}
+}
+
+int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
+		 struct timespec *mtime)
+{
+	return view_content_id(f, path, n, sid, out, mtime, NULL);
+}
+
+/* What depends on the database alone (not on the session, the notes or the path). */
+static bool view_cacheable(const struct node *n)
+{
+	switch (n->kind) {
+	case NODE_ENTITY:
+	case NODE_MAIN:
+	case NODE_LOG:
+	case NODE_STREAM:
+	case NODE_FEED:
+	case NODE_SEARCH:
+		return n->st != NULL;
+	default:
+		return false;
+	}
+}
+
+/* Render the rows the mount appended to a cached log since its entry (cache.c). */
+static void view_tail(fs *f, const char *path, const struct node *n, const struct store_version *v)
+{
+	struct strbuf add = STRBUF_INIT;
+	struct timespec mt = { 0, 0 };
+	struct view_log_ctx lc = { &add, n->log, &mt, 0 };
+	struct store_version after;
+	int64_t from, last;
+	int rows;
+
+	if (cache_tail_start(f->cache, path, v, &from, &rows))
+		return;
+	last = from;
+	strbuf_init(&add, 256);
+	if (store_log_rows_after(n->st, n->c, n->log, n->key, from, view_log_row, &lc, &last) == 0 &&
+	    store_version(n->st, &after) == 0 && store_version_same(v, &after) && lc.rows == rows)
+		cache_tail_end(f->cache, path, v, from, rows, &add, &mt, last);
+	else
+		cache_drop(f->cache, path);
+	strbuf_release(&add);
+}
+
+int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, size_t *size,
+		struct timespec *mtime)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct store_version before, after;
+	int64_t last = INT64_MIN;
+	bool same;
+	int rc;
+
+	if (!f->cache || !view_cacheable(n) || store_version(n->st, &before)) {
+		strbuf_init(&sb, 0);
+		rc = view_content_id(f, path, n, sid, out ? out : &sb, mtime, NULL);
+		*size = out ? out->len : sb.len;
+		strbuf_release(&sb);
+		return rc;
+	}
+	rc = cache_get(f->cache, path, &before, out, size, mtime);
+	if (rc == CACHE_TAIL) {
+		view_tail(f, path, n, &before);
+		rc = cache_get(f->cache, path, &before, out, size, mtime);
+	}
+	if (rc == CACHE_HIT)
+		return 0;
+	strbuf_init(&sb, 960); /* an entity file in one allocation (below 1 KiB: glibc's large requests
+				* would consolidate its free lists every time) */
+	if ((rc = view_content_id(f, path, n, sid, &sb, mtime, &last))) {
+		strbuf_release(&sb);
+		return rc;
+	}
+	*size = sb.len;
+	/* no commit while it rendered: it is exactly the state of version before */
+	same = store_version(n->st, &after) == 0 && store_version_same(&before, &after);
+	if (out && cache_keeps(f->cache, sb.len)) {
+		strbuf_add(out, sb.buf, sb.len);
+	} else if (out) {
+		/* too large to keep: the caller has it, the cache its size */
+		strbuf_release(out);
+		*out = sb;
+		strbuf_init(&sb, 0);
+		if (same)
+			cache_put(f->cache, path, &before, NULL, *size, mtime, last);
+		return 0;
+	}
+	if (same)
+		cache_put(f->cache, path, &before, &sb, *size, mtime, last);
+	strbuf_release(&sb);
+	return 0;
 }
 
 void view_scratch_stat(const struct scratch *s, struct stat *st)
@@ -188,8 +285,8 @@ struct handle *view_pending(fs *f, const char *path)
 /* Attributes of path; -ENOENT if nothing is there. */
 int view_stat(fs *f, fuse_req_t req, const char *path, struct stat *st)
 {
-	struct strbuf sb = STRBUF_INIT;
 	struct timespec mtime;
+	size_t size;
 	struct scratch *s;
 	struct handle *h;
 	struct node n;
@@ -219,16 +316,13 @@ int view_stat(fs *f, fuse_req_t req, const char *path, struct stat *st)
 	if (n.kind != NODE_ENTITY && n.kind != NODE_MAIN && n.kind != NODE_LOG && (rc = node_exists(f, &n)) <= 0)
 		return rc ? rc : -ENOENT;
 
-	strbuf_init(&sb, 0);
 	/* only `new` shows something per session: no getsid for everything else */
-	if ((rc = view_content(f, path, &n, n.kind == NODE_NEW && req ? fs_sid(req) : 0, &sb, &mtime))) {
-		strbuf_release(&sb);
+	if ((rc = view_render(f, path, &n, n.kind == NODE_NEW && req ? fs_sid(req) : 0, NULL, &size, &mtime))) {
 		if (rc == -ENOENT && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN))
 			goto pending;
 		return rc;
 	}
-	view_attr(f, &n, sb.len, &mtime, st);
-	strbuf_release(&sb);
+	view_attr(f, &n, size, &mtime, st);
 	return 0;
 
 pending:

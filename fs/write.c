@@ -218,10 +218,16 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		}
 		if (!rc && cJSON_GetArraySize(rows) > 0 && (audited = true)) {
 			cJSON *payload = cJSON_CreateObject();
+			struct store_version before, after;
 			cJSON_AddStringToObject(payload, "log", h->n.log->file);
 			cJSON_AddItemToObject(payload, "rows", rows);
-			if (!(rc = fs_permit(req, f, h->path, &h->n, "append", payload, &cause)))
+			if (!(rc = fs_permit(f, h->path, &h->n, &oa, payload, &cause))) {
+				bool known = f->cache && store_version(h->n.st, &before) == 0;
 				rc = store_log_append(h->n.st, h->n.c, h->n.log, h->n.key, rows, &oa.a, &cause);
+				/* the cached log grows by these rows if this was the only commit */
+				if (!rc && known && store_version(h->n.st, &after) == 0)
+					cache_advance(f->cache, h->path, &before, &after, cJSON_GetArraySize(rows));
+			}
 			cJSON_DetachItemViaPointer(payload, rows);
 			cJSON_Delete(payload);
 		}
@@ -230,7 +236,7 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 			h->base = h->data.len;
 	} else if ((rc = h->n.c->content ? write_raw(h, &doc, &cause) : write_parse(h->data.buf, h->data.len, &doc,
 												      &cause)) == 0 &&
-		   (audited = true) && (rc = fs_permit(req, f, h->path, &h->n, write_opname(h), doc, &cause)) == 0) {
+		   (audited = true) && (rc = fs_permit(f, h->path, &h->n, &oa, doc, &cause)) == 0) {
 		if (h->n.kind == NODE_NEW) {
 			rc = store_create(h->n.st, h->n.c, NULL, doc, &oa.a, &key, &cause);
 			if (!rc) {
@@ -319,19 +325,28 @@ void handle_refresh(fs *f, struct handle *h)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct timespec mt;
+	struct store_version v;
+	bool known;
+	size_t size;
 
 	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED) || h->writable || h->scratch)
 		return;
 	/* A reader at the end of a log (tail -f) sees rows appended since it
-	 * opened: logs only grow, so the new rendering extends the old. */
+	 * opened: logs only grow, so the new rendering extends the old. Nothing
+	 * committed since the last look: nothing to render. */
+	known = store_version(h->n.st, &v) == 0;
+	if (known && h->have_v && store_version_same(&v, &h->v))
+		return;
 	strbuf_init(&sb, h->data.len + 4096);
-	if (view_content(f, h->path, &h->n, h->sid, &sb, &mt) == 0 && sb.len > h->data.len &&
+	if (view_render(f, h->path, &h->n, h->sid, &sb, &size, &mt) == 0 && sb.len > h->data.len &&
 	    memcmp(sb.buf, h->data.buf, h->data.len) == 0) {
 		strbuf_release(&h->data);
 		h->data = sb;
 	} else {
 		strbuf_release(&sb);
 	}
+	h->v = v;
+	h->have_v = known;
 }
 
 struct handle *handle_of(struct fuse_file_info *fi)
@@ -501,6 +516,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct timespec mt;
 	struct handle *h;
+	size_t size;
 	int rc;
 
 	bool audit_append = writing && n->kind == NODE_STREAM && store_is_audit(n->st, n->c) && !f->readonly &&
@@ -528,10 +544,13 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		return -EROFS;
 	if (n->kind == NODE_LOG && (fi->flags & O_TRUNC) && writing)
 		return -EPERM;
-	h = handle_new(f, path, n, writing, fs_sid(req));
+	/* only `new` remembers what a session created: no getsid for every open */
+	h = handle_new(f, path, n, writing, n->kind == NODE_NEW ? fs_sid(req) : 0);
 	h->pid = fuse_req_ctx(req)->pid;
 	h->uid = fuse_req_ctx(req)->uid;
 	h->creating = creating;
+	if (!writing)
+		h->have_v = n->st && store_version(n->st, &h->v) == 0;
 	mt = f->started;
 	if ((fi->flags & O_ACCMODE) == O_WRONLY && (fi->flags & O_APPEND) &&
 	    (n->kind == NODE_LOG || audit_append)) {
@@ -547,7 +566,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		h->written = h->dirty && n->c && n->c->content && n->kind == NODE_ENTITY;
 		if (n->kind == NODE_NEW && !writing)
 			view_content(f, path, n, h->sid, &h->data, &mt);
-	} else if ((rc = view_content(f, path, n, h->sid, &h->data, &mt))) {
+	} else if ((rc = view_render(f, path, n, h->sid, &h->data, &size, &mt))) {
 		handle_free(f, h);
 		return rc;
 	}

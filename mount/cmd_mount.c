@@ -136,6 +136,9 @@ int cmd_mount(int argc, char **argv)
 				po.readonly = true;
 			fuse_opt_add_arg(&args, "-o");
 			fuse_opt_add_arg(&args, optarg);
+			for (const char *m = strstr(optarg, "max_read="); m; m = strstr(m + 1, "max_read="))
+				if (m == optarg || m[-1] == ',')
+					fo.max_read = (unsigned)strtoul(m + 9, NULL, 10);
 			break;
 		case 'r':
 			po.readonly = true;
@@ -217,6 +220,12 @@ int cmd_mount(int argc, char **argv)
 		}
 	if (po.readonly)
 		fuse_opt_add_arg(&args, "-oro");
+	if (!fo.max_read) {
+		char *mr = xasprintf("-omax_read=%u", FS_MAX_READ);
+		fo.max_read = FS_MAX_READ;
+		fuse_opt_add_arg(&args, mr);
+		free(mr);
+	}
 
 	fo.stores = p->stores;
 	fo.nstores = p->nstores;

@@ -24,6 +24,7 @@ struct conn {
 	unsigned gen;      /* the store's generation when this connection was opened */
 	struct store *st;
 	struct conn *next; /* protected by st->lock */
+	struct conn *idle_next; /* in st->idle, protected by st->lock */
 	struct {
 		const char *sql; /* identity: generated SQL strings live as long as the store */
 		sqlite3_stmt *stmt;
@@ -40,6 +41,7 @@ struct coll_sql {
 	char **rel_release;              /* per relation: unlink a target from whoever has it */
 	char **rel_reverse;              /* per relation: who links to a target */
 	char **log_rows;                 /* per log */
+	char **log_after;                /* per log: rows after an id, the id last */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
 	char **blob_list, **blob_get;    /* per blobs: names of an entity's files, one file's bytes */
 	char *table_q;                   /* quoted table name */
@@ -74,6 +76,7 @@ struct store {
 	pthread_key_t key;
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
+	struct conn *idle;    /* held by no thread (store_thread_idle), most recently used first; protected by lock */
 	struct audit_pending *pending; /* refusals not yet written (busy); protected by lock */
 	bool auditor_running; /* protected by lock */
 	bool auditor_stop;    /* protected by lock */
@@ -87,6 +90,14 @@ struct store {
 	bool moving;          /* the path changed but the old file cannot be let go yet; protected by move_lock */
 	int64_t checked_ms;   /* when the path was last looked at (monotonic); atomic */
 	char *gone_why;       /* why gone, one line; protected by lock */
+	sqlite3 *vdb;         /* keeps the WAL index mapped for store_version (version.c) */
+	const volatile uint32_t *vhdr; /* the WAL index header, once vstate is 1 */
+	int vstate;           /* 0 not looked at, 1 ready, -1 no WAL index; set under lock */
+	unsigned vgen;        /* the generation (gen) the WAL index was mapped for; set under lock */
+	struct version_retired {
+		sqlite3 *db;
+		struct version_retired *next;
+	} *vretired;          /* mappings of files replaced since, kept until store_free; under lock */
 };
 
 /* --- db.c: connections and statements --- */
@@ -124,6 +135,9 @@ void sql_quote(struct strbuf *sb, const char *name);
 /* --- sql.c --- */
 void sql_build(store *st);
 void sql_release(store *st);
+
+/* --- version.c --- */
+void version_release(store *st);
 
 /* --- value.c: SQLite values <-> JSON values --- */
 /* value_read - column i of s as the JSON value col says (NULL -> null);

@@ -179,11 +179,14 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	}
 
 	q->log_rows = xcalloc(c->nlogs + 1, sizeof(char *));
+	q->log_after = xcalloc(c->nlogs + 1, sizeof(char *));
 	q->log_search = xcalloc(c->nlogs + 1, sizeof(char *));
 	for (i = 0; i < c->nlogs; i++) {
 		const struct map_log *l = &c->logs[i];
 		q->log_rows[i] = sql_fmt("SELECT %c FROM %q WHERE %q = ?1 ORDER BY %q", l->columns, l->ncolumns,
 					 l->table, l->owner, l->id);
+		q->log_after[i] = sql_fmt("SELECT %c, %q FROM %q WHERE %q = ?1 AND %q > ?2 ORDER BY %q", l->columns,
+					  l->ncolumns, l->id, l->table, l->owner, l->id, l->id);
 		if (l->fts) /* the owner's key first, then the row: results come from many entities */
 			q->log_search[i] = sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
 						   " MATCH ?1) AND %q IN (SELECT %q FROM %s WHERE %s) ORDER BY %q", l->owner,
@@ -382,6 +385,7 @@ void sql_release(store *st)
 		sql_free_list(q->log_rows);
 		sql_free_list(q->blob_list);
 		sql_free_list(q->blob_get);
+		sql_free_list(q->log_after);
 		for (size_t j = 0; j < st->db->collections[i].nlogs; j++)
 			free(q->log_search[j]);
 		free(q->log_search);

@@ -11,8 +11,10 @@
  * second backend (PostgreSQL) can sit behind it without them changing.
  *
  * Threads: a store may be used from many threads at once. Each thread gets
- * its own connection on first use (with its own prepared statement cache);
- * connections are closed when their thread exits or by store_free().
+ * its own connection on first use (with its own prepared statement cache),
+ * or, where threads say when they are idle (store_thread_idle), the most
+ * recently used idle one; connections are closed when their thread exits
+ * or by store_free().
  *
  * The file: a store serves the database file its path names. When that is
  * renamed over (a backup restored with mv) the store moves to the new file
@@ -96,6 +98,31 @@ unsigned store_generation(const store *st);
  * another process's) commits to the file; for cache invalidation. */
 int store_data_version(store *st, int64_t *out);
 
+/* --- versions, for caches above the store (store/version.c) --- */
+
+/* A state of the database file: two equal versions are the same content. */
+struct store_version {
+	uint32_t w[12];
+	unsigned gen; /* which file (a replaced database is another one) */
+};
+/* store_version - the version of the file as of now, changed by every commit
+ * of any connection in any process; a few memory reads, no system call.
+ * -ENOTSUP when the database is not in WAL mode (cache nothing then),
+ * -EAGAIN when a commit was writing it too long (rare; do not cache). */
+int store_version(store *st, struct store_version *v);
+bool store_version_same(const struct store_version *a, const struct store_version *b);
+/* store_version_next - is b exactly one commit after a? Read the version just
+ * before and just after a change: one apart, the change was the only one. */
+bool store_version_next(const struct store_version *a, const struct store_version *b);
+/* store_thread_idle - the calling thread will not use st until its next call
+ * (a request is answered): its connection goes to the next thread that needs
+ * one, most recently used first, so one client's requests keep one warm page
+ * cache whatever thread serves them. Without it a thread keeps its own. */
+void store_thread_idle(store *st);
+/* store_memory_limit - the memory all stores' SQLite connections may keep
+ * (page caches, statements) before they recycle instead of growing. */
+void store_memory_limit(int64_t bytes);
+
 /* --- reading --- */
 
 enum store_get_flags { STORE_SECRETS = 1 << 0 };
@@ -145,6 +172,12 @@ int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void 
 /* store_log_rows - the rows of log l owned by key, oldest first, in one query. */
 int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
 		   store_row_fn fn, void *arg);
+
+/* store_log_rows_after - the rows of log l owned by key whose id is above
+ * after, oldest first, in one query; *last (if not NULL) gets the id of the
+ * last row given to fn (untouched if none). */
+int store_log_rows_after(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
+			 int64_t after, store_row_fn fn, void *arg, int64_t *last);
 
 /* store_changes - the change feed's rows after seq since, oldest first:
  * {seq, time, collection, key, operation, tool, pid}; tool is null for

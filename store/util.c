@@ -192,15 +192,75 @@ int64_t time_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil), and back: what timegm and gmtime_r compute, without
+ * their time zone machinery (a render formats three timestamps a row). */
+static int64_t time_days(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void time_civil(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static char *time_put(char *p, int64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + width;
+}
+
 void time_format_iso(int64_t ms, char *buf, size_t size)
 {
-	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int frac = (int)(ms - (int64_t)secs * 1000);
-	struct tm tm;
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000, days, rem, y;
+	int frac = (int)(ms - secs * 1000), m, d;
+	char *p = buf;
 
-	gmtime_r(&secs, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	rem = secs - days * 86400;
+	time_civil(days, &y, &m, &d);
+	if (y < 0 || y > 9999 || size < 25) {
+		time_t t = (time_t)secs;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+		return;
+	}
+	p = time_put(p, y, 4);
+	*p++ = '-';
+	p = time_put(p, m, 2);
+	*p++ = '-';
+	p = time_put(p, d, 2);
+	*p++ = 'T';
+	p = time_put(p, rem / 3600, 2);
+	*p++ = ':';
+	p = time_put(p, rem / 60 % 60, 2);
+	*p++ = ':';
+	p = time_put(p, rem % 60, 2);
+	*p++ = '.';
+	p = time_put(p, frac, 3);
+	*p++ = 'Z';
+	*p = 0;
 }
 
 static int time_digits(const char **p, int n, int *out)
@@ -220,7 +280,6 @@ static int time_digits(const char **p, int n, int *out)
 int time_parse_iso(const char *s, int64_t *ms)
 {
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	struct tm tm = { 0 };
 	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, offset = 0;
 	const char *p = s;
 
@@ -261,13 +320,7 @@ int time_parse_iso(const char *s, int64_t *ms)
 		return -EINVAL;
 	if (d > mdays[mo - 1] || (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
 		return -EINVAL; /* 2026-02-30 is not 2026-03-02 */
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*ms = ((int64_t)timegm(&tm) - (int64_t)offset * 60) * 1000 + frac;
+	*ms = (time_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset * 60) * 1000 + frac;
 	return 0;
 }
 

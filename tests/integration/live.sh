@@ -127,6 +127,33 @@ echo '{"role":"assistant","content":"the token bucket refills"}' >> "$MNT/tasks/
 assert_eq "TASK-002|the token bucket refills" "$(jq -r '"\(.task_id)|\(.content)"' "$MNT/tasks/search/token bucket")" "cat tasks/search/QUERY"
 assert_eq "the token bucket refills" "$("$ORCHFS" search 'bucket' | jq -r .content)" "orchfs search"
 
+note "sizes kept between requests follow every writer: appends here and by sqlite3, rows rewritten or deleted"
+# cat | wc -c reads to the end (wc -c on the file itself may trust st_size)
+size_ok() { assert_eq "$(cat "$1" | wc -c)" "$(stat -c %s "$1")" "$2"; }
+L=$MNT/tasks/TASK-002/transcript.jsonl
+size_ok "$L" "log size before"
+for i in 1 2 3; do
+	echo "{\"role\":\"user\",\"content\":\"append $i\"}" >> "$L"
+	size_ok "$L" "log size after append $i through the mount"
+done
+sql "INSERT INTO transcripts (task_id, role, content) VALUES ('TASK-002', 'assistant', 'from sqlite3')"
+size_ok "$L" "log size after an insert by sqlite3"
+echo '{"role":"user","content":"and one more"}' >> "$L"
+sql "UPDATE transcripts SET content = content || ', rewritten by sqlite3' WHERE task_id = 'TASK-002' AND content = 'append 1'"
+size_ok "$L" "log size after sqlite3 rewrote an old row"
+assert_eq "append 1, rewritten by sqlite3" "$(jq -r 'select(.content | startswith("append 1")) | .content' "$L")" "the rewritten row"
+sql "DELETE FROM transcripts WHERE task_id = 'TASK-002' AND content = 'append 2'"
+size_ok "$L" "log size after sqlite3 deleted an old row"
+assert_eq "the token bucket refills|append 1, rewritten by sqlite3|append 3|from sqlite3|and one more" \
+	"$(jq -r .content "$L" | paste -sd'|')" "the log after all of it"
+size_ok "$B/BUG-001.json" "entity size before"
+sql "UPDATE bugs SET title = title || ' (retitled)' WHERE id = 'BUG-001'"
+size_ok "$B/BUG-001.json" "entity size after an update by sqlite3"
+size_ok "$MNT/bugs.jsonl" "stream size before"
+sql "UPDATE bugs SET title = 'short' WHERE id = 'BUG-001'"
+size_ok "$MNT/bugs.jsonl" "stream size after an update by sqlite3"
+assert_eq "short" "$(jq -r .title "$B/BUG-001.json")" "cat after the update"
+
 note "a reader never sees a torn file while another process rewrites the row"
 echo '{"title":"torn","description":"short"}' > "$B/new"
 key=$(cat "$B/new")

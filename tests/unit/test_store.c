@@ -702,6 +702,49 @@ static void test_logs(void)
 #undef ALL_TR
 }
 
+/* Versions: unchanged without commits, changed by every commit (ours or another
+ * connection's), one apart across exactly one commit; rows of a log after an id. */
+static void test_versions(void)
+{
+	const struct map_log *tr = &tasks->logs[0];
+	struct store_version a, b, c;
+	struct strbuf sb = STRBUF_INIT;
+	int64_t last = -1;
+	cJSON *doc = NULL;
+
+	CHECK_INT(store_version(st, &a), 0);
+	CHECK_INT(store_get(st, tasks, "TASK-001", 0, &doc), 0); /* a read commits nothing */
+	cJSON_Delete(doc);
+	CHECK_INT(store_version(st, &b), 0);
+	CHECK(store_version_same(&a, &b));
+	CHANGED(store_log_append(st, tasks, tr, "TASK-001", J("[{'content':'fourth'}]"), W("append"), &cause), "append");
+	CHECK_INT(store_version(st, &b), 0);
+	CHECK(!store_version_same(&a, &b));
+	CHECK(store_version_next(&a, &b));
+	CHECK_INT(testdb_exec(raw, "UPDATE transcripts SET content = 'third!' WHERE content = 'third'"), SQLITE_OK);
+	CHECK_INT(store_version(st, &c), 0);
+	CHECK(!store_version_same(&b, &c));
+	CHECK(store_version_next(&b, &c));
+	CHECK(!store_version_next(&a, &c));
+	CHECK_INT(testdb_exec(raw, "BEGIN; UPDATE transcripts SET content = 'third' WHERE content = 'third!';"
+				   " UPDATE transcripts SET content = 'fourth' WHERE content = 'fourth'; COMMIT"),
+		  SQLITE_OK);
+	CHECK_INT(store_version(st, &a), 0);
+	CHECK(store_version_next(&c, &a)); /* one transaction, one commit */
+
+	strbuf_init(&sb, 0);
+	CHECK_INT(store_log_rows_after(st, tasks, tr, "TASK-001", 2, collect_row, &sb, &last), 0);
+	CHECK_INT(last, 4);
+	CHECK(!strstr(sb.buf, "\"hello\"") && strstr(sb.buf, "\"third\"") && strstr(sb.buf, "\"fourth\""));
+	strbuf_release(&sb);
+	strbuf_init(&sb, 0);
+	last = -1;
+	CHECK_INT(store_log_rows_after(st, tasks, tr, "TASK-001", 4, collect_row, &sb, &last), 0);
+	CHECK_INT(last, -1);
+	CHECK_INT((long long)sb.len, 0);
+	strbuf_release(&sb);
+}
+
 static void test_links(void)
 {
 	const struct map_relation *deps = &tasks->relations[0], *tbugs = &tasks->relations[1];
@@ -958,6 +1001,7 @@ int main(void)
 	test_stale();
 	test_delete();
 	test_logs();
+	test_versions();
 	test_links();
 	test_readonly();
 	test_secrets();
