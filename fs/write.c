@@ -91,6 +91,13 @@ static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 	return -EINVAL;
 }
 
+/* Is n a raw document (form "raw")? Emptying one is a change: an empty
+ * JSON file means nothing, an empty text does. */
+static bool write_is_raw(const struct node *n)
+{
+	return n->kind == NODE_ENTITY && n->c && n->c->content;
+}
+
 /* A raw document (form "raw"): the whole file is the text of its content field. */
 static int write_raw(const struct handle *h, cJSON **out, char **cause)
 {
@@ -441,7 +448,7 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 			h->written = h->written || attr->st_size > 0;
 		} else if (attr->st_size == 0) {
 			h->dirty = true;
-			h->written = h->written || (h->n.c && h->n.c->content && h->n.kind == NODE_ENTITY);
+			h->written = h->written || write_is_raw(&h->n);
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
@@ -561,9 +568,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		}
 	} else if (creating || (writing && (fi->flags & O_TRUNC)) || n->kind == NODE_NEW) {
 		h->dirty = writing && n->kind != NODE_NEW ? true : false;
-		/* a raw document truncated is a document emptied (`> file`): an empty
-		 * JSON file means nothing, an empty text does */
-		h->written = h->dirty && n->c && n->c->content && n->kind == NODE_ENTITY;
+		h->written = h->dirty && write_is_raw(n); /* `> doc.md` empties it */
 		if (n->kind == NODE_NEW && !writing)
 			view_content(f, path, n, h->sid, &h->data, &mt);
 	} else if ((rc = view_render(f, path, n, h->sid, &h->data, &size, &mt))) {

@@ -180,22 +180,6 @@ int cmd_audit(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
-/* The person or process deciding, as the audit names it. */
-static void audit_who(struct store_actor *who, const char *op, char *line, size_t size, int argc, char **argv)
-{
-	size_t n = 0;
-
-	line[0] = 0;
-	for (int i = 0; i < argc && n + 2 < size; i++)
-		n += (size_t)snprintf(line + n, size - n, "%s%s", i ? " " : "orchfs ", argv[i]);
-	memset(who, 0, sizeof(*who));
-	who->tool = "orchfs";
-	who->pid = getpid();
-	who->uid = getuid();
-	who->operation = op;
-	who->path = line;
-}
-
 static int audit_decide(int argc, char **argv, bool approve)
 {
 	const char *cmd = approve ? "approve" : "reject";
@@ -248,7 +232,7 @@ int cmd_undo(int argc, char **argv)
 		return cmd_usage("undo");
 	if (audit_open(&a, false, &p, &st))
 		return 1;
-	audit_who(&who, "undo", line, sizeof(line), argc, argv);
+	cmd_actor(&who, "undo", line, sizeof(line), argc, argv);
 	rc = store_undo(st, id, &who, &cause);
 	if (rc)
 		cmd_error("%s", cause ? cause : strerror(-rc));

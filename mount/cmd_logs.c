@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mount/cmd.h"
 #include "mount/project.h"
@@ -43,18 +42,15 @@ int cmd_logs(int argc, char **argv)
 		{ "schema", required_argument, NULL, PROJECT_OPT_SCHEMA }, { NULL, 0, NULL, 0 },
 	};
 	struct project_opts po = { 0 };
-	struct store_actor who = { .tool = "orchfs", .operation = "prune" };
+	struct store_actor who;
 	struct project *p = NULL;
 	const char *age = NULL;
 	char *cause = NULL, line[512];
 	bool dry_run = false;
 	int64_t ms;
-	size_t n = 0;
 	int opt, rc = 0;
 
-	/* the command line as given, for the audit (getopt reorders argv) */
-	for (int i = 0; i < argc && n + 2 < sizeof(line); i++)
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s", i ? " " : "orchfs ", argv[i]);
+	cmd_actor(&who, "prune", line, sizeof(line), argc, argv); /* before getopt reorders argv */
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
 		if (opt == 'o')
@@ -75,9 +71,6 @@ int cmd_logs(int argc, char **argv)
 		free(cause);
 		return 1;
 	}
-	who.pid = getpid();
-	who.uid = getuid();
-	who.path = line;
 	for (size_t i = 0; !rc && i < p->nstores; i++)
 		rc = store_prune(p->stores[i], time_now_ms() - ms, dry_run, &who, logs_report, &dry_run, &cause);
 	if (rc)

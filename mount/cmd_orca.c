@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fs/render.h"
 #include "mount/cmd.h"
@@ -28,7 +27,6 @@ static int orca_open(struct orca *o, const char *coll, const char *op, int argc,
 {
 	struct project_opts po = { .create = true };
 	char *cause = NULL;
-	size_t n = 0;
 	int rc;
 
 	memset(o, 0, sizeof(*o));
@@ -43,13 +41,7 @@ static int orca_open(struct orca *o, const char *coll, const char *op, int argc,
 		project_free(o->p);
 		return -1;
 	}
-	for (int i = 0; i < argc && n + 2 < sizeof(o->line); i++)
-		n += (size_t)snprintf(o->line + n, sizeof(o->line) - n, "%s%s", i ? " " : "orchfs ", argv[i]);
-	o->who.tool = "orchfs";
-	o->who.pid = getpid();
-	o->who.uid = getuid();
-	o->who.operation = op;
-	o->who.path = o->line;
+	cmd_actor(&o->who, op, o->line, sizeof(o->line), argc, argv);
 	return 0;
 }
 

@@ -228,3 +228,18 @@ char *project_mounted_at(const char *db_path)
 	free(want);
 	return found;
 }
+
+void cmd_actor(struct store_actor *who, const char *op, char *line, size_t size, int argc, char **argv)
+{
+	size_t n = 0;
+
+	line[0] = 0;
+	for (int i = 0; i < argc && n + 2 < size; i++)
+		n += (size_t)snprintf(line + n, size - n, "%s%s", i ? " " : "orchfs ", argv[i]);
+	memset(who, 0, sizeof(*who));
+	who->tool = "orchfs";
+	who->pid = getpid();
+	who->uid = getuid();
+	who->operation = op;
+	who->path = line;
+}

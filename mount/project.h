@@ -39,6 +39,11 @@ char *project_db_path(const char *flag, char **cause);
 /* project_user_db_path - resolve the user database path (caller frees). */
 char *project_user_db_path(const char *flag);
 
+/* cmd_actor - who makes a change from the command line, for the audit: the
+ * orchfs process, doing op, its path the command line (written into line,
+ * of size bytes; call before getopt reorders argv). */
+void cmd_actor(struct store_actor *who, const char *op, char *line, size_t size, int argc, char **argv);
+
 /* project_mounted_at - where a daemon serves the database at db_path (an
  * absolute path), or NULL (caller frees). */
 char *project_mounted_at(const char *db_path);

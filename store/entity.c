@@ -30,7 +30,7 @@ void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, con
 		sqlite3_bind_text(s, i, key, -1, SQLITE_TRANSIENT);
 }
 
-cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets)
+static cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets)
 {
 	cJSON *doc = cJSON_CreateObject();
 
@@ -41,7 +41,13 @@ cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool
 
 int entity_load(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc)
 {
-	sqlite3_stmt *s = conn_stmt(cn, cn->st->sql[c->index].get);
+	return entity_load_sql(cn, c, cn->st->sql[c->index].get, key, secrets, doc);
+}
+
+int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,
+		    cJSON **doc)
+{
+	sqlite3_stmt *s = conn_stmt(cn, sql);
 	int rc;
 
 	*doc = NULL;
@@ -617,6 +623,7 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 {
 	struct change ch;
 	cJSON *work = NULL;
+	bool named = true;
 	int rc;
 
 	if (newkey)
@@ -633,10 +640,11 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 				 " no leading '.', at most 200 bytes%s", key, c->integer_key ? ", digits only" : "");
 		goto out;
 	}
-	if (!key) {
+	if (!key) { /* allocated keys skip the trash's: nothing there to replace */
 		if ((rc = entity_alloc_key(ch.cn, c, &ch.keybuf, cause)))
 			goto out;
 		key = ch.row.key = ch.keybuf;
+		named = false;
 	}
 	work = cJSON_CreateObject();
 	if ((rc = entity_apply(ch.cn, c, work, NULL, doc, cause)))
@@ -653,7 +661,7 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 			goto out;
 		}
 	}
-	if (c->soft_delete) {
+	if (c->soft_delete && named) {
 		/* A name in .trash/ made again (mv from another file system unlinks,
 		 * then creates): the new entity takes the name; the old one stays
 		 * in the audit log of its delete. */

@@ -156,14 +156,16 @@ char *value_mask(const char *s);
 cJSON *json_merge_patch(cJSON *target, const cJSON *patch);
 
 /* --- entity.c --- */
-/* entity_row - the document of the row s is on (columns cols, in order). */
-cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets);
 /* entity_bind_key - bind key at i as c's key column stores it. */
 void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, const char *key);
 /* entity_walk - fn for the first column of every row of sql (?1 = param, if any). */
 int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg);
 /* entity_load - the document of key in c, on cn (inside the caller's transaction). */
 int entity_load(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc);
+/* entity_load_sql - the same through sql, a SELECT of c's columns by key (?1):
+ * the trash's, say. -ENOENT when it returns no row. */
+int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,
+		    cJSON **doc);
 /* entity_preview - what key's document would be after patch, validated (masked). */
 int entity_preview(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *patch,
 		   cJSON **after, char **cause);

@@ -124,50 +124,61 @@ static bool migrate_has_schema(struct conn *cn)
 	return has;
 }
 
-/* Every table's row count, "\nname count" each, in name order (caller frees). */
-static char *migrate_counts(struct conn *cn)
+/* A table's row count, or -1 if there is no such table (any more). */
+static int64_t migrate_count(struct conn *cn, const char *table)
 {
-	struct strbuf sb = STRBUF_INIT;
-	sqlite3_stmt *t = NULL;
+	struct strbuf q = STRBUF_INIT;
+	sqlite3_stmt *c = NULL;
+	int64_t n = -1;
 
-	strbuf_init(&sb, 256);
-	if (sqlite3_prepare_v2(cn->db, "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name", -1, &t,
-			       NULL) != SQLITE_OK)
-		return strbuf_detach(&sb, NULL);
-	while (sqlite3_step(t) == SQLITE_ROW) {
-		struct strbuf q = STRBUF_INIT;
-		sqlite3_stmt *c = NULL;
-		const char *name = (const char *)sqlite3_column_text(t, 0);
-		strbuf_addstr(&q, "SELECT count(*) FROM ");
-		sql_quote(&q, name);
-		if (sqlite3_prepare_v2(cn->db, q.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_ROW)
-			strbuf_addf(&sb, "\n%s %lld", name, (long long)sqlite3_column_int64(c, 0));
-		sqlite3_finalize(c);
-		strbuf_release(&q);
+	strbuf_addstr(&q, "SELECT count(*) FROM ");
+	sql_quote(&q, table);
+	if (sqlite3_prepare_v2(cn->db, q.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_ROW)
+		n = sqlite3_column_int64(c, 0);
+	sqlite3_finalize(c);
+	strbuf_release(&q);
+	return n;
+}
+
+struct migrate_table {
+	char *name;
+	int64_t rows;
+};
+
+/* Every table with its row count (caller frees with migrate_tables_free). */
+static struct migrate_table *migrate_tables(struct conn *cn, size_t *n)
+{
+	struct migrate_table *t = NULL;
+	sqlite3_stmt *s = NULL;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(cn->db, "SELECT name FROM sqlite_schema WHERE type = 'table'", -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		t = xrealloc(t, (*n + 1) * sizeof(*t));
+		t[*n].name = xstrdup((const char *)sqlite3_column_text(s, 0));
+		t[*n].rows = migrate_count(cn, t[*n].name);
+		(*n)++;
 	}
-	sqlite3_finalize(t);
-	return strbuf_detach(&sb, NULL);
+	sqlite3_finalize(s);
+	return t;
+}
+
+static void migrate_tables_free(struct migrate_table *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(t[i].name);
+	free(t);
 }
 
 /* An up step adds; it never loses rows. NULL, or which table lost rows. */
-static char *migrate_lost(const char *before, const char *after)
+static char *migrate_lost(struct conn *cn, const struct migrate_table *before, size_t n)
 {
-	for (const char *p = before; *p == '\n';) {
-		const char *sp = strchr(p + 1, ' '), *next = strchr(p + 1, '\n');
-		char key[256];
-		const char *line;
-		long long n;
-		if (!sp || (next && sp > next) || (size_t)(sp - p) >= sizeof(key) - 1)
-			break;
-		snprintf(key, sizeof(key), "%.*s ", (int)(sp - p), p); /* "\nname " */
-		n = atoll(sp + 1);
-		/* the same table after the step, if it is still there */
-		if ((line = strstr(after, key)) && atoll(line + strlen(key)) < n)
-			return xasprintf("%.*s lost rows (%lld, now %lld)", (int)(sp - p - 1), p + 1, n,
-					 atoll(line + strlen(key)));
-		if (!next)
-			break;
-		p = next;
+	for (size_t i = 0; i < n; i++) {
+		int64_t now = migrate_count(cn, before[i].name);
+		if (now >= 0 && now < before[i].rows)
+			return xasprintf("%s lost rows (%lld, now %lld)", before[i].name, (long long)before[i].rows,
+					 (long long)now);
 	}
 	return NULL;
 }
@@ -176,7 +187,9 @@ static int migrate_step(struct conn *cn, const char *kind, int version, bool up,
 {
 	const struct embedded_file *f = migrate_find(kind, version, up ? "up" : "down");
 	sqlite3_stmt *s = NULL;
-	char *err = NULL, *counts, *lost = NULL;
+	struct migrate_table *tables;
+	size_t ntables = 0;
+	char *err = NULL, *lost = NULL;
 	int rc;
 
 	if (!f)
@@ -184,17 +197,13 @@ static int migrate_step(struct conn *cn, const char *kind, int version, bool up,
 				   version, kind);
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
-	counts = up ? migrate_counts(cn) : NULL;
+	tables = up ? migrate_tables(cn, &ntables) : NULL;
 	rc = sqlite3_exec(cn->db, f->data, NULL, NULL, &err);
-	if (rc == SQLITE_OK && counts) { /* verify: no table lost rows */
-		char *after = migrate_counts(cn);
-		if ((lost = migrate_lost(counts, after))) {
-			err = sqlite3_mprintf("%s", lost);
-			rc = SQLITE_CONSTRAINT;
-		}
-		free(after);
+	if (rc == SQLITE_OK && up && (lost = migrate_lost(cn, tables, ntables))) { /* verify: no table lost rows */
+		err = sqlite3_mprintf("%s", lost);
+		rc = SQLITE_CONSTRAINT;
 	}
-	free(counts);
+	migrate_tables_free(tables, ntables);
 	free(lost);
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_prepare_v2(cn->db,

@@ -8,27 +8,18 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/internal.h"
 
-static int prune_one(store *st, const struct map_collection *c, const char *name, const char *table_q,
-		     const struct map_column *col, int64_t before_ms, bool dry_run, const struct store_actor *who,
-		     store_prune_fn fn, void *arg, char **cause)
+/* The rows of table_q older than before_ms by col: counted (dry run) or deleted, on cn. */
+static int prune_rows(struct conn *cn, const char *table_q, const struct map_column *col, int64_t before_ms,
+		      bool dry_run, int64_t *n)
 {
 	struct strbuf sql = STRBUF_INIT;
-	struct change ch;
 	sqlite3_stmt *s = NULL;
-	char when[40];
-	int64_t n = 0;
 	int rc;
 
-	if ((rc = change_begin(&ch, st, NULL, NULL, who, cause)))
-		return change_end(&ch, rc, cause);
-	ch.row.c = c;
-	time_format_iso(before_ms, when, sizeof(when));
-	ch.args = cJSON_CreateObject();
-	cJSON_AddStringToObject(ch.args, "log", name);
-	cJSON_AddStringToObject(ch.args, "older_than", when);
 	strbuf_addf(&sql, "%s FROM %s WHERE ", dry_run ? "SELECT count(*)" : "DELETE", table_q);
 	if (col->time == MAP_TIME_EPOCH || col->time == MAP_TIME_EPOCH_MS) {
 		sql_quote(&sql, col->column);
@@ -38,26 +29,46 @@ static int prune_one(store *st, const struct map_collection *c, const char *name
 		sql_quote(&sql, col->column);
 		strbuf_addstr(&sql, ") < julianday(?1)");
 	}
-	if ((rc = sqlite3_prepare_v2(ch.cn->db, sql.buf, -1, &s, NULL)) == SQLITE_OK) {
+	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) == SQLITE_OK) {
 		value_bind_now(col->time, before_ms, s, 1);
 		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			n = sqlite3_column_int64(s, 0);
-		else if (rc == SQLITE_DONE)
-			n = sqlite3_changes(ch.cn->db);
+		*n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : sqlite3_changes(cn->db);
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
 	sqlite3_finalize(s);
 	strbuf_release(&sql);
-	if (rc != SQLITE_OK)
+	return rc;
+}
+
+static int prune_one(store *st, const struct map_collection *c, const char *name, const char *table_q,
+		     const struct map_column *col, int64_t before_ms, bool dry_run, const struct store_actor *who,
+		     store_prune_fn fn, void *arg, char **cause)
+{
+	struct change ch;
+	struct conn *cn;
+	char when[40];
+	int64_t n = 0;
+	int rc;
+
+	if (dry_run) { /* a count: a read, no transaction to audit */
+		if ((rc = conn_get(st, &cn)))
+			return store_cause(cause, rc, "cannot open the database: %s", strerror(-rc));
+		if ((rc = prune_rows(cn, table_q, col, before_ms, true, &n)) != SQLITE_OK)
+			return store_sqlerr(cn, rc, cause);
+		return fn ? fn(arg, name, n) : 0;
+	}
+	if ((rc = change_begin(&ch, st, NULL, NULL, who, cause)))
+		return change_end(&ch, rc, cause);
+	ch.row.c = c;
+	time_format_iso(before_ms, when, sizeof(when));
+	ch.args = cJSON_CreateObject();
+	cJSON_AddStringToObject(ch.args, "log", name);
+	cJSON_AddStringToObject(ch.args, "older_than", when);
+	if ((rc = prune_rows(ch.cn, table_q, col, before_ms, false, &n)) != SQLITE_OK)
 		return change_end(&ch, store_sqlerr(ch.cn, rc, cause), cause);
 	cJSON_AddNumberToObject(ch.args, "rows", (double)n);
-	if (dry_run) { /* nothing to record: roll back quietly */
-		conn_rollback(ch.cn);
-		cJSON_Delete(ch.args);
-	} else if ((rc = change_end(&ch, 0, cause))) {
+	if ((rc = change_end(&ch, 0, cause)))
 		return rc;
-	}
 	return fn ? fn(arg, name, n) : 0;
 }
 

@@ -187,11 +187,16 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 					 l->table, l->owner, l->id);
 		q->log_after[i] = sql_fmt("SELECT %c, %q FROM %q WHERE %q = ?1 AND %q > ?2 ORDER BY %q", l->columns,
 					  l->ncolumns, l->id, l->table, l->owner, l->id, l->id);
-		if (l->fts) /* the owner's key first, then the row: results come from many entities */
+		if (l->fts) { /* the owner's key first, then the row: results come from many entities */
+			/* owners in .trash/ are not searched */
+			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", l->owner, key, t,
+							       live)
+						     : xstrdup("");
 			q->log_search[i] = sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
-						   " MATCH ?1) AND %q IN (SELECT %q FROM %s WHERE %s) ORDER BY %q", l->owner,
-						   l->columns, l->ncolumns, l->table, l->id, l->fts, l->fts, l->owner, key, t,
-						   live, l->id);
+						   " MATCH ?1)%s ORDER BY %q", l->owner, l->columns, l->ncolumns, l->table,
+						   l->id, l->fts, l->fts, alive, l->id);
+			free(alive);
+		}
 	}
 	q->blob_list = xcalloc(c->nblobs + 1, sizeof(char *));
 	q->blob_get = xcalloc(c->nblobs + 1, sizeof(char *));

@@ -19,22 +19,10 @@ int store_trash_list(store *st, const struct map_collection *c, store_key_fn fn,
 
 static int trash_load(struct conn *cn, const struct map_collection *c, const char *key, cJSON **doc)
 {
-	sqlite3_stmt *s;
-	int rc;
-
 	*doc = NULL;
 	if (!c->soft_delete)
 		return -ENOENT;
-	if (!(s = conn_stmt(cn, cn->st->sql[c->index].trash_get)))
-		return store_errno(sqlite3_errcode(cn->db));
-	entity_bind_key(c, s, 1, key);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*doc = entity_row(c->columns, c->ncolumns, s, false);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	return entity_load_sql(cn, c, cn->st->sql[c->index].trash_get, key, false, doc);
 }
 
 int store_trash_get(store *st, const struct map_collection *c, const char *key, cJSON **doc)
