@@ -17,4 +17,5 @@ DROP TABLE bugs;
 DROP TABLE task_dependencies;
 DROP TABLE tasks;
 DROP TABLE workflows;
+DROP FUNCTION _orchfs_fts_document(text);
 DROP FUNCTION _orchfs_touch();

@@ -238,9 +238,33 @@ CREATE INDEX transcripts_task ON transcripts(task_id, id);
 --   SELECT rowid FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', $1)
 -- The expression index below serves that (the view is inlined), and it is
 -- always in step with the table: no sync triggers.
-CREATE INDEX transcripts_fts_document ON transcripts USING gin (to_tsvector('simple', content));
+-- The document is to_tsvector('simple', content), through a function for
+-- one reason: a tsvector holds at most 1 MB, which a transcript of about a
+-- megabyte of distinct words (hashes, a dump) would pass, and then its
+-- INSERT would fail because the index could not be built (FTS5 has no such
+-- limit). Content too big for one tsvector is indexed by its longest
+-- leading part that fits. Below 256 kB nothing can overflow (a tsvector is
+-- at most about 2.5 times its text), so that common case takes no detour.
+CREATE FUNCTION _orchfs_fts_document(content text) RETURNS tsvector
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+  n integer := length(content);
+BEGIN
+  IF octet_length(content) < 262144 THEN
+    RETURN to_tsvector('simple', content);
+  END IF;
+  LOOP
+    BEGIN
+      RETURN to_tsvector('simple', left(content, n));
+    EXCEPTION WHEN program_limit_exceeded THEN
+      n := n * 3 / 4;
+    END;
+  END LOOP;
+END;
+$$;
+CREATE INDEX transcripts_fts_document ON transcripts USING gin (_orchfs_fts_document(content));
 CREATE VIEW transcripts_fts (rowid, document) AS
-  SELECT id, to_tsvector('simple', content) FROM transcripts;
+  SELECT id, _orchfs_fts_document(content) FROM transcripts;
 
 CREATE TABLE tool_permissions (
   tool_name         TEXT PRIMARY KEY NOT NULL,

@@ -265,11 +265,33 @@ else
 	cat "$tmp/explain"
 	fail "fts: the search does not use transcripts_fts_document"
 fi
+# As store/ asks it: the owner's rows whose id the search finds, with a
+# parameter, in a generic plan (a prepared statement after five runs).
+q -A -t -c "ANALYZE tasks; SET plan_cache_mode = force_generic_plan;
+            PREPARE search(text) AS SELECT task_id, id, content FROM transcripts
+            WHERE id IN (SELECT rowid FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', \$1))
+            AND task_id IN (SELECT id FROM tasks WHERE deleted_at IS NULL) ORDER BY id;
+            EXPLAIN (COSTS OFF) EXECUTE search('needle')" >"$tmp/explain" || fail "explain"
+if grep -q 'Index Scan on transcripts_fts_document' "$tmp/explain"; then
+	ok "fts: the index serves store/'s search with a parameter, generic plan"
+else
+	cat "$tmp/explain"
+	fail "fts: store/'s search does not use transcripts_fts_document"
+fi
 expect "fts: found among 5000" \
 	"SELECT count(*) FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', 'needle')" 1
 expect "transcripts: updating content keeps the search in step" \
 	"UPDATE transcripts SET content = 'no more hay' WHERE content LIKE 'a needle%';
 	 SELECT count(*) FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', 'needle')" 0
+
+expect "fts: a transcript too big for one tsvector is kept, its leading part searchable" \
+	"INSERT INTO transcripts (task_id, content) SELECT 'TASK-001', 'bigmarker ' || string_agg(md5(i::text), ' ')
+	 FROM generate_series(1, 60000) i;
+	 SELECT count(*) || ' ' || (SELECT octet_length(content) > 1900000 FROM transcripts WHERE content LIKE 'bigmarker%')
+	 FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', 'bigmarker')" "1 true"
+expect "fts: the view's document is to_tsvector('simple', content)" \
+	"SELECT count(*) FROM transcripts t JOIN transcripts_fts f ON f.rowid = t.id
+	 WHERE octet_length(t.content) < 100000 AND f.document <> to_tsvector('simple', t.content)" 0
 
 # NOTIFY: a psql that LISTENs hears a change written by another session.
 mkfifo "$tmp/listen.in"

@@ -321,7 +321,7 @@ def main():
                 re.sub(r"[()\s]", "", P["where"]).lower()):
             problem("index %s: WHERE %r vs %r" % (i, L["where"], P["where"]))
     fts = pg["indexes"].get("transcripts_fts_document", {})
-    if "gin" not in fts.get("def", "") or "to_tsvector('simple'::regconfig, content)" not in fts.get("def", ""):
+    if "gin" not in fts.get("def", "") or "_orchfs_fts_document(content)" not in fts.get("def", ""):
         problem("transcripts_fts_document: %s" % fts.get("def"))
     lg = lite["triggers"] - SQLITE_ONLY_TRIGGERS
     pg_tr = pg["triggers"] - PG_ONLY_TRIGGERS
