@@ -16,7 +16,8 @@
 #                            clients), create it afresh owned by orchfs with the
 #                            C collation, print its URL (starts the server first
 #                            when needed)
-#   pg-server.sh dropdb NAME drop database NAME if it exists
+#   pg-server.sh dropdb NAME drop database NAME if it exists (starting the
+#                            server first when needed)
 #   pg-server.sh url [NAME]  print the URL of database NAME (default orchfs)
 #
 # Environment: PGPORT (default 5432) is the port, on 127.0.0.1. The cluster
@@ -178,7 +179,7 @@ start() {
 	sockdir
 	if ! running; then
 		say "starting cluster $VER/$CLUSTER on 127.0.0.1:$PORT"
-		pg_ctlcluster "$VER" "$CLUSTER" start >&2
+		pg_ctlcluster "$VER" "$CLUSTER" start >&2 9>&- # the server must not hold the lock
 	fi
 	wait_ready
 }
@@ -233,6 +234,17 @@ up() {
 }
 
 cmd=${1:-up}
+# Tests run in parallel, each asking for its database: one at a time here,
+# so two starts or two CREATE ROLEs do not race.
+case "$cmd" in
+status | url) ;;
+*)
+	lock=${TMPDIR:-/tmp}/orchfs-pg-server.$PORT.lock
+	if command -v flock >/dev/null 2>&1 && { exec 9>>"$lock"; } 2>/dev/null; then
+		flock -w 300 9 || die "waited 300 s for $lock"
+	fi
+	;;
+esac
 case "$cmd" in
 up)
 	up
@@ -268,8 +280,7 @@ newdb)
 dropdb)
 	[ $# -eq 2 ] || die "usage: pg-server.sh dropdb NAME"
 	check_name "$2"
-	find_cluster
-	[ -n "$CLUSTER" ] || die "no cluster on port $PORT"
+	up
 	sql "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" >/dev/null
 	;;
 url)
