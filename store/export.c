@@ -56,7 +56,7 @@ static const char export_tables[] =
 int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **cause)
 {
 	struct strbuf sb = STRBUF_INIT, sql = STRBUF_INIT;
-	sqlite3_stmt *tables = NULL, *rows = NULL;
+	dbstmt *tables = NULL, *rows = NULL;
 	struct conn *cn;
 	int rc;
 
@@ -64,26 +64,26 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
 		return store_sqlerr(cn, rc, cause);
-	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &tables, NULL)) != SQLITE_OK) {
+	if ((rc = db_prepare(cn, export_tables, &tables)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto out;
 	}
-	while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
-		const char *table = (const char *)sqlite3_column_text(tables, 0);
+	while ((rc = db_step(tables)) == SQLITE_ROW) {
+		const char *table = (const char *)db_column_text(tables, 0);
 		int ncol;
 		strbuf_release(&sql);
 		strbuf_addstr(&sql, "SELECT * FROM ");
 		sql_quote(&sql, table);
-		if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &rows, NULL)) != SQLITE_OK)
+		if ((rc = db_prepare(cn, sql.buf, &rows)) != SQLITE_OK)
 			break;
-		ncol = sqlite3_column_count(rows);
-		sqlite3_finalize(rows);
+		ncol = db_column_count(rows);
+		db_finalize(rows);
 		strbuf_addstr(&sql, " ORDER BY ");
 		for (int i = 1; i <= ncol; i++)
 			strbuf_addf(&sql, "%s%d", i > 1 ? ", " : "", i);
-		if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &rows, NULL)) != SQLITE_OK)
+		if ((rc = db_prepare(cn, sql.buf, &rows)) != SQLITE_OK)
 			break;
-		while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+		while ((rc = db_step(rows)) == SQLITE_ROW) {
 			strbuf_release(&sb);
 			strbuf_addstr(&sb, "{\"db\":");
 			export_string(&sb, st->db->name);
@@ -91,30 +91,30 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 			export_string(&sb, table);
 			strbuf_addstr(&sb, ",\"row\":{");
 			for (int i = 0; i < ncol; i++) {
-				const char *col = sqlite3_column_name(rows, i);
+				const char *col = db_column_name(rows, i);
 				strbuf_addstr(&sb, i ? "," : "");
 				export_string(&sb, col);
 				strbuf_addch(&sb, ':');
-				switch (sqlite3_column_type(rows, i)) {
+				switch (db_column_type(rows, i)) {
 				case SQLITE_NULL:
 					strbuf_addstr(&sb, "null");
 					break;
 				case SQLITE_INTEGER:
-					strbuf_addf(&sb, "%lld", (long long)sqlite3_column_int64(rows, i));
+					strbuf_addf(&sb, "%lld", (long long)db_column_int64(rows, i));
 					break;
 				case SQLITE_FLOAT:
-					strbuf_addf(&sb, "%.17g", sqlite3_column_double(rows, i));
+					strbuf_addf(&sb, "%.17g", db_column_double(rows, i));
 					break;
 				case SQLITE_BLOB: {
-					const unsigned char *b = sqlite3_column_blob(rows, i);
+					const unsigned char *b = db_column_blob(rows, i);
 					strbuf_addstr(&sb, "{\"$hex\":\"");
-					for (int k = 0; k < sqlite3_column_bytes(rows, i); k++)
+					for (int k = 0; k < db_column_bytes(rows, i); k++)
 						strbuf_addf(&sb, "%02x", b[k]);
 					strbuf_addstr(&sb, "\"}");
 					break;
 				}
 				default: {
-					const char *text = (const char *)sqlite3_column_text(rows, i);
+					const char *text = (const char *)db_column_text(rows, i);
 					if (!secrets && export_secret(st, table, col)) {
 						char *m = value_mask(text);
 						export_string(&sb, m);
@@ -129,15 +129,15 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 			if ((rc = fn(arg, sb.buf, sb.len)))
 				goto out;
 		}
-		sqlite3_finalize(rows);
+		db_finalize(rows);
 		rows = NULL;
 		if (rc != SQLITE_DONE)
 			break;
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
 out:
-	sqlite3_finalize(rows);
-	sqlite3_finalize(tables);
+	db_finalize(rows);
+	db_finalize(tables);
 	conn_rollback(cn);
 	strbuf_release(&sb);
 	strbuf_release(&sql);
@@ -147,7 +147,7 @@ out:
 int store_import_begin(store *st, char **cause)
 {
 	struct conn *cn;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
@@ -156,12 +156,12 @@ int store_import_begin(store *st, char **cause)
 	 * never changed: every change leaves a row in the feed (the triggers see
 	 * every writer) or the audit. What its migrations put there (the default
 	 * zones, the constitution) goes; the export holds the rows to keep. */
-	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &s, NULL)) != SQLITE_OK)
+	if ((rc = db_prepare(cn, export_tables, &s)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *table = (const char *)sqlite3_column_text(s, 0);
+	while (db_step(s) == SQLITE_ROW) {
+		const char *table = (const char *)db_column_text(s, 0);
 		struct strbuf sql = STRBUF_INIT;
-		sqlite3_stmt *c = NULL;
+		dbstmt *c = NULL;
 		bool empty;
 		if ((!st->db->changes || strcmp(table, st->db->changes) != 0) &&
 		    (!st->db->audit || strcmp(table, st->db->audit) != 0))
@@ -169,44 +169,44 @@ int store_import_begin(store *st, char **cause)
 		strbuf_addstr(&sql, "SELECT 1 FROM ");
 		sql_quote(&sql, table);
 		strbuf_addstr(&sql, " LIMIT 1");
-		empty = sqlite3_prepare_v2(cn->db, sql.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_DONE;
-		sqlite3_finalize(c);
+		empty = db_prepare(cn, sql.buf, &c) == SQLITE_OK && db_step(c) == SQLITE_DONE;
+		db_finalize(c);
 		strbuf_release(&sql);
 		if (!empty) {
 			rc = store_cause(cause, -EEXIST, "%s: has changes (table %s is not empty); import needs a new database",
 					 st->path, table);
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK ||
 	    (rc = conn_begin(cn, true)) != SQLITE_OK ||
 	    (rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK) {
-		sqlite3_finalize(s);
+		db_finalize(s);
 		return store_sqlerr(cn, rc, cause);
 	}
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == SQLITE_ROW) {
 		struct strbuf sql = STRBUF_INIT;
 		strbuf_addstr(&sql, "DELETE FROM ");
-		sql_quote(&sql, (const char *)sqlite3_column_text(s, 0));
+		sql_quote(&sql, (const char *)db_column_text(s, 0));
 		rc = conn_exec(cn, sql.buf);
 		strbuf_release(&sql);
 		if (rc != SQLITE_OK) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			rc = store_sqlerr(cn, rc, cause);
 			conn_rollback(cn);
 			return rc;
 		}
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return 0;
 }
 
 int store_import_row(store *st, const char *table, const cJSON *row, char **cause)
 {
 	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	const cJSON *v;
 	struct conn *cn;
 	int rc, i = 0;
@@ -226,7 +226,7 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 		i++;
 	}
 	strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
-	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) != SQLITE_OK) {
+	if ((rc = db_prepare(cn, sql.buf, &s)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto out;
 	}
@@ -236,27 +236,27 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 		i++;
 		if (cJSON_IsNumber(v)) {
 			if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18)
-				sqlite3_bind_int64(s, i, (sqlite3_int64)v->valuedouble);
+				db_bind_int64(s, i, (int64_t)v->valuedouble);
 			else
-				sqlite3_bind_double(s, i, v->valuedouble);
+				db_bind_double(s, i, v->valuedouble);
 		} else if (cJSON_IsString(v)) {
-			sqlite3_bind_text(s, i, v->valuestring, -1, SQLITE_STATIC);
+			db_bind_text(s, i, v->valuestring, -1, SQLITE_STATIC);
 		} else if (cJSON_IsObject(v) && (hex = cJSON_GetObjectItemCaseSensitive(v, "$hex")) &&
 			   cJSON_IsString(hex)) {
 			size_t n = strlen(hex->valuestring) / 2;
 			unsigned char *b = xmalloc(n + 1);
 			for (size_t k = 0; k < n; k++)
 				sscanf(hex->valuestring + 2 * k, "%2hhx", &b[k]);
-			sqlite3_bind_blob(s, i, b, (int)n, free);
+			db_bind_blob_free(s, i, b, (int)n);
 		} else if (!cJSON_IsNull(v)) {
 			rc = store_cause(cause, -EINVAL, "%s.%s: not a SQL value", table, v->string);
 			goto out;
 		}
 	}
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
 out:
-	sqlite3_finalize(s);
+	db_finalize(s);
 	strbuf_release(&sql);
 	strbuf_release(&vals);
 	return rc;
@@ -275,7 +275,7 @@ int store_import_end(store *st, bool commit, char **cause)
 	}
 	if ((rc = conn_commit(cn)) != SQLITE_OK)
 		return store_cause(cause, store_errno(rc) ? store_errno(rc) : -EIO, "%s: the import is refused: %s",
-				   st->path, sqlite3_errmsg(cn->db));
+				   st->path, conn_errmsg(cn));
 	return 0;
 }
 

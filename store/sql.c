@@ -305,7 +305,7 @@ void sql_build(store *st)
 		st->audit_insert = sql_fmt("INSERT INTO %s%q (tool_name, pid, uid, operation, path, arguments, result,"
 					   " status, duration_ms, task_id, collection, entity_key, before_json,"
 					   " after_json, created_at, updated_at, process, user_approval) VALUES (?1, ?2,"
-					   " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
+					   " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17) RETURNING id",
 					   own, db->audit);
 	if (db->changes) {
 		const char *t = db->changes;
@@ -322,7 +322,7 @@ void sql_build(store *st)
 		const char *a = st->sql[map_collection(db, db->approvals)->index].table_q;
 		st->approval_insert = sql_fmt("INSERT INTO %s (tool_name, pid, uid, operation, path, collection,"
 					      " entity_key, payload, before_json, after_json) VALUES (?1, ?2, ?3, ?4,"
-					      " ?5, ?6, ?7, ?8, ?9, ?10)", a);
+					      " ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id", a);
 		st->approval_get = sql_fmt("SELECT tool_name, pid, uid, operation, path, collection, entity_key,"
 					   " payload, status FROM %s WHERE id = ?1", a);
 		st->approval_close = sql_fmt("UPDATE %s SET status = ?2, reason = ?3, decided_by = ?4, decided_at = ?5,"
