@@ -611,7 +611,7 @@ static int conn_get_pg(store *st, struct conn *cn, struct conn **out)
 	char *err = NULL;
 
 	if (!cn) {
-		struct pgconn *pc = pg_connect(st->path, BUSY_TIMEOUT_MS, st->flags & STORE_READONLY, &err);
+		struct pgconn *pc = pg_connect(st->url, BUSY_TIMEOUT_MS, st->flags & STORE_READONLY, &err);
 		if (!pc) {
 			conn_pg_gone(st, err);
 			return -EHOSTDOWN;
@@ -928,6 +928,11 @@ bool store_is_server(const char *path)
 	return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
 }
 
+char *store_display(const char *path)
+{
+	return store_is_server(path) ? pg_display(path) : xstrdup(path);
+}
+
 /* Bring the schema to the latest version of kind, unless told not to. */
 static int store_open_migrate(store *st, char **cause)
 {
@@ -951,7 +956,7 @@ static int store_listen(store *st)
 		return 0;
 	if (st->listen && pg_reset(st->listen) != SQLITE_OK)
 		return -EHOSTDOWN;
-	if (!st->listen && !(st->listen = pg_connect(st->path, BUSY_TIMEOUT_MS, st->flags & STORE_READONLY, &err))) {
+	if (!st->listen && !(st->listen = pg_connect(st->url, BUSY_TIMEOUT_MS, st->flags & STORE_READONLY, &err))) {
 		free(err);
 		return -EHOSTDOWN;
 	}
@@ -1013,6 +1018,8 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		return store_cause(cause, -ENOMEM, "cannot create a thread key");
 	}
 	if (store_is_server(path)) {
+		st->url = st->path;
+		st->path = pg_display(path);
 		if ((rc = store_open_pg(st, cause)))
 			goto fail;
 		*out = st;
@@ -1105,6 +1112,7 @@ void store_free(store *st)
 	sql_release(st);
 	free(st->sidecar);
 	free(st->path);
+	free(st->url);
 	free(st->kind);
 	free(st);
 }

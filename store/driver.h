@@ -62,6 +62,9 @@ bool pg_in_transaction(struct pgconn *c);
  * notifications arrived since the last call (reading what is there). */
 int pg_socket(struct pgconn *c);
 int pg_notified(struct pgconn *c);
+/* pg_display - url without its password: postgres://user@host:port/db
+ * (caller frees), for messages, logs and /proc/mounts. */
+char *pg_display(const char *url);
 /* pg_server - "host:port/dbname" of the connection, for messages. */
 const char *pg_server(struct pgconn *c);
 

@@ -52,6 +52,14 @@ static const char export_tables[] =
 	" AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table'"
 	"   AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND s.name LIKE v.name || '\\_%' ESCAPE '\\')"
 	" ORDER BY s.name";
+static const char export_tables_pg[] =
+	"SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_orchfs_migrations'"
+	" ORDER BY tablename";
+
+static const char *export_tables_of(struct conn *cn)
+{
+	return cn->pg ? export_tables_pg : export_tables;
+}
 
 int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **cause)
 {
@@ -64,7 +72,7 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
 		return store_sqlerr(cn, rc, cause);
-	if ((rc = db_prepare(cn, export_tables, &tables)) != SQLITE_OK) {
+	if ((rc = db_prepare(cn, export_tables_of(cn), &tables)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto out;
 	}
@@ -156,7 +164,7 @@ int store_import_begin(store *st, char **cause)
 	 * never changed: every change leaves a row in the feed (the triggers see
 	 * every writer) or the audit. What its migrations put there (the default
 	 * zones, the constitution) goes; the export holds the rows to keep. */
-	if ((rc = db_prepare(cn, export_tables, &s)) != SQLITE_OK)
+	if ((rc = db_prepare(cn, export_tables_of(cn), &s)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	while (db_step(s) == SQLITE_ROW) {
 		const char *table = (const char *)db_column_text(s, 0);
@@ -180,9 +188,13 @@ int store_import_begin(store *st, char **cause)
 		}
 	}
 	db_reset(s);
-	if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK ||
-	    (rc = conn_begin(cn, true)) != SQLITE_OK ||
-	    (rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK) {
+	/* foreign keys checked at the commit: rows come in table name order */
+	if (cn->pg)
+		rc = (rc = conn_begin(cn, true)) != SQLITE_OK ? rc : conn_exec(cn, "SET CONSTRAINTS ALL DEFERRED");
+	else if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) == SQLITE_OK &&
+		 (rc = conn_begin(cn, true)) == SQLITE_OK)
+		rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON");
+	if (rc != SQLITE_OK) {
 		db_finalize(s);
 		return store_sqlerr(cn, rc, cause);
 	}
@@ -262,6 +274,49 @@ out:
 	return rc;
 }
 
+/*
+ * PostgreSQL: rows imported with their ids leave the identity columns'
+ * sequences where they were; move each past the largest id, so the next
+ * row made gets a new one (SQLite takes max(rowid) + 1 by itself).
+ */
+static int import_sequences(struct conn *cn)
+{
+	static const char sql[] =
+		"SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+		" JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = current_schema() AND a.attidentity IN ('a', 'd') ORDER BY 1";
+	struct strbuf q = STRBUF_INIT;
+	dbstmt *s = NULL;
+	int rc;
+
+	if ((rc = db_prepare(cn, sql, &s)) != SQLITE_OK)
+		return rc;
+	while ((rc = db_step(s)) == SQLITE_ROW) {
+		const char *table = (const char *)db_column_text(s, 0), *col = (const char *)db_column_text(s, 1);
+		struct strbuf name = STRBUF_INIT;
+		dbstmt *set = NULL;
+		strbuf_release(&q);
+		strbuf_addstr(&q, "SELECT setval(pg_get_serial_sequence(?1, ?2), (SELECT coalesce(max(");
+		sql_quote(&q, col);
+		strbuf_addstr(&q, "), 0) + 1 FROM ");
+		sql_quote(&q, table);
+		strbuf_addstr(&q, "), false)");
+		sql_quote(&name, table);
+		if ((rc = db_prepare(cn, q.buf, &set)) == SQLITE_OK) {
+			db_bind_text(set, 1, name.buf, -1, SQLITE_STATIC);
+			db_bind_text(set, 2, col, -1, SQLITE_STATIC);
+			rc = db_step(set) == SQLITE_ROW ? SQLITE_OK : conn_errcode(cn);
+		}
+		db_finalize(set);
+		strbuf_release(&name);
+		if (rc != SQLITE_OK)
+			break;
+	}
+	db_finalize(s);
+	strbuf_release(&q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int store_import_end(store *st, bool commit, char **cause)
 {
 	struct conn *cn;
@@ -272,6 +327,11 @@ int store_import_end(store *st, bool commit, char **cause)
 	if (!commit) {
 		conn_rollback(cn);
 		return 0;
+	}
+	if (cn->pg && (rc = import_sequences(cn)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		conn_rollback(cn);
+		return rc;
 	}
 	if ((rc = conn_commit(cn)) != SQLITE_OK)
 		return store_cause(cause, store_errno(rc) ? store_errno(rc) : -EIO, "%s: the import is refused: %s",

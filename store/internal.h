@@ -63,8 +63,9 @@ struct file_id {
 };
 
 struct store {
-	char *path;           /* the database file, or the PostgreSQL server's URL */
+	char *path;           /* the database file, or the PostgreSQL database's URL without password */
 	bool pg;              /* PostgreSQL (pg.c): none of the file's business below applies */
+	char *url;            /* the PostgreSQL database's URL, password and all */
 	struct pgconn *listen; /* LISTENing for the change feed's notifications; under lock */
 	int64_t notified;     /* notifications received (store_data_version); under lock */
 	char *kind; /* migration set, or NULL */

@@ -154,6 +154,32 @@ static int pg_open(struct pgconn *c)
 	return SQLITE_OK;
 }
 
+char *pg_display(const char *url)
+{
+	PQconninfoOption *opts = PQconninfoParse(url, NULL), *o;
+	const char *user = NULL, *host = NULL, *port = NULL, *db = NULL;
+	char *out;
+
+	if (!opts)
+		return xstrdup("postgres://(unparsable)");
+	for (o = opts; o->keyword; o++) {
+		if (!o->val || !*o->val)
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+	}
+	out = xasprintf("postgres://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "", host ? host : "",
+			port ? ":" : "", port ? port : "", db ? db : "");
+	PQconninfoFree(opts);
+	return out;
+}
+
 struct pgconn *pg_connect(const char *url, int timeout_ms, bool readonly, char **err)
 {
 	struct pgconn *c = xcalloc(1, sizeof(*c));

@@ -24,6 +24,9 @@ static int prune_rows(struct conn *cn, const char *table_q, const struct map_col
 	if (col->time == MAP_TIME_EPOCH || col->time == MAP_TIME_EPOCH_MS) {
 		sql_quote(&sql, col->column);
 		strbuf_addstr(&sql, " < ?1");
+	} else if (cn->pg) { /* timestamptz */
+		sql_quote(&sql, col->column);
+		strbuf_addstr(&sql, " < CAST(?1 AS timestamptz)");
 	} else { /* as times, not text: other writers use other forms (datetime('now')) */
 		strbuf_addstr(&sql, "julianday(");
 		sql_quote(&sql, col->column);

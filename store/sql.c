@@ -86,7 +86,7 @@ static char *sql_rel_link(const struct map_relation *r)
 	return strbuf_detach(&sb, NULL);
 }
 
-static void sql_build_collection(const struct map_collection *c, struct coll_sql *q)
+static void sql_build_collection(const struct map_collection *c, struct coll_sql *q, bool pg)
 {
 	const struct map_column *cols = c->columns;
 	const char *key = c->key->column, *t;
@@ -97,7 +97,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->table_q = c->sidecar ? sql_fmt("%q.%q", SQL_SIDECAR, c->table) : sql_fmt("%q", c->table);
 	t = q->table_q;
 	/* Soft-deleted rows (in .trash/) are not part of the collection. */
-	live = c->soft_delete ? sql_fmt("%q IS NULL", c->soft_delete) : xstrdup("1");
+	live = c->soft_delete ? sql_fmt("%q IS NULL", c->soft_delete) : xstrdup("TRUE");
 	q->get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1 AND %s", cols, c->ncolumns, t, key, live);
 	q->all = sql_fmt("SELECT %c FROM %s WHERE %s ORDER BY %q", cols, c->ncolumns, t, live, key);
 	q->after = sql_fmt("SELECT %c FROM %s WHERE %q > ?1 AND %s ORDER BY %q", cols, c->ncolumns, t, key, live,
@@ -142,7 +142,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			/* entities of this collection in .trash/ are not grouped */
 			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", r->to, key, t, live)
 						     : xstrdup("");
-			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE 1%s ORDER BY 1", r->from, r->table,
+			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE TRUE%s ORDER BY 1", r->from, r->table,
 						    alive);
 			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY 1", r->to, r->table, r->from,
 						  alive);
@@ -192,9 +192,14 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", l->owner, key, t,
 							       live)
 						     : xstrdup("");
-			q->log_search[i] = sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
-						   " MATCH ?1)%s ORDER BY %q", l->owner, l->columns, l->ncolumns, l->table,
-						   l->id, l->fts, l->fts, alive, l->id);
+			/* PostgreSQL: the index is a view of (rowid, document tsvector) */
+			q->log_search[i] = pg ? sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE"
+							" document @@ websearch_to_tsquery('simple', ?1))%s ORDER BY %q",
+							l->owner, l->columns, l->ncolumns, l->table, l->id, l->fts, alive,
+							l->id)
+					      : sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
+							" MATCH ?1)%s ORDER BY %q", l->owner, l->columns, l->ncolumns,
+							l->table, l->id, l->fts, l->fts, alive, l->id);
 			free(alive);
 		}
 	}
@@ -298,7 +303,7 @@ void sql_build(store *st)
 
 	st->sql = xcalloc(db->ncollections + 1, sizeof(*st->sql));
 	for (size_t i = 0; i < db->ncollections; i++)
-		sql_build_collection(&db->collections[i], &st->sql[i]);
+		sql_build_collection(&db->collections[i], &st->sql[i], st->pg);
 	/* orchfs's own tables: in the database, or in its sidecar */
 	const char *own = db->sidecar ? "\"" SQL_SIDECAR "\"." : "";
 	if (db->audit)
@@ -348,7 +353,8 @@ void sql_build(store *st)
 		q->alloc_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
 				       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
 	}
-	st->conn_setup = sql_conn_setup(db);
+	/* PostgreSQL: the migrations make the views, and the feed is the schema's own */
+	st->conn_setup = st->pg ? NULL : sql_conn_setup(db);
 }
 
 static void sql_free_list(char **v)
