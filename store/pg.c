@@ -33,6 +33,7 @@
 #define OID_INT8 20
 #define OID_INT2 21
 #define OID_INT4 23
+#define OID_TEXT 25
 #define OID_OID 26
 #define OID_FLOAT4 700
 #define OID_FLOAT8 701
@@ -57,6 +58,7 @@ struct pgstmt {
 	struct pgconn *c;
 	char name[16];
 	char *sql;       /* with $N parameters */
+	unsigned *types; /* of the parameters: 0 (the server infers it), or text where unused */
 	unsigned epoch;  /* when it was prepared */
 	int nparams;
 	char **values;
@@ -372,9 +374,10 @@ int pg_commit(struct pgconn *c)
  * SQLite's parameters (?NNN, and ? meaning the largest so far plus one) as
  * PostgreSQL's $NNN; strings, quoted names and comments are left alone.
  */
-static char *pg_translate(const char *sql, int *nparams)
+static char *pg_translate(const char *sql, int *nparams, unsigned **types)
 {
 	struct strbuf sb = STRBUF_INIT;
+	unsigned char used[1000] = { 0 };
 	int max = 0;
 
 	strbuf_init(&sb, strlen(sql) + 16);
@@ -406,12 +409,18 @@ static char *pg_translate(const char *sql, int *nparams)
 			}
 			if (n > max)
 				max = n;
+			if (n < (int)sizeof(used))
+				used[n] = 1;
 			strbuf_addf(&sb, "$%d", n);
 		} else {
 			strbuf_addch(&sb, *p++);
 		}
 	}
+	/* A parameter the statement never names has no type to infer: text. */
 	*nparams = max;
+	*types = xcalloc(max + 1, sizeof(**types));
+	for (int i = 1; i <= max; i++)
+		(*types)[i - 1] = i < (int)sizeof(used) && used[i] ? 0 : OID_TEXT;
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -425,7 +434,7 @@ static int pgstmt_prepare(struct pgstmt *s)
 		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
 		return DB_UNREACHABLE;
 	}
-	r = PQprepare(c->conn, s->name, s->sql, s->nparams, NULL);
+	r = PQprepare(c->conn, s->name, s->sql, s->nparams, (const Oid *)s->types);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = pg_error(c, r);
 	PQclear(r);
@@ -445,7 +454,7 @@ int pg_prepare(struct pgconn *c, const char *sql, struct pgstmt **out)
 	*out = NULL;
 	s->c = c;
 	snprintf(s->name, sizeof(s->name), "s%u", ++c->nstmt);
-	s->sql = pg_translate(sql, &s->nparams);
+	s->sql = pg_translate(sql, &s->nparams, &s->types);
 	s->values = xcalloc(s->nparams + 1, sizeof(char *));
 	s->lengths = xcalloc(s->nparams + 1, sizeof(int));
 	s->formats = xcalloc(s->nparams + 1, sizeof(int));
@@ -509,6 +518,7 @@ void pgstmt_finalize(struct pgstmt *s)
 	free(s->values);
 	free(s->lengths);
 	free(s->formats);
+	free(s->types);
 	free(s->sql);
 	free(s);
 }
