@@ -72,9 +72,10 @@ int cmd_migrate(int argc, char **argv)
 	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
 						  { "user-db", required_argument, NULL, 'u' },
 						  { "user", no_argument, NULL, 'U' },
+						  { "to", required_argument, NULL, 'T' },
 						  { NULL, 0, NULL, 0 } };
 	struct project_opts po = { .no_migrate = true };
-	const char *verb = "status", *which = "project";
+	const char *verb = "status", *which = "project", *to = NULL;
 	struct project *p = NULL;
 	char *cause = NULL, *end;
 	int opt, rc = 0, target = -1, cur, latest;
@@ -85,9 +86,13 @@ int cmd_migrate(int argc, char **argv)
 			continue;
 		if (opt == 'U')
 			which = "user";
+		else if (opt == 'T')
+			to = optarg;
 		else
 			return cmd_usage("migrate");
 	}
+	if (to) /* another database, maybe on another engine: a copy, verified */
+		return optind == argc ? data_migrate_to(&po, to) : cmd_usage("migrate");
 	if (optind < argc)
 		verb = argv[optind++];
 	if (strcmp(verb, "down") == 0) {
