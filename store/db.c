@@ -928,6 +928,11 @@ bool store_is_server(const char *path)
 	return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
 }
 
+int store_libpq_version(void)
+{
+	return pg_version();
+}
+
 char *store_display(const char *path)
 {
 	return store_is_server(path) ? pg_display(path) : xstrdup(path);

@@ -62,6 +62,12 @@ bool pg_in_transaction(struct pgconn *c);
  * notifications arrived since the last call (reading what is there). */
 int pg_socket(struct pgconn *c);
 int pg_notified(struct pgconn *c);
+/* pg_tsquery - an FTS5 query (words, "phrases", prefix*, AND, OR, NOT,
+ * parentheses) as to_tsquery's (caller frees); NULL and *err (caller
+ * frees) for one FTS5 would not parse. */
+char *pg_tsquery(const char *fts5, char **err);
+/* pg_version - libpq's version number (PQlibVersion). */
+int pg_version(void);
 /* pg_display - url without its password: postgres://user@host:port/db
  * (caller frees), for messages, logs and /proc/mounts. */
 char *pg_display(const char *url);

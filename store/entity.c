@@ -199,7 +199,18 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
 		return store_sqlerr(cn, conn_errcode(cn), cause);
-	db_bind_text(s, 1, query, -1, SQLITE_TRANSIENT);
+	if (cn->pg) { /* the same query language on both engines */
+		char *err = NULL, *ts = pg_tsquery(query, &err);
+		if (!ts) {
+			rc = store_cause(cause, -EINVAL, "search: %s", err);
+			free(err);
+			return rc;
+		}
+		db_bind_text(s, 1, ts, -1, SQLITE_TRANSIENT);
+		free(ts);
+	} else {
+		db_bind_text(s, 1, query, -1, SQLITE_TRANSIENT);
+	}
 	while ((rc = db_step(s)) == SQLITE_ROW) {
 		cJSON *row = cJSON_CreateObject();
 		cJSON_AddItemToObject(row, owner.name, value_read(&owner, s, 0, false));

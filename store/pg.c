@@ -156,6 +156,112 @@ static int pg_open(struct pgconn *c)
 	return SQLITE_OK;
 }
 
+/* Append to sb the lexemes of word[0..n): letters and digits (and every
+ * byte of a UTF-8 character), the rest splitting it into a phrase, as
+ * FTS5's tokenizer does; prefix: the last one is a prefix. 0 if none. */
+static int pg_ts_word(struct strbuf *sb, const char *w, size_t n, bool prefix)
+{
+	int terms = 0;
+
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && ((unsigned char)w[j] >= 0x80 || (w[j] >= '0' && w[j] <= '9') ||
+				 ((w[j] | 0x20) >= 'a' && (w[j] | 0x20) <= 'z') || w[j] == '_'))
+			j++;
+		if (j > i) {
+			strbuf_addf(sb, "%s'%.*s'", terms++ ? " <-> " : "", (int)(j - i), w + i);
+			i = j;
+		} else {
+			i++;
+		}
+	}
+	if (terms && prefix)
+		strbuf_addstr(sb, ":*");
+	return terms;
+}
+
+char *pg_tsquery(const char *q, char **err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int depth = 0;
+	bool operand = false; /* the last thing was a term or ")": an operator may follow */
+	const char *op = NULL; /* the operator that joins the next term */
+
+	strbuf_init(&sb, strlen(q) * 2 + 8);
+	for (const char *p = q; *p;) {
+		const char *start;
+		size_t n;
+		if (*p == ' ' || *p == '\t' || *p == '\n') {
+			p++;
+			continue;
+		}
+		if (*p == ')') {
+			if (!operand || op || depth == 0)
+				goto bad;
+			depth--;
+			strbuf_addch(&sb, ')');
+			p++;
+			continue;
+		}
+		start = p;
+		if (*p == '"') {
+			const char *end = strchr(p + 1, '"');
+			if (!end)
+				goto bad;
+			p = end + 1;
+		} else if (*p == '(') {
+			p++;
+		} else {
+			while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '(' && *p != ')' && *p != '"')
+				p++;
+		}
+		n = (size_t)(p - start);
+		if ((n == 3 && strncmp(start, "AND", 3) == 0) || (n == 2 && strncmp(start, "OR", 2) == 0) ||
+		    (n == 3 && strncmp(start, "NOT", 3) == 0)) {
+			if (!operand || op)
+				goto bad;
+			op = *start == 'A' ? " & " : *start == 'O' ? " | " : " & !";
+			operand = false;
+			continue;
+		}
+		if (operand) /* two terms in a row: FTS5 means AND */
+			op = " & ";
+		strbuf_addstr(&sb, op ? op : "");
+		op = NULL;
+		if (*start == '(') {
+			depth++;
+			strbuf_addch(&sb, '(');
+			operand = false;
+			continue;
+		}
+		strbuf_addch(&sb, '(');
+		if (*start == '"') {
+			bool prefix = *p == '*';
+			if (!pg_ts_word(&sb, start + 1, n - 2, prefix))
+				goto bad;
+			p += prefix;
+		} else {
+			bool prefix = n > 1 && start[n - 1] == '*';
+			if (!pg_ts_word(&sb, start, prefix ? n - 1 : n, prefix))
+				goto bad;
+		}
+		strbuf_addch(&sb, ')');
+		operand = true;
+	}
+	if (!operand || op || depth)
+		goto bad;
+	return strbuf_detach(&sb, NULL);
+bad:
+	strbuf_release(&sb);
+	*err = xasprintf("fts5: syntax error in query \"%s\"", q);
+	return NULL;
+}
+
+int pg_version(void)
+{
+	return PQlibVersion();
+}
+
 char *pg_display(const char *url)
 {
 	PQconninfoOption *opts = PQconninfoParse(url, NULL), *o;

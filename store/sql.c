@@ -192,9 +192,10 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", l->owner, key, t,
 							       live)
 						     : xstrdup("");
-			/* PostgreSQL: the index is a view of (rowid, document tsvector) */
+			/* PostgreSQL: the index is a view of (rowid, document tsvector); the
+			 * query is FTS5's, made to_tsquery's (pg_tsquery) */
 			q->log_search[i] = pg ? sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE"
-							" document @@ websearch_to_tsquery('simple', ?1))%s ORDER BY %q",
+							" document @@ to_tsquery('simple', ?1))%s ORDER BY %q",
 							l->owner, l->columns, l->ncolumns, l->table, l->id, l->fts, alive,
 							l->id)
 					      : sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"

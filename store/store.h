@@ -82,6 +82,8 @@ void store_free(store *st);
 /* store_is_server - does path name a PostgreSQL server (postgres://...,
  * postgresql://...) rather than a file? store_open takes either. */
 bool store_is_server(const char *path);
+/* store_libpq_version - the PostgreSQL client library's version (150020: 15.20). */
+int store_libpq_version(void);
 /* store_display - path as it may be shown: a URL without its password. */
 char *store_display(const char *path);
 
