@@ -27,10 +27,11 @@ umount2() {
 }
 FIXTURE_CLEANUP='umount2; [ -n "${RPORT_UP:-}" ] && PGPORT=$RPORT $PGS stop >/dev/null 2>&1; $PGS dropdb $NAME >/dev/null 2>&1'
 
-mount_fs --db "$URL"
+# two daemons start together on the new database: it is migrated once
 mkdir -p "$MNT2"
 "$ORCHFS" mount -f --db "$URL" "$MNT2" 2>"$T/daemon2.err" &
 PID2=$!
+mount_fs --db "$URL"
 for _ in $(seq 1 100); do
 	grep -q "^orchfs: mounted .* (pid $PID2)" "$T/daemon2.err" 2>/dev/null && break
 	sleep 0.05
@@ -41,7 +42,7 @@ assert_contains "$(grep " $MNT " /proc/mounts)" "postgres://orchfs@127.0.0.1:543
 case "$(cat /proc/mounts "$T/daemon.err")" in *orchfs:orchfs@*) fail "a password in /proc/mounts or the log" ;; esac
 
 note "the schema is migrated on the server"
-assert_eq "7" "$(psql_ "SELECT max(version) FROM _orchfs_migrations")" "schema version"
+assert_eq "7|7" "$(psql_ "SELECT max(version) || '|' || count(*) FROM _orchfs_migrations")" "schema version, each step once"
 assert_eq "timestamp with time zone|jsonb" \
 	"$(psql_ "SELECT (SELECT data_type FROM information_schema.columns WHERE table_name = 'tasks' AND column_name = 'created_at') || '|' || (SELECT data_type FROM information_schema.columns WHERE table_name = 'bugs' AND column_name = 'labels')")" \
 	"times are timestamptz and JSON is jsonb"
@@ -153,6 +154,35 @@ assert_eq "BUG-001.json BUG-002.json" "$(ls "$MNT/bugs" | grep BUG | tr '\n' ' '
 umount_fs || fail "the daemon exited non-zero after the restart"
 PGPORT=$RPORT $PGS stop >/dev/null 2>&1
 RPORT_UP=
+
+note "least privilege: the schema's owner migrates, the agents' role only reads and writes rows"
+ADMIN=orchfs_admin_$$ AGENT=orchfs_agent_$$ RNAME=t_roles_$$
+su_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+FIXTURE_CLEANUP="$FIXTURE_CLEANUP; su_sql -c 'DROP DATABASE IF EXISTS $RNAME' -c 'DROP ROLE IF EXISTS $ADMIN' -c 'DROP ROLE IF EXISTS $AGENT' >/dev/null 2>&1"
+su_sql -c "CREATE ROLE $ADMIN LOGIN PASSWORD 'adminpw'" -c "CREATE ROLE $AGENT LOGIN PASSWORD 'agentpw'" \
+	-c "CREATE DATABASE $RNAME OWNER $ADMIN ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0" || fail "roles"
+su_sql -d "$RNAME" -c "REVOKE ALL ON SCHEMA public FROM PUBLIC" -c "GRANT ALL ON SCHEMA public TO $ADMIN" \
+	-c "GRANT USAGE ON SCHEMA public TO $AGENT" || fail "schema grants"
+AURL=postgres://$ADMIN:adminpw@127.0.0.1:5432/$RNAME
+GURL=postgres://$AGENT:agentpw@127.0.0.1:5432/$RNAME
+out=$("$ORCHFS" migrate --db "$GURL" up 2>&1) && fail "the agents' role created the schema: $out"
+"$ORCHFS" migrate --db "$AURL" up >/dev/null || fail "the owner migrates"
+psql -X -q -v ON_ERROR_STOP=1 -d "$AURL" \
+	-c "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO $AGENT" \
+	-c "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO $AGENT" \
+	-c "REVOKE INSERT, UPDATE, DELETE ON _orchfs_migrations FROM $AGENT" \
+	-c "REVOKE DELETE ON tool_executions FROM $AGENT" || fail "grants"
+mount_fs --db "$GURL"
+echo '{"title":"by the agents role","labels":["a"]}' > "$MNT/bugs/new" || fail "create as the agents' role"
+echo '{"status":"fixed"}' > "$MNT/bugs/BUG-001.json" || fail "update as the agents' role"
+echo '{"title":"a task"}' > "$MNT/tasks/new" || fail "create a task"
+rmdir "$MNT/tasks/TASK-001" || fail "delete as the agents' role"
+assert_eq "fixed" "$(jq -r .status "$MNT/bugs/BUG-001.json")" "the update"
+umount_fs || fail "daemon"
+out=$(psql -X -q -d "$GURL" -c "DELETE FROM tool_executions" 2>&1) && fail "the agents' role deleted audit rows"
+assert_contains "$out" "permission denied" "the audit log is append-only for the agents' role"
+out=$(psql -X -q -d "$GURL" -c "DROP TABLE bugs" 2>&1) && fail "the agents' role dropped a table"
+assert_contains "$out" "must be owner" "the agents' role cannot change the schema"
 
 note "SQLite -> PostgreSQL -> SQLite: every file the same"
 mount_fs
