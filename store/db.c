@@ -1097,6 +1097,8 @@ void store_free(store *st)
 	if (!st)
 		return;
 	audit_drain(st);
+	db_finalize(st->import_stmt); /* an import never ended */
+	free(st->import_sql);
 	version_release(st);
 	/* This thread's connection and any left by threads that are gone. */
 	pthread_setspecific(st->key, NULL);

@@ -215,6 +215,15 @@ int store_import_begin(store *st, char **cause)
 	return 0;
 }
 
+/* Let the cached INSERT of the rows imported last go. */
+static void import_forget(store *st)
+{
+	db_finalize(st->import_stmt);
+	free(st->import_sql);
+	st->import_stmt = NULL;
+	st->import_sql = NULL;
+}
+
 int store_import_row(store *st, const char *table, const cJSON *row, char **cause)
 {
 	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
@@ -238,9 +247,19 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 		i++;
 	}
 	strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
-	if ((rc = db_prepare(cn, sql.buf, &s)) != SQLITE_OK) {
-		rc = store_sqlerr(cn, rc, cause);
-		goto out;
+	/* rows of a table come together: one statement for them (a server's
+	 * round trips to prepare each would cost more than the insert) */
+	if (st->import_sql && strcmp(st->import_sql, sql.buf) == 0) {
+		s = st->import_stmt;
+		db_reset(s);
+	} else {
+		import_forget(st);
+		if ((rc = db_prepare(cn, sql.buf, &s)) != SQLITE_OK) {
+			rc = store_sqlerr(cn, rc, cause);
+			goto out;
+		}
+		st->import_sql = strbuf_detach(&sql, NULL);
+		st->import_stmt = s;
 	}
 	i = 0;
 	cJSON_ArrayForEach(v, row) {
@@ -260,15 +279,17 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 			for (size_t k = 0; k < n; k++)
 				sscanf(hex->valuestring + 2 * k, "%2hhx", &b[k]);
 			db_bind_blob_free(s, i, b, (int)n);
-		} else if (!cJSON_IsNull(v)) {
+		} else if (cJSON_IsNull(v)) {
+			db_bind_null(s, i); /* the statement is reused: no value left from the last row */
+		} else {
 			rc = store_cause(cause, -EINVAL, "%s.%s: not a SQL value", table, v->string);
 			goto out;
 		}
 	}
 	rc = db_step(s);
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
+	db_reset(s);
 out:
-	db_finalize(s);
 	strbuf_release(&sql);
 	strbuf_release(&vals);
 	return rc;
@@ -322,6 +343,7 @@ int store_import_end(store *st, bool commit, char **cause)
 	struct conn *cn;
 	int rc;
 
+	import_forget(st);
 	if ((rc = conn_get(st, &cn)))
 		return store_conn_cause(st, rc, cause);
 	if (!commit) {

@@ -84,6 +84,8 @@ struct store {
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
 	struct conn *idle;    /* held by no thread (store_thread_idle), most recently used first; protected by lock */
+	char *import_sql;     /* store_import_row's last INSERT, and its statement */
+	dbstmt *import_stmt;
 	struct audit_pending *pending; /* refusals not yet written (busy); protected by lock */
 	bool auditor_running; /* protected by lock */
 	bool auditor_stop;    /* protected by lock */
