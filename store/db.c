@@ -203,6 +203,8 @@ static void conn_finalize(struct conn *cn)
 
 static void conn_close(struct conn *cn)
 {
+	if (cn->pg)
+		pg_closing(cn->pg);
 	conn_finalize(cn);
 	if (cn->pg)
 		pg_close(cn->pg);

@@ -46,6 +46,9 @@ typedef struct dbstmt {
  * read-only. NULL with *err (caller frees) when the server cannot be reached. */
 struct pgconn *pg_connect(const char *url, int timeout_ms, bool readonly, char **err);
 void pg_close(struct pgconn *c);
+/* pg_closing - the connection is about to close: finalizing its statements
+ * need not tell the server. */
+void pg_closing(struct pgconn *c);
 /* pg_broken - did the connection fail (the server went away)? */
 bool pg_broken(struct pgconn *c);
 /* pg_reset - connect again after pg_broken; SQLITE_OK or DB_UNREACHABLE. */

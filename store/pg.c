@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libpq-fe.h>
 
@@ -48,6 +49,7 @@ struct pgconn {
 	bool readonly;   /* every transaction read-only */
 	unsigned nstmt;  /* statements are named s1, s2, ... */
 	unsigned epoch;  /* bumped by pg_reset: what was prepared before is gone */
+	bool closing;    /* pg_close: statements need no DEALLOCATE */
 	int err;         /* the last result code */
 	char *msg;       /* and its text */
 	int64_t changes; /* rows the last statement changed */
@@ -60,6 +62,7 @@ struct pgstmt {
 	char *sql;       /* with $N parameters */
 	unsigned *types; /* of the parameters: 0 (the server infers it), or text where unused */
 	unsigned epoch;  /* when it was prepared */
+	bool reads;      /* a SELECT: safe to run again on a new connection */
 	int nparams;
 	char **values;
 	int *lengths, *formats;
@@ -301,6 +304,11 @@ struct pgconn *pg_connect(const char *url, int timeout_ms, bool readonly, char *
 		return NULL;
 	}
 	return c;
+}
+
+void pg_closing(struct pgconn *c)
+{
+	c->closing = true;
 }
 
 void pg_close(struct pgconn *c)
@@ -561,6 +569,7 @@ int pg_prepare(struct pgconn *c, const char *sql, struct pgstmt **out)
 	s->c = c;
 	snprintf(s->name, sizeof(s->name), "s%u", ++c->nstmt);
 	s->sql = pg_translate(sql, &s->nparams, &s->types);
+	s->reads = strncasecmp(sql + strspn(sql, " \t\n"), "SELECT", 6) == 0;
 	s->values = xcalloc(s->nparams + 1, sizeof(char *));
 	s->lengths = xcalloc(s->nparams + 1, sizeof(int));
 	s->formats = xcalloc(s->nparams + 1, sizeof(int));
@@ -616,7 +625,7 @@ void pgstmt_finalize(struct pgstmt *s)
 	pgstmt_clear(s);
 	PQclear(s->desc);
 	/* Statements live as long as their session; a name is never reused. */
-	if (s->epoch == s->c->epoch && !pg_broken(s->c)) {
+	if (s->epoch == s->c->epoch && !s->c->closing && !pg_broken(s->c)) {
 		char sql[32];
 		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
 		PQclear(PQexec(s->c->conn, sql));
@@ -629,31 +638,48 @@ void pgstmt_finalize(struct pgstmt *s)
 	free(s);
 }
 
+/* Run s: its result in s->res, or a result code. */
+static int pgstmt_run(struct pgstmt *s)
+{
+	struct pgconn *c = s->c;
+	ExecStatusType t;
+	int rc;
+
+	if (s->epoch != c->epoch && (rc = pgstmt_prepare(s)) != SQLITE_OK)
+		return rc;
+	if (pg_broken(c)) {
+		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
+		return DB_UNREACHABLE;
+	}
+	s->res = PQexecPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values, s->lengths, s->formats,
+				0);
+	t = PQresultStatus(s->res);
+	if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK) {
+		rc = pg_error(c, s->res);
+		PQclear(s->res);
+		s->res = NULL;
+		return rc;
+	}
+	return SQLITE_OK;
+}
+
 int pgstmt_step(struct pgstmt *s)
 {
 	struct pgconn *c = s->c;
 
 	if (!s->res) {
-		ExecStatusType t;
-		int rc;
-		if (s->epoch != c->epoch && (rc = pgstmt_prepare(s)) != SQLITE_OK)
+		bool idle = c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+		int rc = pgstmt_run(s);
+		/* The server restarted since this connection's last use: a read on
+		 * its own is as good on a new connection (a write never runs outside
+		 * a transaction, and a transaction is not retried behind its back). */
+		if (rc == DB_UNREACHABLE && idle && s->reads && pg_reset(c) == SQLITE_OK)
+			rc = pgstmt_run(s);
+		if (rc != SQLITE_OK)
 			return rc;
-		if (pg_broken(c)) {
-			pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
-			return DB_UNREACHABLE;
-		}
-		s->res = PQexecPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values, s->lengths,
-					s->formats, 0);
-		t = PQresultStatus(s->res);
-		if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK) {
-			rc = pg_error(c, s->res);
-			PQclear(s->res);
-			s->res = NULL;
-			return rc;
-		}
 		c->err = SQLITE_OK;
 		c->changes = *PQcmdTuples(s->res) ? strtoll(PQcmdTuples(s->res), NULL, 10) : 0;
-		s->nrows = t == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
+		s->nrows = PQresultStatus(s->res) == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
 		s->row = -1;
 		s->conv = xcalloc(PQnfields(s->res) + 1, sizeof(char *));
 		s->convlen = xcalloc(PQnfields(s->res) + 1, sizeof(int));

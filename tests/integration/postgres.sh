@@ -141,12 +141,8 @@ assert_contains "$out" "Host is down" "read with the server down"
 assert_eq "EHOSTDOWN" "$(echo '{"title":"lost?"}' | close_errno "$MNT/bugs/new")" "create with the server down"
 assert_contains "$(cat "$T/daemon.err")" "PostgreSQL server" "the log says why"
 PGPORT=$RPORT $PGS start >/dev/null 2>&1 || fail "start the server"
-ok=
-for _ in $(seq 1 50); do
-	cat "$MNT/bugs/BUG-001.json" >/dev/null 2>&1 && { ok=1; break; }
-	sleep 0.1
-done
-[ -n "$ok" ] || fail "the mount did not recover when the server came back"
+# the first request after the restart is answered: connections are made again as needed
+out=$(cat "$MNT/bugs/BUG-001.json" 2>&1) || fail "the mount did not recover when the server came back: $out"
 assert_eq "before the stop" "$(jq -r .title "$MNT/bugs/BUG-001.json")" "nothing lost"
 echo '{"title":"after the restart"}' > "$MNT/bugs/new" || fail "create after the restart"
 assert_eq "BUG-001.json BUG-002.json" "$(ls "$MNT/bugs" | grep BUG | tr '\n' ' ' | sed 's/ $//')" \
