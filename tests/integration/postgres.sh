@@ -151,6 +151,24 @@ umount_fs || fail "the daemon exited non-zero after the restart"
 PGPORT=$RPORT $PGS stop >/dev/null 2>&1
 RPORT_UP=
 
+note "orchfs migrate down and up on the server: every step undone, then made again"
+UD=t_updown_$$
+UDURL=$($PGS newdb "$UD" 2>/dev/null) || fail "newdb $UD"
+FIXTURE_CLEANUP="$FIXTURE_CLEANUP; \$PGS dropdb $UD >/dev/null 2>&1"
+udsql() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$UDURL" -c "$1"; }
+schema() { pg_dump --schema-only --no-owner "$UDURL" | grep -v '^--' | grep -v '^$' | grep -v '^SET \|^SELECT pg_catalog\|^.restrict \|^.unrestrict '; }
+"$ORCHFS" migrate --db "$UDURL" up >/dev/null || fail "migrate up"
+schema > "$T/schema.up"
+"$ORCHFS" migrate --db "$UDURL" down 0 >/dev/null || fail "migrate down 0"
+assert_eq "_orchfs_migrations" "$(udsql "SELECT string_agg(c.relname, ' ') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v', 'S', 'm', 'f', 'p')")" \
+	"after down 0 only the version table is left"
+assert_eq "" "$(udsql "SELECT string_agg(proname, ' ') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'")" \
+	"after down 0 no function is left"
+"$ORCHFS" migrate --db "$UDURL" up >/dev/null || fail "migrate up again"
+schema > "$T/schema.again"
+diff -q "$T/schema.up" "$T/schema.again" >/dev/null || { diff "$T/schema.up" "$T/schema.again" | head -20; fail "the schema after up, down 0, up differs"; }
+assert_eq "4" "$(udsql "SELECT count(*) FROM zones")" "the seeded zones are back"
+
 note "least privilege: the schema's owner migrates, the agents' role only reads and writes rows"
 ADMIN=orchfs_admin_$$ AGENT=orchfs_agent_$$ RNAME=t_roles_$$
 su_sql() { runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 "$@"; }
