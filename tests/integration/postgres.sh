@@ -119,6 +119,20 @@ for e in $errs; do
 done
 umount2 || fail "the second daemon exited non-zero"
 
+note "a writer that cannot get the database's write lock within 5 s gets EAGAIN, and changes nothing"
+# another session holds the lock orchfs's writers take (store/db.c: PG_WRITE_LOCK)
+psql -X -q -d "$URL" -c "BEGIN" -c "SELECT pg_advisory_xact_lock(7310594420066648934)" -c "SELECT pg_sleep(8)" \
+	-c "COMMIT" >/dev/null 2>&1 &
+LOCKER=$!
+sleep 1
+before=$(psql_ "SELECT revision FROM bugs WHERE id = 'BUG-001'")
+assert_eq "EAGAIN" "$(echo '{"severity":"low"}' | close_errno "$MNT/bugs/BUG-001.json")" "a save while the lock is held"
+assert_eq "$before" "$(psql_ "SELECT revision FROM bugs WHERE id = 'BUG-001'")" "the refused save changed nothing"
+assert_contains "$(cat "$MNT/bugs/.error")" "busy" "bugs/.error says why"
+assert_eq "in_progress" "$(jq -r .status "$MNT/bugs/BUG-001.json")" "reads go on while a writer waits"
+wait $LOCKER
+echo '{"severity":"low"}' > "$MNT/bugs/BUG-001.json" || fail "the save once the lock is free"
+
 note "full-text search on the server's text search index"
 echo '{"title":"searched"}' > "$MNT/tasks/new" || fail "create a task"
 printf '%s\n' '{"role":"user","content":"the quokka escaped"}' '{"role":"user","content":"nothing here"}' \
