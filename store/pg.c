@@ -98,7 +98,7 @@ static char *pg_line(const char *msg)
 	char *s = xstrdup(msg ? msg : "unknown error"), *p;
 
 	for (p = s; *p; p++)
-		if (*p == '\n')
+		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 	while (p > s && p[-1] == ' ')
 		*--p = '\0';
