@@ -4,7 +4,8 @@
  * Orchestrators write the database directly, and the kernel caches what
  * the mount said (directory entries for entry_timeout). A watcher thread
  * sleeps on inotify for the database files of every store (a commit writes
- * the WAL) with a short poll as a fallback, asks each store whether anything
+ * the WAL), or on the notifications of a PostgreSQL server, with a short
+ * poll as a fallback, asks each store whether anything
  * committed since (PRAGMA data_version), and if so reads the change feed
  * from where it stopped: every changed entity names the paths whose kernel
  * entries must be dropped (the entity's file or directory and
@@ -27,6 +28,8 @@
 #include <unistd.h>
 
 #include "fs/internal.h"
+
+#define FS_MAX_STORES 8 /* a project has two: its own and the user's */
 
 struct watch_store {
 	int64_t version; /* PRAGMA data_version last seen */
@@ -163,8 +166,15 @@ static void *watch_thread(void *arg)
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 
 	for (;;) {
-		struct pollfd p[2] = { { w->stop[0], POLLIN, 0 }, { w->ifd, POLLIN, 0 } };
-		int n = poll(p, w->ifd >= 0 ? 2 : 1, 250);
+		/* the stop pipe, inotify, and each server's notifications (PostgreSQL) */
+		struct pollfd p[2 + FS_MAX_STORES] = { { w->stop[0], POLLIN, 0 }, { w->ifd, POLLIN, 0 } };
+		nfds_t np = 2;
+		for (size_t i = 0; i < w->f->nstores && i < FS_MAX_STORES; i++) {
+			int fd = store_notify_fd(w->f->stores[i]);
+			if (fd >= 0)
+				p[np++] = (struct pollfd){ fd, POLLIN, 0 };
+		}
+		int n = poll(p, np, 250);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)

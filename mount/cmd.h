@@ -32,6 +32,12 @@ int cmd_workflow(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 
+struct project_opts;
+/* data_migrate_to - copy the project database o names into dest (a new
+ * database: a file, or a PostgreSQL URL), verified by comparing the two
+ * exports (cmd_data.c); `orchfs migrate --to`. Exit status. */
+int data_migrate_to(const struct project_opts *o, const char *dest);
+
 /* cmd_usage - print the usage of command name to stderr, return 2 */
 int cmd_usage(const char *name);
 void cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

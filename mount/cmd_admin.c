@@ -72,9 +72,10 @@ int cmd_migrate(int argc, char **argv)
 	static const struct option longopts[] = { { "db", required_argument, NULL, 'd' },
 						  { "user-db", required_argument, NULL, 'u' },
 						  { "user", no_argument, NULL, 'U' },
+						  { "to", required_argument, NULL, 'T' },
 						  { NULL, 0, NULL, 0 } };
 	struct project_opts po = { .no_migrate = true };
-	const char *verb = "status", *which = "project";
+	const char *verb = "status", *which = "project", *to = NULL;
 	struct project *p = NULL;
 	char *cause = NULL, *end;
 	int opt, rc = 0, target = -1, cur, latest;
@@ -85,9 +86,13 @@ int cmd_migrate(int argc, char **argv)
 			continue;
 		if (opt == 'U')
 			which = "user";
+		else if (opt == 'T')
+			to = optarg;
 		else
 			return cmd_usage("migrate");
 	}
+	if (to) /* another database, maybe on another engine: a copy, verified */
+		return optind == argc ? data_migrate_to(&po, to) : cmd_usage("migrate");
 	if (optind < argc)
 		verb = argv[optind++];
 	if (strcmp(verb, "down") == 0) {
@@ -167,6 +172,10 @@ static int admin_integrity(const char *path, char **msg)
 	sqlite3_stmt *s = NULL;
 	int rc;
 
+	if (store_is_server(path)) { /* opened: the server answers, and keeps its own integrity */
+		*msg = xstrdup("ok");
+		return 0;
+	}
 	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL);
@@ -217,7 +226,8 @@ int cmd_health(int argc, char **argv)
 int cmd_version(int argc, char **argv)
 {
 	printf("orchfs %s\n", ORCHFS_VERSION);
-	printf("sqlite %s, libfuse %s, cjson %s\n", sqlite3_libversion(), fuse_pkgversion(), cJSON_Version());
+	printf("sqlite %s, libpq %d.%d, libfuse %s, cjson %s\n", sqlite3_libversion(), store_libpq_version() / 10000,
+	       store_libpq_version() % 10000, fuse_pkgversion(), cJSON_Version());
 	printf("schema versions: project %d, user %d\n", store_migrate_latest("project"), store_migrate_latest("user"));
 	return 0;
 }

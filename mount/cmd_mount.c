@@ -206,7 +206,7 @@ int cmd_mount(int argc, char **argv)
 		strbuf_release(&sb);
 		goto out;
 	}
-	fsname = xasprintf("-osubtype=orchfs,fsname=%s", p->db_path);
+	fsname = xasprintf("-osubtype=orchfs,fsname=%s", p->db_name);
 	for (char *c = strchr(fsname, '=') + 1; *c; c++)
 		if (*c == ',' && strncmp(c, ",fsname=", 8) != 0)
 			*c = '_'; /* a comma in the path would end the option */
@@ -273,7 +273,7 @@ int cmd_mount(int argc, char **argv)
 			fprintf(stderr, "orchfs: cannot chdir to /: %s\n", strerror(errno));
 	}
 	/* the log says so before the parent returns: whoever reads it next finds it */
-	fprintf(stderr, "orchfs: mounted %s at %s (pid %d)\n", p->db_path, mnt, (int)getpid());
+	fprintf(stderr, "orchfs: mounted %s at %s (pid %d)\n", p->db_name, mnt, (int)getpid());
 	if (report >= 0) {
 		mount_report(report, "ok");
 		report = -1;

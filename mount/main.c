@@ -45,7 +45,8 @@ static const struct command commands[] = {
 	  "Unmounts MOUNTPOINT (-l: lazily, when it is busy). Every change was committed when its\n"
 	  "file was closed; a file still open makes the mount busy, and with -l its change is\n"
 	  "committed when it is closed. The daemon exits with status 0.\n" },
-	{ "migrate", cmd_migrate, "orchfs migrate [--db PATH] [--user] [status | up | down N | verify | rollback]",
+	{ "migrate", cmd_migrate, "orchfs migrate [--db PATH] [--user] [status | up | down N | verify | rollback]\n"
+				  "       orchfs migrate [--db PATH] --to PATH|postgres://URL",
 	  "show or change the schema version",
 	  "status (the default) prints each database's version and the latest one. up applies\n"
 	  "every pending step; down N undoes steps until version N. Each step runs in one\n"
@@ -53,7 +54,11 @@ static const struct command commands[] = {
 	  "loses rows of any table (an up step only adds). verify checks each database:\n"
 	  "integrity, foreign keys, the latest version, every table and column the tree needs.\n"
 	  "rollback puts back FILE.bak, the copy made before the last migration. --user works\n"
-	  "on the user database instead of the project's.\n" },
+	  "on the user database instead of the project's.\n"
+	  "--to DEST copies the project database into DEST, a new database: a file, or a\n"
+	  "PostgreSQL database (postgres://USER@HOST:PORT/DB), migrated to the latest version\n"
+	  "first; then both are exported and compared, and any difference is an error. From\n"
+	  "PostgreSQL back to a file: orchfs migrate --db postgres://... --to FILE.\n" },
 	{ "health", cmd_health, "orchfs health [--db PATH]", "check the databases",
 	  "Opens both databases, runs SQLite's integrity check and reports versions and paths.\n"
 	  "Exits 0 when everything is healthy, 1 otherwise.\n" },

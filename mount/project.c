@@ -18,7 +18,7 @@ static char *project_absolute(const char *path)
 {
 	char cwd[PATH_MAX];
 
-	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+	if (path[0] == '/' || store_is_server(path) || !getcwd(cwd, sizeof(cwd)))
 		return xstrdup(path);
 	return xasprintf("%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
 }
@@ -139,8 +139,11 @@ int project_open(const struct project_opts *o, struct project **out, char **caus
 		goto fail;
 	}
 	p->user_db_path = project_user_db_path(o->user_db);
-	if ((slash = strrchr(p->db_path, '/')))
-		p->dir = xstrndup(p->db_path, (size_t)(slash - p->db_path));
+	p->db_name = store_display(p->db_path);
+	/* the project's directory (its log); a server's project lives beside the user database */
+	if ((slash = strrchr(store_is_server(p->db_path) ? p->user_db_path : p->db_path, '/')))
+		p->dir = xstrndup(store_is_server(p->db_path) ? p->user_db_path : p->db_path,
+				  (size_t)(slash - (store_is_server(p->db_path) ? p->user_db_path : p->db_path)));
 	flags |= o->readonly ? STORE_READONLY : 0;
 	flags |= o->create ? STORE_CREATE : 0;
 	flags |= o->no_migrate ? STORE_NO_MIGRATE : 0;
@@ -154,7 +157,7 @@ int project_open(const struct project_opts *o, struct project **out, char **caus
 		 * and neither is ever created or migrated. */
 		if (!native && user && !o->user_db)
 			continue;
-		if (native && o->create && !o->readonly)
+		if (native && o->create && !o->readonly && !store_is_server(path))
 			project_mkdirs(path);
 		rc = store_open(path, db, native ? db->name : NULL, native ? flags : flags & ~STORE_CREATE,
 				&p->stores[p->nstores], cause);
@@ -178,6 +181,7 @@ void project_free(struct project *p)
 	free(p->stores);
 	map_free(p->map);
 	free(p->db_path);
+	free(p->db_name);
 	free(p->user_db_path);
 	free(p->dir);
 	free(p);
@@ -229,13 +233,27 @@ char *project_mounted_at(const char *db_path)
 	return found;
 }
 
+/* A server's URL in an argument, as "--db=URL" or alone, without its password. */
+static char *cmd_actor_arg(const char *arg)
+{
+	if (strncmp(arg, "--db=", 5) == 0 && store_is_server(arg + 5)) {
+		char *d = store_display(arg + 5), *s = xasprintf("--db=%s", d);
+		free(d);
+		return s;
+	}
+	return store_display(arg);
+}
+
 void cmd_actor(struct store_actor *who, const char *op, char *line, size_t size, int argc, char **argv)
 {
 	size_t n = 0;
 
 	line[0] = 0;
-	for (int i = 0; i < argc && n + 2 < size; i++)
-		n += (size_t)snprintf(line + n, size - n, "%s%s", i ? " " : "orchfs ", argv[i]);
+	for (int i = 0; i < argc && n + 2 < size; i++) {
+		char *arg = cmd_actor_arg(argv[i]); /* no password goes into the audit */
+		n += (size_t)snprintf(line + n, size - n, "%s%s", i ? " " : "orchfs ", arg);
+		free(arg);
+	}
 	memset(who, 0, sizeof(*who));
 	who->tool = "orchfs";
 	who->pid = getpid();
@@ -243,3 +261,4 @@ void cmd_actor(struct store_actor *who, const char *op, char *line, size_t size,
 	who->operation = op;
 	who->path = line;
 }
+

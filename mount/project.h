@@ -28,7 +28,8 @@ struct project {
 	struct mapping *map;
 	store **stores;      /* one per map->databases, same order */
 	size_t nstores;
-	char *db_path;       /* project database */
+	char *db_path;       /* project database: a file, or a PostgreSQL URL */
+	char *db_name;       /* the same, as shown (no password) */
 	char *user_db_path;
 	char *dir;           /* the .orchfs directory, for the log; may be NULL */
 };

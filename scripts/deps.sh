@@ -10,6 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	build-essential pkg-config meson ninja-build python3 \
-	libfuse3-dev fuse3 libsqlite3-dev sqlite3 libcjson-dev \
+	libfuse3-dev fuse3 libsqlite3-dev sqlite3 libcjson-dev libpq-dev \
+	postgresql postgresql-client \
 	jq inotify-tools tmux vim nano emacs-nox rsync perl git procps psmisc \
 	clang libclang-rt-14-dev valgrind ca-certificates

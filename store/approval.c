@@ -17,16 +17,16 @@
 
 #include "store/internal.h"
 
-static void approval_bind_json(sqlite3_stmt *s, int i, const cJSON *v)
+static void approval_bind_json(dbstmt *s, int i, const cJSON *v)
 {
 	char *text;
 
 	if (!v) {
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 		return;
 	}
 	text = cJSON_PrintUnformatted(v);
-	sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+	db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 	cJSON_free(text);
 }
 
@@ -43,7 +43,7 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 				 .user_approval = -1 };
 	cJSON *before = NULL, *after = NULL;
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	char *result = NULL;
 	int rc;
 
@@ -56,9 +56,9 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 		return store_sqlerr(cn, rc, cause);
 	row.start_ms = time_now_ms();
 	if (st->changes_max && (s = conn_stmt(cn, st->changes_max))) { /* the parked row's feed row is signed too */
-		if (sqlite3_step(s) == SQLITE_ROW)
-			row.changes_from = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
+		if (db_step(s) == SQLITE_ROW)
+			row.changes_from = db_column_int64(s, 0);
+		db_reset(s);
 	}
 	if (key && entity_load(cn, c, key, false, &before) == 0 && who->operation &&
 	    strcmp(who->operation, "write") == 0 && cJSON_IsObject(payload)) {
@@ -67,27 +67,29 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 			goto fail;
 	}
 	if (!(s = conn_stmt(cn, cn->st->approval_insert))) {
-		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		rc = store_sqlerr(cn, conn_errcode(cn), cause);
 		goto fail;
 	}
-	sqlite3_bind_text(s, 1, who->tool, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, who->pid);
-	sqlite3_bind_int64(s, 3, who->uid);
-	sqlite3_bind_text(s, 4, who->operation ? who->operation : "write", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, who->path ? who->path : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, c->dir, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, who->tool, -1, SQLITE_STATIC);
+	db_bind_int64(s, 2, who->pid);
+	db_bind_int64(s, 3, who->uid);
+	db_bind_text(s, 4, who->operation ? who->operation : "write", -1, SQLITE_STATIC);
+	db_bind_text(s, 5, who->path ? who->path : "", -1, SQLITE_STATIC);
+	db_bind_text(s, 6, c->dir, -1, SQLITE_STATIC);
 	if (key)
-		sqlite3_bind_text(s, 7, key, -1, SQLITE_STATIC);
+		db_bind_text(s, 7, key, -1, SQLITE_STATIC);
 	approval_bind_json(s, 8, payload);
 	approval_bind_json(s, 9, before);
 	approval_bind_json(s, 10, after);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	if ((rc = db_step(s)) == SQLITE_ROW) { /* RETURNING id */
+		*id = db_column_int64(s, 0);
+		rc = SQLITE_DONE;
+	}
+	db_reset(s);
 	if (rc != SQLITE_DONE) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto fail;
 	}
-	*id = sqlite3_last_insert_rowid(cn->db);
 	result = xasprintf("parked for approval as %s/%lld", ac->dir, (long long)*id);
 	row.result = result;
 	row.arguments = payload;
@@ -110,9 +112,9 @@ out:
 	return rc;
 }
 
-static char *approval_text(sqlite3_stmt *s, int i)
+static char *approval_text(dbstmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const unsigned char *t = db_column_text(s, i);
 
 	return t ? xstrdup((const char *)t) : NULL;
 }
@@ -157,7 +159,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 	struct store_actor who = { 0 };
 	cJSON *payload = NULL;
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	char when[40];
 	int rc;
 
@@ -166,26 +168,26 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	if (!(s = conn_stmt(cn, cn->st->approval_get))) {
-		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		rc = store_sqlerr(cn, conn_errcode(cn), cause);
 		goto fail;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	db_bind_int64(s, 1, id);
+	if ((rc = db_step(s)) != SQLITE_ROW) {
+		db_reset(s);
 		rc = rc == SQLITE_DONE ? store_cause(cause, -ENOENT, "approvals/%lld: no such approval", (long long)id)
 				       : store_sqlerr(cn, rc, cause);
 		goto fail;
 	}
 	tool = approval_text(s, 0);
-	who.pid = (pid_t)sqlite3_column_int64(s, 1);
-	who.uid = (uid_t)sqlite3_column_int64(s, 2);
+	who.pid = (pid_t)db_column_int64(s, 1);
+	who.uid = (uid_t)db_column_int64(s, 2);
 	op = approval_text(s, 3);
 	path = approval_text(s, 4);
 	coll = approval_text(s, 5);
 	key = approval_text(s, 6);
-	payload = sqlite3_column_text(s, 7) ? cJSON_Parse((const char *)sqlite3_column_text(s, 7)) : NULL;
+	payload = db_column_text(s, 7) ? cJSON_Parse((const char *)db_column_text(s, 7)) : NULL;
 	status = approval_text(s, 8);
-	sqlite3_reset(s);
+	db_reset(s);
 	if (strcmp(tool, decider) == 0) {
 		rc = store_cause(cause, -EACCES, "approvals/%lld: %s cannot decide on its own change", (long long)id,
 				 decider);
@@ -210,14 +212,14 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 		if (rc)
 			goto fail;
 		if (!(s = conn_stmt(cn, cn->st->approval_mark))) {
-			rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+			rc = store_sqlerr(cn, conn_errcode(cn), cause);
 			goto fail;
 		}
-		sqlite3_bind_int64(s, 1, sqlite3_last_insert_rowid(cn->db));
-		sqlite3_bind_text(s, 2, "approved", -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 3, 1);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
+		db_bind_int64(s, 1, cn->last_audit); /* the applied change's row */
+		db_bind_text(s, 2, "approved", -1, SQLITE_STATIC);
+		db_bind_int64(s, 3, 1);
+		rc = db_step(s);
+		db_reset(s);
 		if (rc != SQLITE_DONE) {
 			rc = store_sqlerr(cn, rc, cause);
 			goto fail;
@@ -233,18 +235,18 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 		}
 	}
 	if (!(s = conn_stmt(cn, cn->st->approval_close))) {
-		rc = store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		rc = store_sqlerr(cn, conn_errcode(cn), cause);
 		goto fail;
 	}
 	time_format_iso(time_now_ms(), when, sizeof(when));
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, approve ? "approved" : "rejected", -1, SQLITE_STATIC);
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, approve ? "approved" : "rejected", -1, SQLITE_STATIC);
 	if (reason)
-		sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, decider, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, when, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+		db_bind_text(s, 3, reason, -1, SQLITE_STATIC);
+	db_bind_text(s, 4, decider, -1, SQLITE_STATIC);
+	db_bind_text(s, 5, when, -1, SQLITE_STATIC);
+	rc = db_step(s);
+	db_reset(s);
 	if (rc != SQLITE_DONE || (rc = conn_commit(cn)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto fail;

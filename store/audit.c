@@ -12,15 +12,15 @@
 
 #include "store/internal.h"
 
-static int audit_bind_json(sqlite3_stmt *s, int i, const cJSON *v)
+static int audit_bind_json(dbstmt *s, int i, const cJSON *v)
 {
 	char *text;
 	int rc;
 
 	if (!v)
-		return sqlite3_bind_null(s, i);
+		return db_bind_null(s, i);
 	text = cJSON_PrintUnformatted(v);
-	rc = sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+	rc = db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 	cJSON_free(text);
 	return rc;
 }
@@ -29,61 +29,64 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 {
 	const struct store_actor *who = row->who;
 	store *st = cn->st;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int64_t now = time_now_ms();
 	int rc;
 
 	if (!st->audit_insert)
 		return 0;
 	if (!(s = conn_stmt(cn, st->audit_insert)))
-		return sqlite3_errcode(cn->db);
-	sqlite3_bind_text(s, 1, who && who->tool ? who->tool : "orchfs", -1, SQLITE_STATIC);
+		return conn_errcode(cn);
+	db_bind_text(s, 1, who && who->tool ? who->tool : "orchfs", -1, SQLITE_STATIC);
 	if (who) {
-		sqlite3_bind_int64(s, 2, who->pid);
-		sqlite3_bind_int64(s, 3, who->uid);
+		db_bind_int64(s, 2, who->pid);
+		db_bind_int64(s, 3, who->uid);
 	}
-	sqlite3_bind_text(s, 4, who && who->operation ? who->operation : "change", -1, SQLITE_STATIC);
+	db_bind_text(s, 4, who && who->operation ? who->operation : "change", -1, SQLITE_STATIC);
 	if (who && who->path)
-		sqlite3_bind_text(s, 5, who->path, -1, SQLITE_STATIC);
+		db_bind_text(s, 5, who->path, -1, SQLITE_STATIC);
 	audit_bind_json(s, 6, row->arguments);
 	if (row->result)
-		sqlite3_bind_text(s, 7, row->result, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, row->status, -1, SQLITE_STATIC);
+		db_bind_text(s, 7, row->result, -1, SQLITE_STATIC);
+	db_bind_text(s, 8, row->status, -1, SQLITE_STATIC);
 	if (row->duration_ms > 0)
-		sqlite3_bind_double(s, 9, row->duration_ms);
+		db_bind_double(s, 9, row->duration_ms);
 	else if (row->start_ms)
-		sqlite3_bind_double(s, 9, (double)(now - row->start_ms));
+		db_bind_double(s, 9, (double)(now - row->start_ms));
 	if (row->task)
-		sqlite3_bind_text(s, 10, row->task, -1, SQLITE_STATIC);
+		db_bind_text(s, 10, row->task, -1, SQLITE_STATIC);
 	if (row->c)
-		sqlite3_bind_text(s, 11, row->c->dir, -1, SQLITE_STATIC);
+		db_bind_text(s, 11, row->c->dir, -1, SQLITE_STATIC);
 	if (row->key)
-		sqlite3_bind_text(s, 12, row->key, -1, SQLITE_STATIC);
+		db_bind_text(s, 12, row->key, -1, SQLITE_STATIC);
 	audit_bind_json(s, 13, row->before);
 	audit_bind_json(s, 14, row->after);
 	value_bind_now(MAP_TIME_ISO, now, s, 15); /* orchfs's own table */
-	sqlite3_bind_text(s, 16, who && who->process ? who->process : who && who->tool ? who->tool : "orchfs", -1,
+	db_bind_text(s, 16, who && who->process ? who->process : who && who->tool ? who->tool : "orchfs", -1,
 			  SQLITE_STATIC);
 	if (row->user_approval >= 0 && row->status && (strcmp(row->status, "approved") == 0 ||
 						       strcmp(row->status, "rejected") == 0))
-		sqlite3_bind_int(s, 17, row->user_approval);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+		db_bind_int64(s, 17, row->user_approval);
+	if ((rc = db_step(s)) == SQLITE_ROW) { /* RETURNING id */
+		cn->last_audit = db_column_int64(s, 0);
+		rc = SQLITE_DONE;
+	}
+	db_reset(s);
 	if (rc != SQLITE_DONE)
 		return rc;
 	if (st->changes_stamp && row->changes_from >= 0 && row->status &&
 	    (strcmp(row->status, "success") == 0 || strcmp(row->status, "pending") == 0)) {
 		/* Sign the feed rows the triggers wrote for this change. */
-		sqlite3_int64 audit_id = sqlite3_last_insert_rowid(cn->db);
+		int64_t audit_id = cn->last_audit;
 		if (!(s = conn_stmt(cn, st->changes_stamp)))
-			return sqlite3_errcode(cn->db);
-		sqlite3_bind_text(s, 1, who && who->tool ? who->tool : "orchfs", -1, SQLITE_STATIC);
+			return conn_errcode(cn);
+		db_bind_text(s, 1, who && who->tool ? who->tool : "orchfs", -1, SQLITE_STATIC);
 		if (who)
-			sqlite3_bind_int64(s, 2, who->pid);
-		sqlite3_bind_int64(s, 3, audit_id);
-		sqlite3_bind_int64(s, 4, row->changes_from);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
+			db_bind_int64(s, 2, who->pid);
+		db_bind_int64(s, 3, audit_id);
+		db_bind_int64(s, 4, row->changes_from);
+		rc = db_step(s);
+		db_reset(s);
 		if (rc != SQLITE_DONE)
 			return rc;
 	}
@@ -93,7 +96,7 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 int store_changes_last(store *st, int64_t *seq)
 {
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	*seq = 0;
@@ -102,10 +105,10 @@ int store_changes_last(store *st, int64_t *seq)
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->changes_max)))
-		return store_errno(sqlite3_errcode(cn->db));
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*seq = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		return store_errno(conn_errcode(cn));
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		*seq = db_column_int64(s, 0);
+	db_reset(s);
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
@@ -113,7 +116,7 @@ int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 {
 	static const char *const names[] = { "seq", "time", "collection", "key", "operation", "tool", "pid" };
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if (!st->changes_list)
@@ -121,26 +124,26 @@ int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->changes_list)))
-		return store_errno(sqlite3_errcode(cn->db));
-	sqlite3_bind_int64(s, 1, since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		return store_errno(conn_errcode(cn));
+	db_bind_int64(s, 1, since);
+	while ((rc = db_step(s)) == SQLITE_ROW) {
 		cJSON *row = cJSON_CreateObject();
 		for (int i = 0; i < 7; i++) {
-			if (sqlite3_column_type(s, i) == SQLITE_NULL)
+			if (db_column_type(s, i) == SQLITE_NULL)
 				cJSON_AddNullToObject(row, names[i]);
 			else if (i == 0 || i == 6)
-				cJSON_AddNumberToObject(row, names[i], (double)sqlite3_column_int64(s, i));
+				cJSON_AddNumberToObject(row, names[i], (double)db_column_int64(s, i));
 			else
-				cJSON_AddStringToObject(row, names[i], (const char *)sqlite3_column_text(s, i));
+				cJSON_AddStringToObject(row, names[i], (const char *)db_column_text(s, i));
 		}
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
-			sqlite3_reset(s);
+			db_reset(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 

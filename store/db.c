@@ -51,6 +51,8 @@
 
 int store_errno(int rc)
 {
+	if (rc == DB_UNREACHABLE)
+		return -EHOSTDOWN; /* the PostgreSQL server */
 	if (rc == SQLITE_READONLY_DBMOVED)
 		return -ESTALE; /* committed to a file no longer at the path: not saved there */
 	switch (rc & 0xff) {
@@ -104,7 +106,7 @@ int store_cause(char **cause, int err, const char *fmt, ...)
 int store_sqlerr(struct conn *cn, int rc, char **cause)
 {
 	int err = store_errno(rc);
-	const char *msg = sqlite3_errmsg(cn->db);
+	const char *msg = conn_errmsg(cn);
 
 	if (rc == SQLITE_READONLY_DBMOVED)
 		return store_cause(cause, err,
@@ -126,7 +128,7 @@ int store_conn_cause(store *st, int err, char **cause)
 	if (st->gone_why)
 		why = xstrdup(st->gone_why);
 	pthread_mutex_unlock(&st->lock);
-	if (why && (err == -ENOENT || err == -EAGAIN))
+	if (why && (err == -ENOENT || err == -EAGAIN || err == -EHOSTDOWN))
 		err = store_cause(cause, err, "%s", why);
 	else
 		err = store_cause(cause, err, "cannot open the database %s: %s", st->path, strerror(-err));
@@ -145,10 +147,55 @@ void sql_quote(struct strbuf *sb, const char *name)
 	strbuf_addch(sb, '"');
 }
 
+int db_prepare(struct conn *cn, const char *sql, dbstmt **out)
+{
+	dbstmt *s = xcalloc(1, sizeof(*s));
+	int rc = cn->pg ? pg_prepare(cn->pg, sql, &s->pg) : sqlite3_prepare_v2(cn->db, sql, -1, &s->lite, NULL);
+
+	if (rc != SQLITE_OK) {
+		db_finalize(s);
+		s = NULL;
+	}
+	*out = s;
+	return rc;
+}
+
+void db_finalize(dbstmt *s)
+{
+	if (!s)
+		return;
+	if (s->pg)
+		pgstmt_finalize(s->pg);
+	else
+		sqlite3_finalize(s->lite);
+	free(s);
+}
+
+int conn_errcode(struct conn *cn)
+{
+	return cn->pg ? pg_errcode(cn->pg) : sqlite3_extended_errcode(cn->db);
+}
+
+const char *conn_errmsg(struct conn *cn)
+{
+	return cn->pg ? pg_errmsg(cn->pg) : sqlite3_errmsg(cn->db);
+}
+
+int64_t conn_changes(struct conn *cn)
+{
+	return cn->pg ? pg_changes(cn->pg) : sqlite3_changes(cn->db);
+}
+
+/* Is a transaction open on cn? */
+static bool conn_in_transaction(struct conn *cn)
+{
+	return cn->pg ? pg_in_transaction(cn->pg) : !sqlite3_get_autocommit(cn->db);
+}
+
 static void conn_finalize(struct conn *cn)
 {
 	for (size_t i = 0; i < CONN_CACHE; i++) {
-		sqlite3_finalize(cn->cache[i].stmt);
+		db_finalize(cn->cache[i].stmt);
 		cn->cache[i].sql = NULL;
 		cn->cache[i].stmt = NULL;
 	}
@@ -156,8 +203,13 @@ static void conn_finalize(struct conn *cn)
 
 static void conn_close(struct conn *cn)
 {
+	if (cn->pg)
+		pg_closing(cn->pg);
 	conn_finalize(cn);
-	sqlite3_close_v2(cn->db);
+	if (cn->pg)
+		pg_close(cn->pg);
+	else
+		sqlite3_close_v2(cn->db);
 	free(cn);
 }
 
@@ -228,8 +280,10 @@ static bool conn_idle(struct conn *cn)
 {
 	sqlite3_stmt *s = NULL;
 
-	if (cn->nested || !sqlite3_get_autocommit(cn->db))
+	if (cn->nested || conn_in_transaction(cn))
 		return false;
+	if (cn->pg)
+		return true; /* a statement has all its rows once stepped */
 	while ((s = sqlite3_next_stmt(cn->db, s)))
 		if (sqlite3_stmt_busy(s))
 			return false;
@@ -538,6 +592,51 @@ static int conn_attach(store *st, struct conn **pcn)
 	return 0;
 }
 
+/* Why the server cannot be reached, for store_conn_cause (err from libpq). */
+static void conn_pg_gone(store *st, char *err)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->gone_why || strcmp(st->gone_why, err) != 0)
+		db_log("%s", err);
+	free(st->gone_why);
+	st->gone_why = err;
+	pthread_mutex_unlock(&st->lock);
+}
+
+/*
+ * PostgreSQL: this thread's connection, or the pool's, or a new one; one
+ * whose server went away is connected again between calls. There is no
+ * file to follow: the server is the database.
+ */
+static int conn_get_pg(store *st, struct conn *cn, struct conn **out)
+{
+	char *err = NULL;
+
+	if (!cn) {
+		struct pgconn *pc = pg_connect(st->url, BUSY_TIMEOUT_MS, st->flags & STORE_READONLY, &err);
+		if (!pc) {
+			conn_pg_gone(st, err);
+			return -EHOSTDOWN;
+		}
+		cn = xcalloc(1, sizeof(*cn));
+		cn->st = st;
+		cn->pg = pc;
+		pthread_mutex_lock(&st->lock);
+		cn->next = st->conns;
+		st->conns = cn;
+		pthread_mutex_unlock(&st->lock);
+		pthread_setspecific(st->key, cn);
+	} else if (pg_broken(cn->pg) && conn_idle(cn)) {
+		if (pg_reset(cn->pg) != SQLITE_OK) {
+			conn_pg_gone(st, xstrdup(pg_errmsg(cn->pg)));
+			return -EHOSTDOWN;
+		}
+		db_log("the PostgreSQL server at %s is back", pg_server(cn->pg));
+	}
+	*out = cn;
+	return 0;
+}
+
 int conn_get(store *st, struct conn **out)
 {
 	struct conn *cn = pthread_getspecific(st->key);
@@ -551,6 +650,8 @@ int conn_get(store *st, struct conn **out)
 		if (cn)
 			pthread_setspecific(st->key, cn);
 	}
+	if (st->pg)
+		return conn_get_pg(st, cn, out);
 	if (cn && cn->gen == __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
 		/* The hot path: a clock read; the path is looked at every CHECK_MS,
 		 * by one thread, between calls (a switch waits for transactions). */
@@ -598,7 +699,7 @@ void store_thread_idle(store *st)
 {
 	struct conn *cn = pthread_getspecific(st->key);
 
-	if (!cn || cn->nested || !sqlite3_get_autocommit(cn->db))
+	if (!cn || cn->nested || conn_in_transaction(cn))
 		return; /* nothing held, or inside a transaction */
 	pthread_setspecific(st->key, NULL);
 	pthread_mutex_lock(&st->lock);
@@ -607,21 +708,43 @@ void store_thread_idle(store *st)
 	pthread_mutex_unlock(&st->lock);
 }
 
-sqlite3_stmt *conn_stmt(struct conn *cn, const char *sql)
+/* A statement to keep: SQLite is told it will be used many times. */
+static dbstmt *conn_prepare_kept(struct conn *cn, const char *sql)
+{
+	dbstmt *s;
+
+	if (cn->pg) {
+		db_prepare(cn, sql, &s);
+		return s;
+	}
+	s = xcalloc(1, sizeof(*s));
+	if (sqlite3_prepare_v3(cn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->lite, NULL) != SQLITE_OK) {
+		db_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+dbstmt *conn_stmt(struct conn *cn, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 4) % CONN_CACHE;
-	sqlite3_stmt *s;
+	dbstmt *s;
 
 	for (size_t i = 0; i < CONN_CACHE; i++) {
 		size_t j = (h + i) % CONN_CACHE;
 		if (cn->cache[j].sql == sql) {
 			s = cn->cache[j].stmt;
-			sqlite3_reset(s);
-			sqlite3_clear_bindings(s);
+			if (s->pg) {
+				pgstmt_reset(s->pg);
+				pgstmt_clear(s->pg);
+			} else {
+				sqlite3_reset(s->lite);
+				sqlite3_clear_bindings(s->lite);
+			}
 			return s;
 		}
 		if (!cn->cache[j].sql) {
-			if (sqlite3_prepare_v3(cn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK)
+			if (!(s = conn_prepare_kept(cn, sql)))
 				return NULL;
 			cn->cache[j].sql = sql;
 			cn->cache[j].stmt = s;
@@ -629,9 +752,9 @@ sqlite3_stmt *conn_stmt(struct conn *cn, const char *sql)
 		}
 	}
 	/* Cache full: should not happen with the statements a mapping makes. */
-	if (sqlite3_prepare_v2(cn->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (!(s = conn_prepare_kept(cn, sql)))
 		return NULL;
-	sqlite3_finalize(cn->cache[h].stmt);
+	db_finalize(cn->cache[h].stmt);
 	cn->cache[h].sql = sql;
 	cn->cache[h].stmt = s;
 	return s;
@@ -639,7 +762,7 @@ sqlite3_stmt *conn_stmt(struct conn *cn, const char *sql)
 
 int conn_exec(struct conn *cn, const char *sql)
 {
-	return sqlite3_exec(cn->db, sql, NULL, NULL, NULL);
+	return cn->pg ? pg_exec(cn->pg, sql) : sqlite3_exec(cn->db, sql, NULL, NULL, NULL);
 }
 
 /* Is cn's file still the one at the path? (a stat; SQLite compares inodes) */
@@ -651,10 +774,35 @@ static bool conn_moved(struct conn *cn)
 	return moved || cn->gen != __atomic_load_n(&cn->st->gen, __ATOMIC_ACQUIRE);
 }
 
+/*
+ * PostgreSQL: writers take one lock for the whole database, as SQLite's
+ * BEGIN IMMEDIATE does, so a change reads and writes with no other change
+ * between (a stale edit is always seen) and never fails half-way on a
+ * serialization conflict; the wait is lock_timeout (the busy timeout), then
+ * SQLITE_BUSY. Readers get one snapshot for the whole transaction. A
+ * connection found dead at BEGIN is connected again and BEGIN tried once more.
+ */
+#define PG_WRITE_LOCK "7310594420066648934" /* "orchfs.w" */
+static int conn_begin_pg(struct conn *cn, bool write)
+{
+	const char *sql = write ? "BEGIN; SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
+				: "BEGIN ISOLATION LEVEL REPEATABLE READ";
+	int rc = pg_exec(cn->pg, sql);
+
+	if (rc == DB_UNREACHABLE && !cn->nested && pg_reset(cn->pg) == SQLITE_OK)
+		rc = pg_exec(cn->pg, sql);
+	if (rc != SQLITE_OK && pg_in_transaction(cn->pg))
+		pg_exec(cn->pg, "ROLLBACK");
+	return rc;
+}
+
 int conn_begin(struct conn *cn, bool write)
 {
 	store *st = cn->st;
 	int rc;
+
+	if (cn->pg)
+		return conn_begin_pg(cn, write);
 
 	/* Writes only ever go to the file at the path. */
 	if (write && !cn->nested && conn_moved(cn)) {
@@ -673,7 +821,11 @@ int conn_begin(struct conn *cn, bool write)
 
 int conn_commit(struct conn *cn)
 {
-	int rc = conn_exec(cn, "COMMIT");
+	int rc;
+
+	if (cn->pg)
+		return pg_commit(cn->pg);
+	rc = conn_exec(cn, "COMMIT");
 
 	if (rc != SQLITE_OK && sqlite3_get_autocommit(cn->db) == 0)
 		conn_exec(cn, "ROLLBACK");
@@ -686,7 +838,7 @@ int conn_commit(struct conn *cn)
 
 void conn_rollback(struct conn *cn)
 {
-	if (sqlite3_get_autocommit(cn->db) == 0)
+	if (conn_in_transaction(cn))
 		conn_exec(cn, "ROLLBACK");
 }
 
@@ -707,20 +859,21 @@ static int store_create_file(const char *path, char **cause)
  * every generated statement once, so a table or column the file lacks is a
  * clear error at mount time rather than EIO on the first read of it.
  */
-static int store_check_sql(store *st, sqlite3 *db, const struct map_collection *c, const char *sql, char **cause)
+static int store_check_sql(store *st, struct conn *db, const struct map_collection *c, const char *sql,
+			   char **cause)
 {
-	sqlite3_stmt *s;
+	dbstmt *s;
 
 	if (!sql)
 		return 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (db_prepare(db, sql, &s) != SQLITE_OK)
 		return store_cause(cause, -EINVAL, "%s does not match its mapping: %s/: %s", st->path, c->dir,
-				   sqlite3_errmsg(db));
-	sqlite3_finalize(s);
+				   conn_errmsg(db));
+	db_finalize(s);
 	return 0;
 }
 
-int store_check_mapping(store *st, sqlite3 *db, char **cause)
+int store_check_mapping(store *st, struct conn *db, char **cause)
 {
 	int rc = 0;
 
@@ -772,6 +925,82 @@ static int store_open_sidecar(store *st, char **cause)
 	return rc;
 }
 
+bool store_is_server(const char *path)
+{
+	return strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0;
+}
+
+int store_libpq_version(void)
+{
+	return pg_version();
+}
+
+char *store_display(const char *path)
+{
+	return store_is_server(path) ? pg_display(path) : xstrdup(path);
+}
+
+/* Bring the schema to the latest version of kind, unless told not to. */
+static int store_open_migrate(store *st, char **cause)
+{
+	int cur, latest, rc;
+
+	if (!st->kind || (st->flags & (STORE_NO_MIGRATE | STORE_READONLY)))
+		return 0;
+	if ((rc = store_migrate_status(st, &cur, &latest)) < 0)
+		return store_cause(cause, rc, "cannot read the schema version of %s", st->path);
+	if (cur < latest && (rc = store_migrate_to(st, latest, cause)) < 0)
+		return rc;
+	return 0;
+}
+
+/* (Re)connect the listener of the change feed's channel; lock held. */
+static int store_listen(store *st)
+{
+	char *err = NULL;
+
+	if (st->listen && !pg_broken(st->listen))
+		return 0;
+	if (st->listen && pg_reset(st->listen) != SQLITE_OK)
+		return -EHOSTDOWN;
+	if (!st->listen && !(st->listen = pg_connect(st->url, BUSY_TIMEOUT_MS, st->flags & STORE_READONLY, &err))) {
+		free(err);
+		return -EHOSTDOWN;
+	}
+	if (pg_exec(st->listen, "LISTEN orchfs_changes") != SQLITE_OK)
+		return -EHOSTDOWN;
+	st->notified++; /* what was published while nobody listened is not known: look */
+	return 0;
+}
+
+/*
+ * A database on a PostgreSQL server: the native schema only (a tool's own
+ * file is SQLite's), migrated like a file; a second connection LISTENs for
+ * the change feed's notifications (store_data_version).
+ */
+static int store_open_pg(store *st, char **cause)
+{
+	struct conn *cn;
+	int rc;
+
+	st->pg = true;
+	if (st->db->sidecar)
+		return store_cause(cause, -EINVAL, "a tool's own schema (%s) is served from its own file, not from "
+				   "PostgreSQL", st->db->name);
+	sql_build(st);
+	if ((rc = conn_get(st, &cn)))
+		return store_conn_cause(st, rc, cause);
+	pthread_mutex_lock(&st->lock);
+	rc = store_listen(st);
+	pthread_mutex_unlock(&st->lock);
+	if (rc)
+		return store_cause(cause, rc, "cannot listen on the PostgreSQL server at %s", pg_server(cn->pg));
+	if (!st->kind && (rc = store_check_mapping(st, cn, cause)))
+		return rc;
+	st->checked = true;
+	return store_open_migrate(st, cause);
+}
+
 int store_open(const char *path, const struct map_database *db, const char *kind, unsigned flags, store **out,
 	       char **cause)
 {
@@ -794,6 +1023,14 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 		free(st->kind);
 		free(st);
 		return store_cause(cause, -ENOMEM, "cannot create a thread key");
+	}
+	if (store_is_server(path)) {
+		st->url = st->path;
+		st->path = pg_display(path);
+		if ((rc = store_open_pg(st, cause)))
+			goto fail;
+		*out = st;
+		return 0;
 	}
 	if (stat(path, &sb) < 0) {
 		if (errno != ENOENT || !(flags & STORE_CREATE) || (flags & STORE_READONLY)) {
@@ -829,18 +1066,14 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 				 sqlite3_errmsg(st->anchor));
 		goto fail;
 	}
-	if (!kind && (rc = store_check_mapping(st, st->anchor, cause)))
-		goto fail;
-	st->checked = true;
-	if (kind && !(flags & (STORE_NO_MIGRATE | STORE_READONLY))) {
-		int cur, latest;
-		if ((rc = store_migrate_status(st, &cur, &latest)) < 0) {
-			store_cause(cause, rc, "cannot read the schema version of %s", path);
-			goto fail;
-		}
-		if (cur < latest && (rc = store_migrate_to(st, latest, cause)) < 0)
+	if (!kind) {
+		struct conn anchor = { .db = st->anchor, .st = st };
+		if ((rc = store_check_mapping(st, &anchor, cause)))
 			goto fail;
 	}
+	st->checked = true;
+	if ((rc = store_open_migrate(st, cause)))
+		goto fail;
 	*out = st;
 	return 0;
 fail:
@@ -866,6 +1099,8 @@ void store_free(store *st)
 	if (!st)
 		return;
 	audit_drain(st);
+	db_finalize(st->import_stmt); /* an import never ended */
+	free(st->import_sql);
 	version_release(st);
 	/* This thread's connection and any left by threads that are gone. */
 	pthread_setspecific(st->key, NULL);
@@ -878,6 +1113,7 @@ void store_free(store *st)
 	st->idle = NULL;
 	pthread_mutex_unlock(&st->lock);
 	sqlite3_close_v2(st->anchor); /* the last: it checkpoints and removes the -wal */
+	pg_close(st->listen);
 	pthread_key_delete(st->key);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->move_lock);
@@ -885,6 +1121,7 @@ void store_free(store *st)
 	sql_release(st);
 	free(st->sidecar);
 	free(st->path);
+	free(st->url);
 	free(st->kind);
 	free(st);
 }
@@ -919,21 +1156,53 @@ unsigned store_generation(const store *st)
 	return __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
 }
 
+/* PostgreSQL: every commit that changes the feed is published on the
+ * channel (a trigger); the version counts what the listener received. */
+static int store_data_version_pg(store *st, int64_t *out)
+{
+	int rc, n;
+
+	pthread_mutex_lock(&st->lock);
+	rc = store_listen(st);
+	if (!rc && (n = pg_notified(st->listen)) < 0)
+		rc = -EHOSTDOWN;
+	else if (!rc)
+		st->notified += n;
+	*out = st->notified;
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 int store_data_version(store *st, int64_t *out)
 {
 	static const char sql[] = "PRAGMA data_version";
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
+	if (st->pg)
+		return store_data_version_pg(st, out);
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
-		return store_errno(sqlite3_errcode(cn->db));
-	rc = sqlite3_step(s);
+		return store_errno(conn_errcode(cn));
+	rc = db_step(s);
 	if (rc != SQLITE_ROW)
 		return store_errno(rc);
-	*out = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+	*out = db_column_int64(s, 0);
+	db_reset(s);
 	return 0;
+}
+
+int store_notify_fd(store *st)
+{
+	int fd = -1;
+
+	if (!st->pg)
+		return -1;
+	pthread_mutex_lock(&st->lock);
+	if (st->listen)
+		fd = pg_socket(st->listen);
+	pthread_mutex_unlock(&st->lock);
+	return fd;
 }

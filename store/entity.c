@@ -22,15 +22,15 @@
 
 #include "store/internal.h"
 
-void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, const char *key)
+void entity_bind_key(const struct map_collection *c, dbstmt *s, int i, const char *key)
 {
 	if (c->integer_key)
-		sqlite3_bind_int64(s, i, strtoll(key, NULL, 10));
+		db_bind_int64(s, i, strtoll(key, NULL, 10));
 	else
-		sqlite3_bind_text(s, i, key, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, i, key, -1, SQLITE_TRANSIENT);
 }
 
-static cJSON *entity_row(const struct map_column *cols, size_t n, sqlite3_stmt *s, bool secrets)
+static cJSON *entity_row(const struct map_column *cols, size_t n, dbstmt *s, bool secrets)
 {
 	cJSON *doc = cJSON_CreateObject();
 
@@ -47,17 +47,17 @@ int entity_load(struct conn *cn, const struct map_collection *c, const char *key
 int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,
 		    cJSON **doc)
 {
-	sqlite3_stmt *s = conn_stmt(cn, sql);
+	dbstmt *s = conn_stmt(cn, sql);
 	int rc;
 
 	*doc = NULL;
 	if (!s)
-		return store_errno(sqlite3_errcode(cn->db));
+		return store_errno(conn_errcode(cn));
 	entity_bind_key(c, s, 1, key);
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	if (rc == SQLITE_ROW)
 		*doc = entity_row(c->columns, c->ncolumns, s, secrets);
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
 	return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
@@ -89,16 +89,16 @@ int store_get(store *st, const struct map_collection *c, const char *key, unsign
 int store_exists(store *st, const struct map_collection *c, const char *key)
 {
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].exists)))
-		return store_errno(sqlite3_errcode(cn->db));
+		return store_errno(conn_errcode(cn));
 	entity_bind_key(c, s, 1, key);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = db_step(s);
+	db_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
@@ -108,23 +108,23 @@ int store_exists(store *st, const struct map_collection *c, const char *key)
 int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg)
 {
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
-		return store_errno(sqlite3_errcode(cn->db));
+		return store_errno(conn_errcode(cn));
 	if (param)
-		sqlite3_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(s, 0);
+		db_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
+	while ((rc = db_step(s)) == SQLITE_ROW) {
+		const char *v = (const char *)db_column_text(s, 0);
 		if (v && (rc = fn(arg, v)) != 0) {
-			sqlite3_reset(s);
+			db_reset(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
@@ -156,25 +156,25 @@ static int entity_rows(store *st, const char *sql, const char *param, const stru
 		       store_row_fn fn, void *arg)
 {
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
-		return store_errno(sqlite3_errcode(cn->db));
+		return store_errno(conn_errcode(cn));
 	if (param)
-		sqlite3_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		db_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
+	while ((rc = db_step(s)) == SQLITE_ROW) {
 		cJSON *row = entity_row(cols, n, s, false);
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
-			sqlite3_reset(s);
+			db_reset(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
@@ -190,7 +190,7 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 	const char *sql = st->sql[c->index].log_search[l - c->logs];
 	struct map_column owner = { .name = l->owner, .column = l->owner, .type = MAP_TEXT };
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if (!sql)
@@ -198,9 +198,20 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
-		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
-	sqlite3_bind_text(s, 1, query, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		return store_sqlerr(cn, conn_errcode(cn), cause);
+	if (cn->pg) { /* the same query language on both engines */
+		char *err = NULL, *ts = pg_tsquery(query, &err);
+		if (!ts) {
+			rc = store_cause(cause, -EINVAL, "search: %s", err);
+			free(err);
+			return rc;
+		}
+		db_bind_text(s, 1, ts, -1, SQLITE_TRANSIENT);
+		free(ts);
+	} else {
+		db_bind_text(s, 1, query, -1, SQLITE_TRANSIENT);
+	}
+	while ((rc = db_step(s)) == SQLITE_ROW) {
 		cJSON *row = cJSON_CreateObject();
 		cJSON_AddItemToObject(row, owner.name, value_read(&owner, s, 0, false));
 		for (size_t i = 0; i < l->ncolumns; i++)
@@ -209,15 +220,15 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
-			sqlite3_reset(s);
+			db_reset(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc == SQLITE_DONE)
 		return 0;
 	if (rc == SQLITE_ERROR)
-		return store_cause(cause, -EINVAL, "search: %s", sqlite3_errmsg(cn->db));
+		return store_cause(cause, -EINVAL, "search: %s", conn_errmsg(cn));
 	return store_sqlerr(cn, rc, cause);
 }
 
@@ -269,17 +280,17 @@ static const char *entity_name_from_error(const struct map_column *cols, size_t 
 /* Turn a failed statement into errno and a cause that names the field if it can. */
 static int entity_sqlerr(struct conn *cn, const struct map_column *cols, size_t n, int rc, char **cause)
 {
-	const char *field = entity_name_from_error(cols, n, sqlite3_errmsg(cn->db), "NOT NULL constraint failed");
+	const char *field = entity_name_from_error(cols, n, conn_errmsg(cn), "NOT NULL constraint failed");
 
 	if (field)
 		return store_cause(cause, -EINVAL, "%s: required", field);
 	if (rc == SQLITE_CONSTRAINT_UNIQUE &&
-	    (field = entity_name_from_error(cols, n, sqlite3_errmsg(cn->db), "UNIQUE constraint failed")))
+	    (field = entity_name_from_error(cols, n, conn_errmsg(cn), "UNIQUE constraint failed")))
 		return store_cause(cause, -EEXIST, "%s: the value is taken by another entity", field);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT && rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return store_cause(cause, -EINVAL, "a field refers to an entity that does not exist");
 	if (rc == SQLITE_CONSTRAINT_CHECK)
-		return store_cause(cause, -EINVAL, "value refused by the schema: %s", sqlite3_errmsg(cn->db));
+		return store_cause(cause, -EINVAL, "value refused by the schema: %s", conn_errmsg(cn));
 	return store_sqlerr(cn, rc, cause);
 }
 
@@ -360,23 +371,23 @@ static int entity_apply(struct conn *cn, const struct map_collection *c, cJSON *
 static void entity_last_writer(struct conn *cn, const struct map_collection *c, const char *key, char *buf,
 			       size_t size)
 {
-	sqlite3_stmt *s;
+	dbstmt *s;
 
 	buf[0] = 0;
 	/* A sidecar's feed sees only orchfs's changes, not the tool's own: it
 	 * cannot say who made the newer one. */
 	if (cn->st->db->sidecar || !cn->st->changes_last || !(s = conn_stmt(cn, cn->st->changes_last)))
 		return;
-	sqlite3_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+	db_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+	db_bind_text(s, 2, key, -1, SQLITE_TRANSIENT);
+	if (db_step(s) == SQLITE_ROW) {
+		if (db_column_type(s, 0) == SQLITE_NULL)
 			snprintf(buf, size, " by another writer");
 		else
-			snprintf(buf, size, " by %s[%lld]", sqlite3_column_text(s, 0),
-				 (long long)sqlite3_column_int64(s, 1));
+			snprintf(buf, size, " by %s[%lld]", db_column_text(s, 0),
+				 (long long)db_column_int64(s, 1));
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 }
 
 static int entity_check_revision(struct conn *cn, const struct map_collection *c, const char *key,
@@ -423,11 +434,11 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 static int entity_update_row(struct conn *cn, const struct map_collection *c, const char *key, cJSON *work,
 			     int64_t now)
 {
-	sqlite3_stmt *s = conn_stmt(cn, cn->st->sql[c->index].update);
+	dbstmt *s = conn_stmt(cn, cn->st->sql[c->index].update);
 	int rc;
 
 	if (!s)
-		return sqlite3_errcode(cn->db);
+		return conn_errcode(cn);
 	entity_bind_key(c, s, 1, key);
 	for (size_t i = 0; i < c->ncolumns; i++) {
 		const struct map_column *col = &c->columns[i];
@@ -437,12 +448,12 @@ static int entity_update_row(struct conn *cn, const struct map_collection *c, co
 		if (col->type == MAP_UPDATED)
 			value_bind_now(col->time, now, s, (int)i + 2);
 		else if (col->type == MAP_REVISION)
-			sqlite3_bind_int64(s, (int)i + 2, (cJSON_IsNumber(v) ? (sqlite3_int64)v->valuedouble : 0) + 1);
+			db_bind_int64(s, (int)i + 2, (cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0) + 1);
 		else
 			value_bind(col, v, s, (int)i + 2);
 	}
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = db_step(s);
+	db_reset(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -470,11 +481,11 @@ int change_begin(struct change *ch, store *st, const struct map_collection *c, c
 		return store_sqlerr(ch->cn, rc, cause);
 	ch->row.changes_from = -1;
 	if (st->changes_max) {
-		sqlite3_stmt *s = conn_stmt(ch->cn, st->changes_max);
-		if (s && sqlite3_step(s) == SQLITE_ROW)
-			ch->row.changes_from = sqlite3_column_int64(s, 0);
+		dbstmt *s = conn_stmt(ch->cn, st->changes_max);
+		if (s && db_step(s) == SQLITE_ROW)
+			ch->row.changes_from = db_column_int64(s, 0);
 		if (s)
-			sqlite3_reset(s);
+			db_reset(s);
 	}
 	return 0;
 }
@@ -520,7 +531,7 @@ static int entity_alloc_key(struct conn *cn, const struct map_collection *c, cha
 {
 	const struct coll_sql *q = &cn->st->sql[c->index];
 	const char *get = q->alloc_get, *put = q->alloc_put;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int64_t n = 0;
 	int rc;
 
@@ -532,20 +543,20 @@ static int entity_alloc_key(struct conn *cn, const struct map_collection *c, cha
 		return 0;
 	}
 	if (!(s = conn_stmt(cn, get)))
-		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
-	sqlite3_bind_text(s, 1, q->alloc_name, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
+		return store_sqlerr(cn, conn_errcode(cn), cause);
+	db_bind_text(s, 1, q->alloc_name, -1, SQLITE_STATIC);
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		n = db_column_int64(s, 0);
+	db_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlerr(cn, rc, cause);
 	for (;;) { /* a key in .trash/ is taken too */
 		*key = xasprintf(c->alloc, (int)++n);
 		if (!(s = conn_stmt(cn, q->exists_any)))
-			return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+			return store_sqlerr(cn, conn_errcode(cn), cause);
 		entity_bind_key(c, s, 1, *key);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
+		rc = db_step(s);
+		db_reset(s);
 		if (rc == SQLITE_DONE)
 			break;
 		free(*key);
@@ -554,11 +565,11 @@ static int entity_alloc_key(struct conn *cn, const struct map_collection *c, cha
 			return store_cause(cause, store_errno(rc), "cannot allocate a key");
 	}
 	if (!(s = conn_stmt(cn, put)))
-		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
-	sqlite3_bind_text(s, 1, q->alloc_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, n);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+		return store_sqlerr(cn, conn_errcode(cn), cause);
+	db_bind_text(s, 1, q->alloc_name, -1, SQLITE_STATIC);
+	db_bind_int64(s, 2, n);
+	rc = db_step(s);
+	db_reset(s);
 	return rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
 }
 
@@ -567,7 +578,7 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 {
 	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
 	int64_t now = time_now_ms();
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	int n = 0, rc;
 
 	strbuf_addf(&sql, "INSERT INTO %s (", cn->st->sql[c->index].table_q);
@@ -585,7 +596,7 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 		n++;
 	}
 	strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
-	rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL);
+	rc = db_prepare(cn, sql.buf, &s);
 	if (rc != SQLITE_OK)
 		goto out;
 	for (size_t i = 0; i < c->ncolumns; i++) {
@@ -595,15 +606,15 @@ static int entity_insert(struct conn *cn, const struct map_collection *c, const 
 		else if (col->type == MAP_CREATED || col->type == MAP_UPDATED)
 			value_bind_now(col->time, now, s, (int)i + 1);
 		else if (col->type == MAP_REVISION)
-			sqlite3_bind_int(s, (int)i + 1, 1);
+			db_bind_int64(s, (int)i + 1, 1);
 		else if (col->uuid) {
 			char uuid[37];
 			uuid_v4(uuid);
-			sqlite3_bind_text(s, (int)i + 1, uuid, -1, SQLITE_TRANSIENT);
+			db_bind_text(s, (int)i + 1, uuid, -1, SQLITE_TRANSIENT);
 		} else
 			value_bind(col, cJSON_GetObjectItemCaseSensitive(work, col->name), s, (int)i + 1);
 	}
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 out:
 	if (rc != SQLITE_OK) {
@@ -612,7 +623,7 @@ out:
 		else
 			rc = entity_sqlerr(cn, c->columns, c->ncolumns, rc, cause);
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	strbuf_release(&sql);
 	strbuf_release(&vals);
 	return rc;
@@ -665,19 +676,19 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 		/* A name in .trash/ made again (mv from another file system unlinks,
 		 * then creates): the new entity takes the name; the old one stays
 		 * in the audit log of its delete. */
-		sqlite3_stmt *s = conn_stmt(ch.cn, st->sql[c->index].purge);
+		dbstmt *s = conn_stmt(ch.cn, st->sql[c->index].purge);
 		if (!s) {
-			rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+			rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 			goto out;
 		}
 		entity_bind_key(c, s, 1, key);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
+		rc = db_step(s);
+		db_reset(s);
 		if (rc != SQLITE_DONE) {
 			rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
 			goto out;
 		}
-		if (sqlite3_changes(ch.cn->db) > 0)
+		if (conn_changes(ch.cn) > 0)
 			cJSON_AddBoolToObject(ch.args, "replaces_trash", true);
 	}
 	if ((rc = entity_insert(ch.cn, c, key, work, cause)))
@@ -827,7 +838,7 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 		 char **cause)
 {
 	struct change ch;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
@@ -848,14 +859,14 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 	if (c->soft_delete) /* kept, with the time it went, in .trash/ */
 		cJSON_AddBoolToObject(ch.args, "trash", true);
 	if (!(s = conn_stmt(ch.cn, c->soft_delete ? st->sql[c->index].trash : st->sql[c->index].delete))) {
-		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+		rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 		goto out;
 	}
 	entity_bind_key(c, s, 1, key);
 	if (c->soft_delete)
 		value_bind_now(c->db->time, time_now_ms(), s, 2);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = db_step(s);
+	db_reset(s);
 	rc = rc == SQLITE_DONE ? 0 : entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
 out:
 	return change_end(&ch, rc, cause);
@@ -882,7 +893,7 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 	cJSON_ArrayForEach(row, rows) {
 		struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
 		const cJSON *f;
-		sqlite3_stmt *s = NULL;
+		dbstmt *s = NULL;
 		int n = 1;
 
 		line++;
@@ -927,10 +938,10 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 		}
 		if (!rc) {
 			strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
-			rc = sqlite3_prepare_v2(ch.cn->db, sql.buf, -1, &s, NULL);
+			rc = db_prepare(ch.cn, sql.buf, &s);
 			if (rc == SQLITE_OK) {
 				n = 1;
-				sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+				db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
 				cJSON_ArrayForEach(f, row) {
 					cJSON *val = NULL;
 					const struct map_column *col = map_log_column(l, f->string);
@@ -943,11 +954,11 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 					if (col->uuid) {
 						char uuid[37];
 						uuid_v4(uuid);
-						sqlite3_bind_text(s, ++n, uuid, -1, SQLITE_TRANSIENT);
+						db_bind_text(s, ++n, uuid, -1, SQLITE_TRANSIENT);
 					} else if (col->type == MAP_CREATED || col->type == MAP_UPDATED)
 						value_bind_now(col->time, time_now_ms(), s, ++n);
 				}
-				rc = sqlite3_step(s);
+				rc = db_step(s);
 				rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 			}
 			if (rc != SQLITE_OK) {
@@ -959,7 +970,7 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 				}
 			}
 		}
-		sqlite3_finalize(s);
+		db_finalize(s);
 		strbuf_release(&sql);
 		strbuf_release(&vals);
 		if (rc)
@@ -974,7 +985,7 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 {
 	struct coll_sql *q = &st->sql[c->index];
 	struct change ch;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
@@ -1001,28 +1012,28 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 	if (link && r->unique && move) {
 		/* Moving: leave the entity that has the target now, in this transaction. */
 		if (!(s = conn_stmt(ch.cn, q->rel_release[r - c->relations]))) {
-			rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+			rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 			goto out;
 		}
-		sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
+		db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
+		rc = db_step(s);
+		db_reset(s);
 		if (rc != SQLITE_DONE) {
 			rc = store_sqlerr(ch.cn, rc, cause);
 			goto out;
 		}
 	}
 	if (!(s = conn_stmt(ch.cn, link ? q->rel_link[r - c->relations] : q->rel_unlink[r - c->relations]))) {
-		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+		rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
+	db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	db_bind_text(s, 2, target, -1, SQLITE_TRANSIENT);
 	if (link && r->created)
 		value_bind_now(r->time, time_now_ms(), s, 3);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = db_step(s);
+	db_reset(s);
 	if (rc != SQLITE_DONE) {
 		if ((rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) && r->unique)
 			rc = store_cause(cause, -EEXIST, "%s/%s is already linked from another entity of %s/ (mv moves it)",
@@ -1034,7 +1045,7 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 		goto out;
 	}
 	rc = 0;
-	if (!link && sqlite3_changes(ch.cn->db) == 0)
+	if (!link && conn_changes(ch.cn) == 0)
 		rc = store_cause(cause, -ENOENT, "%s/%s is not linked", r->dir, target);
 out:
 	return change_end(&ch, rc, cause);
@@ -1062,7 +1073,7 @@ int store_blob_get(store *st, const struct map_collection *c, const struct map_b
 		   const char *name, char **data, size_t *len)
 {
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	*data = NULL;
@@ -1070,12 +1081,12 @@ int store_blob_get(store *st, const struct map_collection *c, const struct map_b
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].blob_get[b - c->blobs])))
-		return store_errno(sqlite3_errcode(cn->db));
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const void *p = sqlite3_column_blob(s, 0);
-		*len = (size_t)sqlite3_column_bytes(s, 0);
+		return store_errno(conn_errcode(cn));
+	db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	db_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+	if ((rc = db_step(s)) == SQLITE_ROW) {
+		const void *p = db_column_blob(s, 0);
+		*len = (size_t)db_column_bytes(s, 0);
 		*data = xmalloc(*len + 1);
 		if (*len)
 			memcpy(*data, p, *len);
@@ -1083,6 +1094,6 @@ int store_blob_get(store *st, const struct map_collection *c, const struct map_b
 	} else {
 		rc = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }

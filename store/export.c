@@ -52,11 +52,19 @@ static const char export_tables[] =
 	" AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table'"
 	"   AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND s.name LIKE v.name || '\\_%' ESCAPE '\\')"
 	" ORDER BY s.name";
+static const char export_tables_pg[] =
+	"SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_orchfs_migrations'"
+	" ORDER BY tablename";
+
+static const char *export_tables_of(struct conn *cn)
+{
+	return cn->pg ? export_tables_pg : export_tables;
+}
 
 int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **cause)
 {
 	struct strbuf sb = STRBUF_INIT, sql = STRBUF_INIT;
-	sqlite3_stmt *tables = NULL, *rows = NULL;
+	dbstmt *tables = NULL, *rows = NULL;
 	struct conn *cn;
 	int rc;
 
@@ -64,26 +72,26 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 		return store_conn_cause(st, rc, cause);
 	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
 		return store_sqlerr(cn, rc, cause);
-	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &tables, NULL)) != SQLITE_OK) {
+	if ((rc = db_prepare(cn, export_tables_of(cn), &tables)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto out;
 	}
-	while ((rc = sqlite3_step(tables)) == SQLITE_ROW) {
-		const char *table = (const char *)sqlite3_column_text(tables, 0);
+	while ((rc = db_step(tables)) == SQLITE_ROW) {
+		const char *table = (const char *)db_column_text(tables, 0);
 		int ncol;
 		strbuf_release(&sql);
 		strbuf_addstr(&sql, "SELECT * FROM ");
 		sql_quote(&sql, table);
-		if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &rows, NULL)) != SQLITE_OK)
+		if ((rc = db_prepare(cn, sql.buf, &rows)) != SQLITE_OK)
 			break;
-		ncol = sqlite3_column_count(rows);
-		sqlite3_finalize(rows);
+		ncol = db_column_count(rows);
+		db_finalize(rows);
 		strbuf_addstr(&sql, " ORDER BY ");
 		for (int i = 1; i <= ncol; i++)
 			strbuf_addf(&sql, "%s%d", i > 1 ? ", " : "", i);
-		if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &rows, NULL)) != SQLITE_OK)
+		if ((rc = db_prepare(cn, sql.buf, &rows)) != SQLITE_OK)
 			break;
-		while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+		while ((rc = db_step(rows)) == SQLITE_ROW) {
 			strbuf_release(&sb);
 			strbuf_addstr(&sb, "{\"db\":");
 			export_string(&sb, st->db->name);
@@ -91,30 +99,30 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 			export_string(&sb, table);
 			strbuf_addstr(&sb, ",\"row\":{");
 			for (int i = 0; i < ncol; i++) {
-				const char *col = sqlite3_column_name(rows, i);
+				const char *col = db_column_name(rows, i);
 				strbuf_addstr(&sb, i ? "," : "");
 				export_string(&sb, col);
 				strbuf_addch(&sb, ':');
-				switch (sqlite3_column_type(rows, i)) {
+				switch (db_column_type(rows, i)) {
 				case SQLITE_NULL:
 					strbuf_addstr(&sb, "null");
 					break;
 				case SQLITE_INTEGER:
-					strbuf_addf(&sb, "%lld", (long long)sqlite3_column_int64(rows, i));
+					strbuf_addf(&sb, "%lld", (long long)db_column_int64(rows, i));
 					break;
 				case SQLITE_FLOAT:
-					strbuf_addf(&sb, "%.17g", sqlite3_column_double(rows, i));
+					strbuf_addf(&sb, "%.17g", db_column_double(rows, i));
 					break;
 				case SQLITE_BLOB: {
-					const unsigned char *b = sqlite3_column_blob(rows, i);
+					const unsigned char *b = db_column_blob(rows, i);
 					strbuf_addstr(&sb, "{\"$hex\":\"");
-					for (int k = 0; k < sqlite3_column_bytes(rows, i); k++)
+					for (int k = 0; k < db_column_bytes(rows, i); k++)
 						strbuf_addf(&sb, "%02x", b[k]);
 					strbuf_addstr(&sb, "\"}");
 					break;
 				}
 				default: {
-					const char *text = (const char *)sqlite3_column_text(rows, i);
+					const char *text = (const char *)db_column_text(rows, i);
 					if (!secrets && export_secret(st, table, col)) {
 						char *m = value_mask(text);
 						export_string(&sb, m);
@@ -129,15 +137,15 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 			if ((rc = fn(arg, sb.buf, sb.len)))
 				goto out;
 		}
-		sqlite3_finalize(rows);
+		db_finalize(rows);
 		rows = NULL;
 		if (rc != SQLITE_DONE)
 			break;
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
 out:
-	sqlite3_finalize(rows);
-	sqlite3_finalize(tables);
+	db_finalize(rows);
+	db_finalize(tables);
 	conn_rollback(cn);
 	strbuf_release(&sb);
 	strbuf_release(&sql);
@@ -147,7 +155,7 @@ out:
 int store_import_begin(store *st, char **cause)
 {
 	struct conn *cn;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
@@ -156,12 +164,12 @@ int store_import_begin(store *st, char **cause)
 	 * never changed: every change leaves a row in the feed (the triggers see
 	 * every writer) or the audit. What its migrations put there (the default
 	 * zones, the constitution) goes; the export holds the rows to keep. */
-	if ((rc = sqlite3_prepare_v2(cn->db, export_tables, -1, &s, NULL)) != SQLITE_OK)
+	if ((rc = db_prepare(cn, export_tables_of(cn), &s)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *table = (const char *)sqlite3_column_text(s, 0);
+	while (db_step(s) == SQLITE_ROW) {
+		const char *table = (const char *)db_column_text(s, 0);
 		struct strbuf sql = STRBUF_INIT;
-		sqlite3_stmt *c = NULL;
+		dbstmt *c = NULL;
 		bool empty;
 		if ((!st->db->changes || strcmp(table, st->db->changes) != 0) &&
 		    (!st->db->audit || strcmp(table, st->db->audit) != 0))
@@ -169,44 +177,57 @@ int store_import_begin(store *st, char **cause)
 		strbuf_addstr(&sql, "SELECT 1 FROM ");
 		sql_quote(&sql, table);
 		strbuf_addstr(&sql, " LIMIT 1");
-		empty = sqlite3_prepare_v2(cn->db, sql.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_DONE;
-		sqlite3_finalize(c);
+		empty = db_prepare(cn, sql.buf, &c) == SQLITE_OK && db_step(c) == SQLITE_DONE;
+		db_finalize(c);
 		strbuf_release(&sql);
 		if (!empty) {
 			rc = store_cause(cause, -EEXIST, "%s: has changes (table %s is not empty); import needs a new database",
 					 st->path, table);
-			sqlite3_finalize(s);
+			db_finalize(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
-	if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK ||
-	    (rc = conn_begin(cn, true)) != SQLITE_OK ||
-	    (rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) != SQLITE_OK) {
-		sqlite3_finalize(s);
+	db_reset(s);
+	/* foreign keys checked at the commit: rows come in table name order */
+	if (cn->pg)
+		rc = (rc = conn_begin(cn, true)) != SQLITE_OK ? rc : conn_exec(cn, "SET CONSTRAINTS ALL DEFERRED");
+	else if ((rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON")) == SQLITE_OK &&
+		 (rc = conn_begin(cn, true)) == SQLITE_OK)
+		rc = conn_exec(cn, "PRAGMA defer_foreign_keys = ON");
+	if (rc != SQLITE_OK) {
+		db_finalize(s);
 		return store_sqlerr(cn, rc, cause);
 	}
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == SQLITE_ROW) {
 		struct strbuf sql = STRBUF_INIT;
 		strbuf_addstr(&sql, "DELETE FROM ");
-		sql_quote(&sql, (const char *)sqlite3_column_text(s, 0));
+		sql_quote(&sql, (const char *)db_column_text(s, 0));
 		rc = conn_exec(cn, sql.buf);
 		strbuf_release(&sql);
 		if (rc != SQLITE_OK) {
-			sqlite3_finalize(s);
+			db_finalize(s);
 			rc = store_sqlerr(cn, rc, cause);
 			conn_rollback(cn);
 			return rc;
 		}
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return 0;
+}
+
+/* Let the cached INSERT of the rows imported last go. */
+static void import_forget(store *st)
+{
+	db_finalize(st->import_stmt);
+	free(st->import_sql);
+	st->import_stmt = NULL;
+	st->import_sql = NULL;
 }
 
 int store_import_row(store *st, const char *table, const cJSON *row, char **cause)
 {
 	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	const cJSON *v;
 	struct conn *cn;
 	int rc, i = 0;
@@ -226,9 +247,19 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 		i++;
 	}
 	strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
-	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) != SQLITE_OK) {
-		rc = store_sqlerr(cn, rc, cause);
-		goto out;
+	/* rows of a table come together: one statement for them (a server's
+	 * round trips to prepare each would cost more than the insert) */
+	if (st->import_sql && strcmp(st->import_sql, sql.buf) == 0) {
+		s = st->import_stmt;
+		db_reset(s);
+	} else {
+		import_forget(st);
+		if ((rc = db_prepare(cn, sql.buf, &s)) != SQLITE_OK) {
+			rc = store_sqlerr(cn, rc, cause);
+			goto out;
+		}
+		st->import_sql = strbuf_detach(&sql, NULL);
+		st->import_stmt = s;
 	}
 	i = 0;
 	cJSON_ArrayForEach(v, row) {
@@ -236,30 +267,75 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 		i++;
 		if (cJSON_IsNumber(v)) {
 			if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18)
-				sqlite3_bind_int64(s, i, (sqlite3_int64)v->valuedouble);
+				db_bind_int64(s, i, (int64_t)v->valuedouble);
 			else
-				sqlite3_bind_double(s, i, v->valuedouble);
+				db_bind_double(s, i, v->valuedouble);
 		} else if (cJSON_IsString(v)) {
-			sqlite3_bind_text(s, i, v->valuestring, -1, SQLITE_STATIC);
+			db_bind_text(s, i, v->valuestring, -1, SQLITE_STATIC);
 		} else if (cJSON_IsObject(v) && (hex = cJSON_GetObjectItemCaseSensitive(v, "$hex")) &&
 			   cJSON_IsString(hex)) {
 			size_t n = strlen(hex->valuestring) / 2;
 			unsigned char *b = xmalloc(n + 1);
 			for (size_t k = 0; k < n; k++)
 				sscanf(hex->valuestring + 2 * k, "%2hhx", &b[k]);
-			sqlite3_bind_blob(s, i, b, (int)n, free);
-		} else if (!cJSON_IsNull(v)) {
+			db_bind_blob_free(s, i, b, (int)n);
+		} else if (cJSON_IsNull(v)) {
+			db_bind_null(s, i); /* the statement is reused: no value left from the last row */
+		} else {
 			rc = store_cause(cause, -EINVAL, "%s.%s: not a SQL value", table, v->string);
 			goto out;
 		}
 	}
-	rc = sqlite3_step(s);
+	rc = db_step(s);
 	rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
+	db_reset(s);
 out:
-	sqlite3_finalize(s);
 	strbuf_release(&sql);
 	strbuf_release(&vals);
 	return rc;
+}
+
+/*
+ * PostgreSQL: rows imported with their ids leave the identity columns'
+ * sequences where they were; move each past the largest id, so the next
+ * row made gets a new one (SQLite takes max(rowid) + 1 by itself).
+ */
+static int import_sequences(struct conn *cn)
+{
+	static const char sql[] =
+		"SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+		" JOIN pg_namespace n ON n.oid = c.relnamespace"
+		" WHERE n.nspname = current_schema() AND a.attidentity IN ('a', 'd') ORDER BY 1";
+	struct strbuf q = STRBUF_INIT;
+	dbstmt *s = NULL;
+	int rc;
+
+	if ((rc = db_prepare(cn, sql, &s)) != SQLITE_OK)
+		return rc;
+	while ((rc = db_step(s)) == SQLITE_ROW) {
+		const char *table = (const char *)db_column_text(s, 0), *col = (const char *)db_column_text(s, 1);
+		struct strbuf name = STRBUF_INIT;
+		dbstmt *set = NULL;
+		strbuf_release(&q);
+		strbuf_addstr(&q, "SELECT setval(pg_get_serial_sequence(?1, ?2), (SELECT coalesce(max(");
+		sql_quote(&q, col);
+		strbuf_addstr(&q, "), 0) + 1 FROM ");
+		sql_quote(&q, table);
+		strbuf_addstr(&q, "), false)");
+		sql_quote(&name, table);
+		if ((rc = db_prepare(cn, q.buf, &set)) == SQLITE_OK) {
+			db_bind_text(set, 1, name.buf, -1, SQLITE_STATIC);
+			db_bind_text(set, 2, col, -1, SQLITE_STATIC);
+			rc = db_step(set) == SQLITE_ROW ? SQLITE_OK : conn_errcode(cn);
+		}
+		db_finalize(set);
+		strbuf_release(&name);
+		if (rc != SQLITE_OK)
+			break;
+	}
+	db_finalize(s);
+	strbuf_release(&q);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 int store_import_end(store *st, bool commit, char **cause)
@@ -267,15 +343,21 @@ int store_import_end(store *st, bool commit, char **cause)
 	struct conn *cn;
 	int rc;
 
+	import_forget(st);
 	if ((rc = conn_get(st, &cn)))
 		return store_conn_cause(st, rc, cause);
 	if (!commit) {
 		conn_rollback(cn);
 		return 0;
 	}
+	if (cn->pg && (rc = import_sequences(cn)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		conn_rollback(cn);
+		return rc;
+	}
 	if ((rc = conn_commit(cn)) != SQLITE_OK)
 		return store_cause(cause, store_errno(rc) ? store_errno(rc) : -EIO, "%s: the import is refused: %s",
-				   st->path, sqlite3_errmsg(cn->db));
+				   st->path, conn_errmsg(cn));
 	return 0;
 }
 

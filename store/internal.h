@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <time.h>
 
+#include "store/driver.h"
 #include "store/store.h"
 #include "store/util.h"
 
@@ -19,7 +20,9 @@
 #define SQL_SIDECAR "orchfs"
 
 struct conn {
-	sqlite3 *db;
+	sqlite3 *db;       /* the connection: SQLite's, */
+	struct pgconn *pg; /* or PostgreSQL's (store->pg) */
+	int64_t last_audit; /* id of the last audit row audit_insert wrote */
 	int nested;        /* changes run inside a caller's transaction (store_decide) */
 	unsigned gen;      /* the store's generation when this connection was opened */
 	struct store *st;
@@ -27,7 +30,7 @@ struct conn {
 	struct conn *idle_next; /* in st->idle, protected by st->lock */
 	struct {
 		const char *sql; /* identity: generated SQL strings live as long as the store */
-		sqlite3_stmt *stmt;
+		dbstmt *stmt;
 	} cache[CONN_CACHE];
 };
 
@@ -60,7 +63,11 @@ struct file_id {
 };
 
 struct store {
-	char *path;
+	char *path;           /* the database file, or the PostgreSQL database's URL without password */
+	bool pg;              /* PostgreSQL (pg.c): none of the file's business below applies */
+	char *url;            /* the PostgreSQL database's URL, password and all */
+	struct pgconn *listen; /* LISTENing for the change feed's notifications; under lock */
+	int64_t notified;     /* notifications received (store_data_version); under lock */
 	char *kind; /* migration set, or NULL */
 	unsigned flags;
 	const struct map_database *db;
@@ -77,6 +84,8 @@ struct store {
 	pthread_mutex_t lock;
 	struct conn *conns;   /* protected by lock */
 	struct conn *idle;    /* held by no thread (store_thread_idle), most recently used first; protected by lock */
+	char *import_sql;     /* store_import_row's last INSERT, and its statement */
+	dbstmt *import_stmt;
 	struct audit_pending *pending; /* refusals not yet written (busy); protected by lock */
 	bool auditor_running; /* protected by lock */
 	bool auditor_stop;    /* protected by lock */
@@ -103,15 +112,23 @@ struct store {
 /* --- db.c: connections and statements --- */
 /* store_check_mapping - does the file on db hold every table and column the
  * mapping names (every generated statement prepares)? -EINVAL with *cause. */
-int store_check_mapping(store *st, sqlite3 *db, char **cause);
+int store_check_mapping(store *st, struct conn *cn, char **cause);
 /* conn_get - this thread's connection, opened on first use, or reopened
  * when the file at the store's path changed since (see db.c). -ENOENT while
  * no usable database is at the path (store_conn_cause says why). */
 int conn_get(store *st, struct conn **out);
 /* conn_stmt - the cached statement for sql (a generated string), reset and
- * with bindings cleared; NULL on error (sqlite3_errmsg tells). */
-sqlite3_stmt *conn_stmt(struct conn *cn, const char *sql);
+ * with bindings cleared; NULL on error (conn_errmsg tells). */
+dbstmt *conn_stmt(struct conn *cn, const char *sql);
+/* db_prepare - a statement of its own (SQLite result code); db_finalize
+ * frees it (NULL is fine). */
+int db_prepare(struct conn *cn, const char *sql, dbstmt **out);
+void db_finalize(dbstmt *s);
 int conn_exec(struct conn *cn, const char *sql);
+/* The last statement's result code and message, and rows it changed. */
+int conn_errcode(struct conn *cn);
+const char *conn_errmsg(struct conn *cn);
+int64_t conn_changes(struct conn *cn);
 /* conn_begin, conn_commit - SQLite result codes. A write transaction only
  * begins on the file at the path (SQLITE_CANTOPEN when there is none), and a
  * commit whose file left the path meanwhile is SQLITE_READONLY_DBMOVED:
@@ -142,14 +159,14 @@ void version_release(store *st);
 /* --- value.c: SQLite values <-> JSON values --- */
 /* value_read - column i of s as the JSON value col says (NULL -> null);
  * timestamps as col->time stores them. */
-cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool secrets);
+cJSON *value_read(const struct map_column *col, dbstmt *s, int i, bool secrets);
 /* value_bind - bind v (null, or a value value_check accepted) as col stores it. */
-int value_bind(const struct map_column *col, const cJSON *v, sqlite3_stmt *s, int i);
+int value_bind(const struct map_column *col, const cJSON *v, dbstmt *s, int i);
 /* value_check - is v acceptable for col? On success *norm is the value to keep
  * (timestamps normalised), owned by the caller. */
 int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char **cause);
 /* value_now - the current time as col's database stores it, bound at i. */
-void value_bind_now(enum map_time time, int64_t ms, sqlite3_stmt *s, int i);
+void value_bind_now(enum map_time time, int64_t ms, dbstmt *s, int i);
 /* value_mask - "****" plus the last four characters of s (caller frees) */
 char *value_mask(const char *s);
 /* json_merge_patch - RFC 7396: apply patch to target (consumed); returns the result */
@@ -157,7 +174,7 @@ cJSON *json_merge_patch(cJSON *target, const cJSON *patch);
 
 /* --- entity.c --- */
 /* entity_bind_key - bind key at i as c's key column stores it. */
-void entity_bind_key(const struct map_collection *c, sqlite3_stmt *s, int i, const char *key);
+void entity_bind_key(const struct map_collection *c, dbstmt *s, int i, const char *key);
 /* entity_walk - fn for the first column of every row of sql (?1 = param, if any). */
 int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg);
 /* entity_load - the document of key in c, on cn (inside the caller's transaction). */

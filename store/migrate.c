@@ -7,6 +7,11 @@
  * already has a schema, the whole database is copied to PATH.bak with
  * SQLite's online backup; if any step fails, the copy is restored, so a run
  * of several steps is all or nothing too.
+ *
+ * On PostgreSQL a step is the file NNNN_name.DIR.pg.sql where there is one
+ * (the dialects differ), else the same file as SQLite's. Its DDL is
+ * transactional, so a failed step leaves nothing and no copy is made; a
+ * run holds an advisory lock, so two daemons starting together migrate once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,13 +27,19 @@ static const char migrate_table[] = "CREATE TABLE IF NOT EXISTS _orchfs_migratio
 				    " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
 				    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))";
 
-/* The step file of kind with this version and direction ("up"/"down"), or NULL. */
-static const struct embedded_file *migrate_find(const char *kind, int version, const char *dir)
+static const char migrate_table_pg[] = "CREATE TABLE IF NOT EXISTS _orchfs_migrations ("
+				       " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+				       " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())";
+#define PG_MIGRATE_LOCK "7310594420066648941" /* "orchfs.m" */
+
+/* The step file of kind with this version and direction ("up"/"down") for
+ * SQLite, or PostgreSQL (pg), or NULL. */
+static const struct embedded_file *migrate_find_as(const char *kind, int version, const char *dir, bool pg)
 {
 	size_t klen = strlen(kind);
 	char suffix[16];
 
-	snprintf(suffix, sizeof(suffix), ".%s.sql", dir);
+	snprintf(suffix, sizeof(suffix), pg ? ".%s.pg.sql" : ".%s.sql", dir);
 	for (const struct embedded_file *f = embedded_migrations; f->name; f++) {
 		const char *base = f->name + klen + 1;
 		size_t n;
@@ -42,11 +53,18 @@ static const struct embedded_file *migrate_find(const char *kind, int version, c
 	return NULL;
 }
 
+static const struct embedded_file *migrate_find(const char *kind, int version, const char *dir, bool pg)
+{
+	const struct embedded_file *f = pg ? migrate_find_as(kind, version, dir, true) : NULL;
+
+	return f ? f : migrate_find_as(kind, version, dir, false);
+}
+
 static int migrate_latest(const char *kind)
 {
 	int latest = 0;
 
-	while (migrate_find(kind, latest + 1, "up"))
+	while (migrate_find(kind, latest + 1, "up", false))
 		latest++;
 	return latest;
 }
@@ -59,23 +77,19 @@ int store_migrate_latest(const char *kind)
 int store_migrate_status(store *st, int *current, int *latest)
 {
 	struct conn *cn;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	int rc;
 
 	*current = 0;
 	*latest = st->kind ? migrate_latest(st->kind) : 0;
 	if ((rc = conn_get(st, &cn)))
 		return rc;
-	rc = sqlite3_prepare_v2(cn->db,
-				"SELECT coalesce(max(version), 0) FROM _orchfs_migrations", -1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		/* No version table: a new file, or one whose schema is not ours. */
-		sqlite3_finalize(s);
+	rc = db_prepare(cn, "SELECT coalesce(max(version), 0) FROM _orchfs_migrations", &s);
+	if (rc != SQLITE_OK) /* No version table: a new file, or one whose schema is not ours. */
 		return 0;
-	}
-	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		*current = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		*current = db_column_int(s, 0);
+	db_finalize(s);
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
@@ -115,12 +129,12 @@ static bool migrate_has_schema(struct conn *cn)
 {
 	static const char sql[] = "SELECT 1 FROM sqlite_schema WHERE name <> '_orchfs_migrations'"
 				  " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' LIMIT 1";
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	bool has = false;
 
-	if (sqlite3_prepare_v2(cn->db, sql, -1, &s, NULL) == SQLITE_OK)
-		has = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
+	if (db_prepare(cn, sql, &s) == SQLITE_OK)
+		has = db_step(s) == SQLITE_ROW;
+	db_finalize(s);
 	return has;
 }
 
@@ -128,14 +142,14 @@ static bool migrate_has_schema(struct conn *cn)
 static int64_t migrate_count(struct conn *cn, const char *table)
 {
 	struct strbuf q = STRBUF_INIT;
-	sqlite3_stmt *c = NULL;
+	dbstmt *c = NULL;
 	int64_t n = -1;
 
 	strbuf_addstr(&q, "SELECT count(*) FROM ");
 	sql_quote(&q, table);
-	if (sqlite3_prepare_v2(cn->db, q.buf, -1, &c, NULL) == SQLITE_OK && sqlite3_step(c) == SQLITE_ROW)
-		n = sqlite3_column_int64(c, 0);
-	sqlite3_finalize(c);
+	if (db_prepare(cn, q.buf, &c) == SQLITE_OK && db_step(c) == SQLITE_ROW)
+		n = db_column_int64(c, 0);
+	db_finalize(c);
 	strbuf_release(&q);
 	return n;
 }
@@ -149,18 +163,20 @@ struct migrate_table {
 static struct migrate_table *migrate_tables(struct conn *cn, size_t *n)
 {
 	struct migrate_table *t = NULL;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(cn->db, "SELECT name FROM sqlite_schema WHERE type = 'table'", -1, &s, NULL) != SQLITE_OK)
+	if (db_prepare(cn, cn->pg ? "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+				  : "SELECT name FROM sqlite_schema WHERE type = 'table'",
+		       &s) != SQLITE_OK)
 		return NULL;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while (db_step(s) == SQLITE_ROW) {
 		t = xrealloc(t, (*n + 1) * sizeof(*t));
-		t[*n].name = xstrdup((const char *)sqlite3_column_text(s, 0));
+		t[*n].name = xstrdup((const char *)db_column_text(s, 0));
 		t[*n].rows = migrate_count(cn, t[*n].name);
 		(*n)++;
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return t;
 }
 
@@ -185,8 +201,8 @@ static char *migrate_lost(struct conn *cn, const struct migrate_table *before, s
 
 static int migrate_step(struct conn *cn, const char *kind, int version, bool up, char **cause)
 {
-	const struct embedded_file *f = migrate_find(kind, version, up ? "up" : "down");
-	sqlite3_stmt *s = NULL;
+	const struct embedded_file *f = migrate_find(kind, version, up ? "up" : "down", cn->pg != NULL);
+	dbstmt *s = NULL;
 	struct migrate_table *tables;
 	size_t ntables = 0;
 	char *err = NULL, *lost = NULL;
@@ -198,35 +214,71 @@ static int migrate_step(struct conn *cn, const char *kind, int version, bool up,
 	if ((rc = conn_begin(cn, true)) != SQLITE_OK)
 		return store_sqlerr(cn, rc, cause);
 	tables = up ? migrate_tables(cn, &ntables) : NULL;
-	rc = sqlite3_exec(cn->db, f->data, NULL, NULL, &err);
+	if (cn->pg) {
+		rc = conn_exec(cn, f->data);
+	} else {
+		char *e = NULL;
+		rc = sqlite3_exec(cn->db, f->data, NULL, NULL, &e);
+		err = e ? xstrdup(e) : NULL;
+		sqlite3_free(e);
+	}
 	if (rc == SQLITE_OK && up && (lost = migrate_lost(cn, tables, ntables))) { /* verify: no table lost rows */
-		err = sqlite3_mprintf("%s", lost);
+		err = xstrdup(lost);
 		rc = SQLITE_CONSTRAINT;
 	}
 	migrate_tables_free(tables, ntables);
 	free(lost);
 	if (rc == SQLITE_OK) {
-		rc = sqlite3_prepare_v2(cn->db,
-					up ? "INSERT INTO _orchfs_migrations (version, name) VALUES (?1, ?2)"
-					   : "DELETE FROM _orchfs_migrations WHERE version = ?1",
-					-1, &s, NULL);
+		rc = db_prepare(cn,
+				up ? "INSERT INTO _orchfs_migrations (version, name) VALUES (?1, ?2)"
+				   : "DELETE FROM _orchfs_migrations WHERE version = ?1",
+				&s);
 		if (rc == SQLITE_OK) {
-			sqlite3_bind_int(s, 1, version);
-			sqlite3_bind_text(s, 2, f->name, -1, SQLITE_STATIC);
-			rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(cn->db);
+			db_bind_int64(s, 1, version);
+			db_bind_text(s, 2, f->name, -1, SQLITE_STATIC);
+			rc = db_step(s) == SQLITE_DONE ? SQLITE_OK : conn_errcode(cn);
 		}
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
 	if (rc == SQLITE_OK)
 		rc = conn_commit(cn);
 	if (rc != SQLITE_OK) {
 		store_cause(cause, store_errno(rc) ? store_errno(rc) : -EIO, "migration %s failed: %s", f->name,
-			    err ? err : sqlite3_errmsg(cn->db));
+			    err ? err : conn_errmsg(cn));
 		conn_rollback(cn);
-		sqlite3_free(err);
+		free(err);
 		return store_errno(rc) ? store_errno(rc) : -EIO;
 	}
 	return 0;
+}
+
+/* PostgreSQL: one run at a time across every daemon; each step is all or nothing. */
+static int migrate_to_pg(store *st, struct conn *cn, int target, char **cause)
+{
+	int cur, latest, rc, v;
+
+	if (conn_exec(cn, "SELECT pg_advisory_lock(" PG_MIGRATE_LOCK ")") != SQLITE_OK)
+		return store_sqlerr(cn, conn_errcode(cn), cause);
+	if (conn_exec(cn, migrate_table_pg) != SQLITE_OK) {
+		rc = store_sqlerr(cn, conn_errcode(cn), cause);
+		goto out;
+	}
+	/* another daemon may have migrated while this one waited */
+	if ((rc = store_migrate_status(st, &cur, &latest))) {
+		store_cause(cause, rc, "cannot read the schema version");
+		goto out;
+	}
+	if (target > latest)
+		target = latest;
+	for (v = cur; v != target && !rc;) {
+		if (target > v)
+			rc = migrate_step(cn, st->kind, ++v, true, cause);
+		else
+			rc = migrate_step(cn, st->kind, v--, false, cause);
+	}
+out:
+	conn_exec(cn, "SELECT pg_advisory_unlock(" PG_MIGRATE_LOCK ")");
+	return rc;
 }
 
 int store_migrate_to(store *st, int target, char **cause)
@@ -247,8 +299,10 @@ int store_migrate_to(store *st, int target, char **cause)
 		return 0;
 	if ((rc = conn_get(st, &cn)))
 		return store_cause(cause, rc, "cannot open %s", st->path);
+	if (cn->pg)
+		return migrate_to_pg(st, cn, target, cause);
 	if (conn_exec(cn, migrate_table) != SQLITE_OK)
-		return store_sqlerr(cn, sqlite3_errcode(cn->db), cause);
+		return store_sqlerr(cn, conn_errcode(cn), cause);
 	if (cur > 0 || migrate_has_schema(cn)) {
 		bak = xasprintf("%s.bak", st->path);
 		if ((rc = migrate_backup(cn, bak, false)) != SQLITE_OK) {
@@ -278,38 +332,41 @@ out:
 int store_migrate_verify(store *st, char **cause)
 {
 	struct conn *cn;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	int rc, cur = 0, latest = 0;
 
 	if ((rc = conn_get(st, &cn)))
 		return store_cause(cause, rc, "cannot open %s", st->path);
-	if ((rc = sqlite3_prepare_v2(cn->db, "PRAGMA integrity_check", -1, &s, NULL)) == SQLITE_OK)
-		rc = sqlite3_step(s);
+	if (cn->pg) /* the server keeps its own integrity and foreign keys */
+		goto schema;
+	if ((rc = db_prepare(cn, "PRAGMA integrity_check", &s)) == SQLITE_OK)
+		rc = db_step(s);
 	if (rc == SQLITE_ROW)
-		rc = strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0
+		rc = strcmp((const char *)db_column_text(s, 0), "ok") == 0
 			     ? 0
-			     : store_cause(cause, -EINVAL, "integrity: %s", sqlite3_column_text(s, 0));
+			     : store_cause(cause, -EINVAL, "integrity: %s", db_column_text(s, 0));
 	else
-		rc = store_cause(cause, -EINVAL, "integrity: %s", sqlite3_errmsg(cn->db));
-	sqlite3_finalize(s);
+		rc = store_cause(cause, -EINVAL, "integrity: %s", conn_errmsg(cn));
+	db_finalize(s);
 	s = NULL;
-	if (!rc && (rc = sqlite3_prepare_v2(cn->db, "PRAGMA foreign_key_check", -1, &s, NULL)) == SQLITE_OK) {
-		rc = sqlite3_step(s);
+	if (!rc && (rc = db_prepare(cn, "PRAGMA foreign_key_check", &s)) == SQLITE_OK) {
+		rc = db_step(s);
 		if (rc == SQLITE_ROW)
 			rc = store_cause(cause, -EINVAL, "a row of %s points at a missing row of %s",
-					 sqlite3_column_text(s, 0), sqlite3_column_text(s, 2));
+					 db_column_text(s, 0), db_column_text(s, 2));
 		else if (rc == SQLITE_DONE)
 			rc = 0;
 		else
-			rc = store_cause(cause, -EINVAL, "foreign keys: %s", sqlite3_errmsg(cn->db));
+			rc = store_cause(cause, -EINVAL, "foreign keys: %s", conn_errmsg(cn));
 	} else if (rc) {
-		rc = store_cause(cause, -EINVAL, "foreign keys: %s", sqlite3_errmsg(cn->db));
+		rc = store_cause(cause, -EINVAL, "foreign keys: %s", conn_errmsg(cn));
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
+schema:
 	if (!rc && st->kind && !store_migrate_status(st, &cur, &latest) && cur != latest)
 		rc = store_cause(cause, -EINVAL, "schema version %d, and this orchfs has %d", cur, latest);
 	if (!rc)
-		rc = store_check_mapping(st, cn->db, cause);
+		rc = store_check_mapping(st, cn, cause);
 	return rc;
 }
 
@@ -339,6 +396,9 @@ int store_migrate_rollback(store *st, char **cause)
 
 	if (!st->kind)
 		rc = store_cause(cause, -EINVAL, "%s: orchfs does not own this schema", st->path);
+	else if (st->pg)
+		rc = store_cause(cause, -ENOTSUP, "a PostgreSQL database has no copy to roll back to: each step was "
+				 "one transaction; use `orchfs migrate down N`");
 	else if (st->flags & STORE_READONLY)
 		rc = store_cause(cause, -EROFS, "%s: opened read-only", st->path);
 	else if (access(bak, R_OK) < 0)
@@ -349,8 +409,8 @@ int store_migrate_rollback(store *st, char **cause)
 	 * as immutable, so no -wal or -shm is made beside it. */
 	uri = migrate_uri(bak);
 	if (sqlite3_open_v2(uri, &b, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
+	    sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
 		rc = store_cause(cause, -EINVAL, "%s is not a sound database: not restored", bak);
 		goto out;
 	}

@@ -17,25 +17,28 @@ static int prune_rows(struct conn *cn, const char *table_q, const struct map_col
 		      bool dry_run, int64_t *n)
 {
 	struct strbuf sql = STRBUF_INIT;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	int rc;
 
 	strbuf_addf(&sql, "%s FROM %s WHERE ", dry_run ? "SELECT count(*)" : "DELETE", table_q);
 	if (col->time == MAP_TIME_EPOCH || col->time == MAP_TIME_EPOCH_MS) {
 		sql_quote(&sql, col->column);
 		strbuf_addstr(&sql, " < ?1");
+	} else if (cn->pg) { /* timestamptz */
+		sql_quote(&sql, col->column);
+		strbuf_addstr(&sql, " < CAST(?1 AS timestamptz)");
 	} else { /* as times, not text: other writers use other forms (datetime('now')) */
 		strbuf_addstr(&sql, "julianday(");
 		sql_quote(&sql, col->column);
 		strbuf_addstr(&sql, ") < julianday(?1)");
 	}
-	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) == SQLITE_OK) {
+	if ((rc = db_prepare(cn, sql.buf, &s)) == SQLITE_OK) {
 		value_bind_now(col->time, before_ms, s, 1);
-		rc = sqlite3_step(s);
-		*n = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : sqlite3_changes(cn->db);
+		rc = db_step(s);
+		*n = rc == SQLITE_ROW ? db_column_int64(s, 0) : conn_changes(cn);
 		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	strbuf_release(&sql);
 	return rc;
 }

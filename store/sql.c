@@ -86,7 +86,7 @@ static char *sql_rel_link(const struct map_relation *r)
 	return strbuf_detach(&sb, NULL);
 }
 
-static void sql_build_collection(const struct map_collection *c, struct coll_sql *q)
+static void sql_build_collection(const struct map_collection *c, struct coll_sql *q, bool pg)
 {
 	const struct map_column *cols = c->columns;
 	const char *key = c->key->column, *t;
@@ -97,7 +97,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->table_q = c->sidecar ? sql_fmt("%q.%q", SQL_SIDECAR, c->table) : sql_fmt("%q", c->table);
 	t = q->table_q;
 	/* Soft-deleted rows (in .trash/) are not part of the collection. */
-	live = c->soft_delete ? sql_fmt("%q IS NULL", c->soft_delete) : xstrdup("1");
+	live = c->soft_delete ? sql_fmt("%q IS NULL", c->soft_delete) : xstrdup("TRUE");
 	q->get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1 AND %s", cols, c->ncolumns, t, key, live);
 	q->all = sql_fmt("SELECT %c FROM %s WHERE %s ORDER BY %q", cols, c->ncolumns, t, live, key);
 	q->after = sql_fmt("SELECT %c FROM %s WHERE %q > ?1 AND %s ORDER BY %q", cols, c->ncolumns, t, key, live,
@@ -142,7 +142,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			/* entities of this collection in .trash/ are not grouped */
 			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", r->to, key, t, live)
 						     : xstrdup("");
-			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE 1%s ORDER BY 1", r->from, r->table,
+			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE TRUE%s ORDER BY 1", r->from, r->table,
 						    alive);
 			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY 1", r->to, r->table, r->from,
 						  alive);
@@ -192,9 +192,15 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", l->owner, key, t,
 							       live)
 						     : xstrdup("");
-			q->log_search[i] = sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
-						   " MATCH ?1)%s ORDER BY %q", l->owner, l->columns, l->ncolumns, l->table,
-						   l->id, l->fts, l->fts, alive, l->id);
+			/* PostgreSQL: the index is a view of (rowid, document tsvector); the
+			 * query is FTS5's, made to_tsquery's (pg_tsquery) */
+			q->log_search[i] = pg ? sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE"
+							" document @@ to_tsquery('simple', ?1))%s ORDER BY %q",
+							l->owner, l->columns, l->ncolumns, l->table, l->id, l->fts, alive,
+							l->id)
+					      : sql_fmt("SELECT %q, %c FROM %q WHERE %q IN (SELECT rowid FROM %q WHERE %q"
+							" MATCH ?1)%s ORDER BY %q", l->owner, l->columns, l->ncolumns,
+							l->table, l->id, l->fts, l->fts, alive, l->id);
 			free(alive);
 		}
 	}
@@ -298,14 +304,14 @@ void sql_build(store *st)
 
 	st->sql = xcalloc(db->ncollections + 1, sizeof(*st->sql));
 	for (size_t i = 0; i < db->ncollections; i++)
-		sql_build_collection(&db->collections[i], &st->sql[i]);
+		sql_build_collection(&db->collections[i], &st->sql[i], st->pg);
 	/* orchfs's own tables: in the database, or in its sidecar */
 	const char *own = db->sidecar ? "\"" SQL_SIDECAR "\"." : "";
 	if (db->audit)
 		st->audit_insert = sql_fmt("INSERT INTO %s%q (tool_name, pid, uid, operation, path, arguments, result,"
 					   " status, duration_ms, task_id, collection, entity_key, before_json,"
 					   " after_json, created_at, updated_at, process, user_approval) VALUES (?1, ?2,"
-					   " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
+					   " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17) RETURNING id",
 					   own, db->audit);
 	if (db->changes) {
 		const char *t = db->changes;
@@ -322,7 +328,7 @@ void sql_build(store *st)
 		const char *a = st->sql[map_collection(db, db->approvals)->index].table_q;
 		st->approval_insert = sql_fmt("INSERT INTO %s (tool_name, pid, uid, operation, path, collection,"
 					      " entity_key, payload, before_json, after_json) VALUES (?1, ?2, ?3, ?4,"
-					      " ?5, ?6, ?7, ?8, ?9, ?10)", a);
+					      " ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id", a);
 		st->approval_get = sql_fmt("SELECT tool_name, pid, uid, operation, path, collection, entity_key,"
 					   " payload, status FROM %s WHERE id = ?1", a);
 		st->approval_close = sql_fmt("UPDATE %s SET status = ?2, reason = ?3, decided_by = ?4, decided_at = ?5,"
@@ -348,7 +354,8 @@ void sql_build(store *st)
 		q->alloc_put = sql_fmt("INSERT INTO %s_orchfs_keys (collection, last) VALUES (?1, ?2)"
 				       " ON CONFLICT (collection) DO UPDATE SET last = excluded.last", own);
 	}
-	st->conn_setup = sql_conn_setup(db);
+	/* PostgreSQL: the migrations make the views, and the feed is the schema's own */
+	st->conn_setup = st->pg ? NULL : sql_conn_setup(db);
 }
 
 static void sql_free_list(char **v)

@@ -79,6 +79,14 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 	       store **out, char **cause);
 void store_free(store *st);
 
+/* store_is_server - does path name a PostgreSQL server (postgres://...,
+ * postgresql://...) rather than a file? store_open takes either. */
+bool store_is_server(const char *path);
+/* store_libpq_version - the PostgreSQL client library's version (150020: 15.20). */
+int store_libpq_version(void);
+/* store_display - path as it may be shown: a URL without its password. */
+char *store_display(const char *path);
+
 /* store_sidecar_path - where orchfs keeps its own tables beside a tool's
  * database file that it may not alter ("x.db" -> "x.orchfs.db"; map.h). */
 char *store_sidecar_path(const char *path);
@@ -97,6 +105,10 @@ unsigned store_generation(const store *st);
 /* store_data_version - a number that changes whenever any connection (ours or
  * another process's) commits to the file; for cache invalidation. */
 int store_data_version(store *st, int64_t *out);
+/* store_notify_fd - a descriptor that becomes readable when another
+ * process commits (PostgreSQL's notifications), or -1 (SQLite: watch the
+ * file); poll it, then ask store_data_version. */
+int store_notify_fd(store *st);
 
 /* --- versions, for caches above the store (store/version.c) --- */
 

@@ -41,7 +41,7 @@ static int trash_change(store *st, const struct map_collection *c, const char *k
 			const struct store_actor *who, char **cause)
 {
 	struct change ch;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int rc;
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
@@ -54,12 +54,12 @@ static int trash_change(store *st, const struct map_collection *c, const char *k
 		goto out;
 	}
 	if (!(s = conn_stmt(ch.cn, restore ? st->sql[c->index].restore : st->sql[c->index].purge))) {
-		rc = store_sqlerr(ch.cn, sqlite3_errcode(ch.cn->db), cause);
+		rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 		goto out;
 	}
 	entity_bind_key(c, s, 1, key);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
+	rc = db_step(s);
+	db_reset(s);
 	if (rc != SQLITE_DONE) {
 		rc = store_sqlerr(ch.cn, rc, cause);
 		goto out;

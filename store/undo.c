@@ -144,9 +144,9 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 	return rc;
 }
 
-static cJSON *undo_json(sqlite3_stmt *s, int i)
+static cJSON *undo_json(dbstmt *s, int i)
 {
-	const char *t = (const char *)sqlite3_column_text(s, i);
+	const char *t = (const char *)db_column_text(s, i);
 
 	return t ? cJSON_Parse(t) : NULL;
 }
@@ -157,7 +157,7 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 	const struct map_collection *c = NULL;
 	cJSON *before = NULL, *after = NULL, *args = NULL;
 	char *op = NULL, *key = NULL;
-	sqlite3_stmt *s = NULL;
+	dbstmt *s = NULL;
 	struct conn *cn;
 	int rc;
 
@@ -170,29 +170,29 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 	strbuf_addstr(&sql, "SELECT operation, status, collection, entity_key, before_json, after_json, arguments FROM ");
 	strbuf_addstr(&sql, st->audit_q);
 	strbuf_addstr(&sql, " WHERE id = ?1");
-	if ((rc = sqlite3_prepare_v2(cn->db, sql.buf, -1, &s, NULL)) != SQLITE_OK) {
+	if ((rc = db_prepare(cn, sql.buf, &s)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
 		goto out;
 	}
-	sqlite3_bind_int64(s, 1, id);
-	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+	db_bind_int64(s, 1, id);
+	if ((rc = db_step(s)) != SQLITE_ROW) {
 		rc = rc == SQLITE_DONE ? store_cause(cause, -ENOENT, "audit/%lld: no such audit row", (long long)id)
 				       : store_sqlerr(cn, rc, cause);
 		goto out;
 	}
-	if (!sqlite3_column_text(s, 2) || !sqlite3_column_text(s, 3) ||
-	    !(c = map_collection(st->db, (const char *)sqlite3_column_text(s, 2)))) {
+	if (!db_column_text(s, 2) || !db_column_text(s, 3) ||
+	    !(c = map_collection(st->db, (const char *)db_column_text(s, 2)))) {
 		rc = store_cause(cause, -EINVAL, "audit/%lld changed no entity", (long long)id);
 		goto out;
 	}
-	if (strcmp((const char *)sqlite3_column_text(s, 1), "success") != 0 &&
-	    strcmp((const char *)sqlite3_column_text(s, 1), "approved") != 0) {
+	if (strcmp((const char *)db_column_text(s, 1), "success") != 0 &&
+	    strcmp((const char *)db_column_text(s, 1), "approved") != 0) {
 		rc = store_cause(cause, -EINVAL, "audit/%lld is a refused change (%s): nothing to undo", (long long)id,
-				 sqlite3_column_text(s, 1));
+				 db_column_text(s, 1));
 		goto out;
 	}
-	op = xstrdup((const char *)sqlite3_column_text(s, 0));
-	key = xstrdup((const char *)sqlite3_column_text(s, 3));
+	op = xstrdup((const char *)db_column_text(s, 0));
+	key = xstrdup((const char *)db_column_text(s, 3));
 	before = undo_json(s, 4);
 	after = undo_json(s, 5);
 	args = undo_json(s, 6);
@@ -204,7 +204,7 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 out:
 	if (rc)
 		conn_rollback(cn);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	strbuf_release(&sql);
 	cJSON_Delete(before);
 	cJSON_Delete(after);

@@ -30,26 +30,26 @@ char *value_mask(const char *s)
 	return xasprintf("****%s", last4);
 }
 
-static int64_t value_time_ms(enum map_time time, sqlite3_stmt *s, int i, bool *ok)
+static int64_t value_time_ms(enum map_time time, dbstmt *s, int i, bool *ok)
 {
 	int64_t ms;
 
 	*ok = true;
-	if (sqlite3_column_type(s, i) == SQLITE_INTEGER || sqlite3_column_type(s, i) == SQLITE_FLOAT) {
-		double d = sqlite3_column_double(s, i);
+	if (db_column_type(s, i) == SQLITE_INTEGER || db_column_type(s, i) == SQLITE_FLOAT) {
+		double d = db_column_double(s, i);
 		if (time == MAP_TIME_EPOCH_MS)
 			return (int64_t)d;
 		return (int64_t)(d * 1000.0);
 	}
-	if (time_parse_iso((const char *)sqlite3_column_text(s, i), &ms) == 0)
+	if (time_parse_iso((const char *)db_column_text(s, i), &ms) == 0)
 		return ms;
 	*ok = false;
 	return 0;
 }
 
-cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool secrets)
+cJSON *value_read(const struct map_column *col, dbstmt *s, int i, bool secrets)
 {
-	int t = sqlite3_column_type(s, i);
+	int t = db_column_type(s, i);
 	const char *text;
 	char buf[40];
 	cJSON *v;
@@ -61,18 +61,18 @@ cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool sec
 	case MAP_REVISION:
 	case MAP_REAL:
 		if (t == SQLITE_INTEGER)
-			return cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
+			return cJSON_CreateNumber((double)db_column_int64(s, i));
 		if (t == SQLITE_FLOAT)
-			return cJSON_CreateNumber(sqlite3_column_double(s, i));
+			return cJSON_CreateNumber(db_column_double(s, i));
 		break;
 	case MAP_BOOLEAN:
 		if (t == SQLITE_INTEGER)
-			return cJSON_CreateBool(sqlite3_column_int64(s, i) != 0);
+			return cJSON_CreateBool(db_column_int64(s, i) != 0);
 		break;
 	case MAP_JSON:
 		if (t == SQLITE_TEXT) {
-			text = (const char *)sqlite3_column_text(s, i);
-			if ((v = cJSON_ParseWithLength(text, (size_t)sqlite3_column_bytes(s, i))))
+			text = (const char *)db_column_text(s, i);
+			if ((v = cJSON_ParseWithLength(text, (size_t)db_column_bytes(s, i))))
 				return v;
 		}
 		break;
@@ -91,11 +91,11 @@ cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool sec
 		break;
 	}
 	if (t == SQLITE_INTEGER)
-		return cJSON_CreateNumber((double)sqlite3_column_int64(s, i));
+		return cJSON_CreateNumber((double)db_column_int64(s, i));
 	if (t == SQLITE_FLOAT)
-		return cJSON_CreateNumber(sqlite3_column_double(s, i));
-	text = (const char *)sqlite3_column_text(s, i);
-	if (t == SQLITE_BLOB || !utf8_valid(text, (size_t)sqlite3_column_bytes(s, i)))
+		return cJSON_CreateNumber(db_column_double(s, i));
+	text = (const char *)db_column_text(s, i);
+	if (t == SQLITE_BLOB || !utf8_valid(text, (size_t)db_column_bytes(s, i)))
 		return cJSON_CreateString("(binary)");
 	if (col->secret && !secrets) {
 		char *m = value_mask(text);
@@ -106,53 +106,53 @@ cJSON *value_read(const struct map_column *col, sqlite3_stmt *s, int i, bool sec
 	return cJSON_CreateString(text);
 }
 
-void value_bind_now(enum map_time time, int64_t ms, sqlite3_stmt *s, int i)
+void value_bind_now(enum map_time time, int64_t ms, dbstmt *s, int i)
 {
 	char buf[40];
 
 	switch (time) {
 	case MAP_TIME_EPOCH:
-		sqlite3_bind_int64(s, i, ms / 1000);
+		db_bind_int64(s, i, ms / 1000);
 		break;
 	case MAP_TIME_EPOCH_MS:
-		sqlite3_bind_int64(s, i, ms);
+		db_bind_int64(s, i, ms);
 		break;
 	case MAP_TIME_SQLITE:
 		time_format_iso(ms, buf, sizeof(buf));
 		buf[10] = ' ';
 		buf[19] = 0; /* "YYYY-MM-DD HH:MM:SS" as datetime('now') */
-		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	case MAP_TIME_RFC3339:
 		time_format_iso(ms, buf, sizeof(buf));
 		buf[19] = 'Z';
 		buf[20] = 0; /* whole seconds, as Go's time.RFC3339 */
-		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	case MAP_TIME_ISO:
 		time_format_iso(ms, buf, sizeof(buf));
-		sqlite3_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
+		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	}
 }
 
-int value_bind(const struct map_column *col, const cJSON *v, sqlite3_stmt *s, int i)
+int value_bind(const struct map_column *col, const cJSON *v, dbstmt *s, int i)
 {
 	int64_t ms;
 	char *text;
 	int rc;
 
 	if (!v || cJSON_IsNull(v))
-		return sqlite3_bind_null(s, i);
+		return db_bind_null(s, i);
 	switch (col->type) {
 	case MAP_JSON:
 		text = cJSON_PrintUnformatted(v);
-		rc = sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+		rc = db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 		cJSON_free(text);
 		return rc;
 	case MAP_BOOLEAN:
 		if (cJSON_IsBool(v))
-			return sqlite3_bind_int(s, i, cJSON_IsTrue(v));
+			return db_bind_int64(s, i, cJSON_IsTrue(v));
 		break;
 	case MAP_TIMESTAMP:
 	case MAP_CREATED:
@@ -168,15 +168,15 @@ int value_bind(const struct map_column *col, const cJSON *v, sqlite3_stmt *s, in
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 		if (col->type != MAP_REAL && d == floor(d) && fabs(d) < 9.2e18)
-			return sqlite3_bind_int64(s, i, (sqlite3_int64)d);
-		return sqlite3_bind_double(s, i, d);
+			return db_bind_int64(s, i, (int64_t)d);
+		return db_bind_double(s, i, d);
 	}
 	if (cJSON_IsBool(v))
-		return sqlite3_bind_int(s, i, cJSON_IsTrue(v));
+		return db_bind_int64(s, i, cJSON_IsTrue(v));
 	if (cJSON_IsString(v))
-		return sqlite3_bind_text(s, i, v->valuestring, -1, SQLITE_TRANSIENT);
+		return db_bind_text(s, i, v->valuestring, -1, SQLITE_TRANSIENT);
 	text = cJSON_PrintUnformatted(v);
-	rc = sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+	rc = db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 	cJSON_free(text);
 	return rc;
 }

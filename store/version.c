@@ -70,6 +70,8 @@ int store_version(store *st, struct store_version *v)
 	unsigned gen = __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
 	int state = __atomic_load_n(&st->vstate, __ATOMIC_ACQUIRE);
 
+	if (st->pg)
+		return -ENOTSUP; /* no shared memory to read: cache nothing */
 	if (state == 0 || __atomic_load_n(&st->vgen, __ATOMIC_ACQUIRE) != gen) {
 		/* first use, or the file at the path was replaced (db.c): map the
 		 * WAL index of the file served now */
@@ -138,30 +140,30 @@ int store_log_rows_after(store *st, const struct map_collection *c, const struct
 			 int64_t after, store_row_fn fn, void *arg, int64_t *last)
 {
 	struct conn *cn;
-	sqlite3_stmt *s;
+	dbstmt *s;
 	int n = (int)l->ncolumns, rc;
 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].log_after[l - c->logs])))
-		return store_errno(sqlite3_errcode(cn->db));
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, after);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		return store_errno(conn_errcode(cn));
+	db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+	db_bind_int64(s, 2, after);
+	while ((rc = db_step(s)) == SQLITE_ROW) {
 		cJSON *row = cJSON_CreateObject();
 		for (int i = 0; i < n; i++)
 			cJSON_AddItemToObject(row, l->columns[i].name,
 					      value_read(&l->columns[i], s, i, false));
 		if (last)
-			*last = sqlite3_column_int64(s, n);
+			*last = db_column_int64(s, n);
 		rc = fn(arg, row);
 		cJSON_Delete(row);
 		if (rc) {
-			sqlite3_reset(s);
+			db_reset(s);
 			return rc;
 		}
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 

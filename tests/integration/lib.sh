@@ -7,7 +7,9 @@
 # valgrind report to its stderr (libfuse's output_checker).
 #
 # ORCHFS_MOUNT_OPTS adds options to every mount (meson runs live.sh again
-# with --cache). A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
+# with --cache). ORCHFS_TEST_PG=1 runs the test on PostgreSQL instead: the
+# project database is a new database on the loopback server of
+# scripts/pg-server.sh ($DB is its URL, dropped at exit) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
 # $UDB, sql, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
@@ -32,6 +34,14 @@ fail() {
 note() { echo "# $*"; }
 
 sql() { sqlite3 -bail "$DB" "$@"; }
+if [ -n "${ORCHFS_TEST_PG:-}" ]; then
+	PG_NAME=t_$(printf %s "$TEST_NAME" | tr -c 'a-z0-9_' _)_$$
+	DB=$(sh "$(dirname "$0")/../../scripts/pg-server.sh" newdb "$PG_NAME" 2>"$T/pg-server.err") ||
+		{ cat "$T/pg-server.err" >&2; echo "FAIL: no PostgreSQL server (scripts/pg-server.sh)" >&2; exit 1; }
+	export ORCHFS_DB=$DB
+	# psql, printing as sqlite3 does: no header, columns split by |
+	sql() { printf '%s\n' "$@" | psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -d "$DB"; }
+fi
 usql() { sqlite3 -bail "$UDB" "$@"; }
 
 assert_eq() { # assert_eq EXPECTED ACTUAL WHAT
@@ -105,6 +115,9 @@ fixture_exit() {
 	fi
 	if is_mounted; then
 		umount -l "$MNT" 2>/dev/null
+	fi
+	if [ -n "${PG_NAME:-}" ] && [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ]; then
+		sh "$(dirname "$0")/../../scripts/pg-server.sh" dropdb "$PG_NAME" 2>/dev/null
 	fi
 	if [ "$rc" -eq 0 ] && [ "$FAILED" -eq 0 ]; then
 		rm -rf "$T"

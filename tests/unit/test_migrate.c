@@ -77,53 +77,70 @@ static int exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* Is f named KIND/NNNN_name.DIR.sql (SQLite, or both) or .DIR.pg.sql (PostgreSQL)? */
+static const char *step_suffix(const char *name, const char **suffix)
+{
+	static const char *const suffixes[] = { ".up.pg.sql", ".down.pg.sql", ".up.sql", ".down.sql" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		const char *dot = strstr(name, suffixes[i]);
+		if (dot && strcmp(dot, suffixes[i]) == 0) {
+			*suffix = suffixes[i];
+			return dot;
+		}
+	}
+	return NULL;
+}
+
+/* Is there an embedded step named prefix + suffix? */
+static int step_exists(const char *prefix, size_t n, const char *suffix)
+{
+	char other[256];
+
+	snprintf(other, sizeof(other), "%.*s%s", (int)n, prefix, suffix);
+	for (const struct embedded_file *g = embedded_migrations; g->name; g++)
+		if (strcmp(g->name, other) == 0)
+			return 1;
+	fprintf(stderr, "no %s for %.*s\n", suffix, (int)n, prefix);
+	return 0;
+}
+
 static void test_pairs(void)
 {
 	const char *kinds[] = { "project", "user", "sidecar" };
 
-	/* Every step has an up and a down file, numbered 1..N without gaps per kind. */
+	/* Every step has an up and a down file, numbered 1..N without gaps per
+	 * kind; a PostgreSQL step (.pg.sql) has its pair too, and the SQLite step
+	 * of the same number and name (the default for both engines). */
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 		size_t klen = strlen(kinds[k]);
 		int n = 0, max = 0;
 		for (const struct embedded_file *f = embedded_migrations; f->name; f++) {
-			const char *base = f->name + klen + 1, *dot;
-			char other[256];
-			int found = 0;
+			const char *base = f->name + klen + 1, *dot, *suffix = NULL;
 			if (strncmp(f->name, kinds[k], klen) != 0 || f->name[klen] != '/')
 				continue;
 			CHECK(strlen(base) > 5 && base[4] == '_');
-			dot = strstr(base, ".up.sql");
-			if (!dot) {
-				CHECK(strstr(base, ".down.sql") && strcmp(strstr(base, ".down.sql"), ".down.sql") == 0);
-				continue;
-			}
-			CHECK_STR(dot, ".up.sql");
-			n++;
-			if (atoi(base) > max)
-				max = atoi(base);
-			snprintf(other, sizeof(other), "%.*s.down.sql", (int)(dot - f->name), f->name);
-			for (const struct embedded_file *g = embedded_migrations; g->name; g++)
-				found |= strcmp(g->name, other) == 0;
-			if (!found)
-				fprintf(stderr, "no down step for %s\n", f->name);
-			CHECK(found);
 			CHECK(f->len > 0 && strlen(f->data) == f->len);
+			dot = step_suffix(f->name, &suffix);
+			CHECK(dot != NULL);
+			if (!dot)
+				continue;
+			if (strcmp(suffix, ".up.sql") == 0) {
+				n++;
+				if (atoi(base) > max)
+					max = atoi(base);
+				CHECK(step_exists(f->name, (size_t)(dot - f->name), ".down.sql"));
+			} else if (strcmp(suffix, ".down.sql") == 0) {
+				CHECK(step_exists(f->name, (size_t)(dot - f->name), ".up.sql"));
+			} else if (strcmp(suffix, ".up.pg.sql") == 0) {
+				CHECK(step_exists(f->name, (size_t)(dot - f->name), ".down.pg.sql"));
+				CHECK(step_exists(f->name, (size_t)(dot - f->name), ".up.sql"));
+			} else {
+				CHECK(step_exists(f->name, (size_t)(dot - f->name), ".up.pg.sql"));
+			}
 		}
 		CHECK(n >= 1);
 		CHECK_INT(max, n);
-	}
-	for (const struct embedded_file *f = embedded_migrations; f->name; f++) {
-		char other[256];
-		const char *dot = strstr(f->name, ".down.sql");
-		int found = 0;
-		if (!dot)
-			continue;
-		snprintf(other, sizeof(other), "%.*s.up.sql", (int)(dot - f->name), f->name);
-		for (const struct embedded_file *g = embedded_migrations; g->name; g++)
-			found |= strcmp(g->name, other) == 0;
-		if (!found)
-			fprintf(stderr, "no up step for %s\n", f->name);
-		CHECK(found);
 	}
 }
 
