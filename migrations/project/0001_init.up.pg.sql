@@ -15,7 +15,7 @@
 CREATE FUNCTION _orchfs_touch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   NEW.revision := OLD.revision + 1;
-  NEW.updated_at := now();
+  NEW.updated_at := statement_timestamp();
   RETURN NEW;
 END;
 $$;
@@ -34,8 +34,8 @@ CREATE TABLE workflows (
   started_at       TIMESTAMPTZ,
   completed_at     TIMESTAMPTZ,
   revision         BIGINT NOT NULL DEFAULT 1,
-  created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at       TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 
 CREATE TABLE tasks (
@@ -59,16 +59,16 @@ CREATE TABLE tasks (
   started_at    TIMESTAMPTZ,
   completed_at  TIMESTAMPTZ,
   revision      BIGINT NOT NULL DEFAULT 1,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX tasks_status ON tasks(status, id);
 
 CREATE TABLE task_dependencies (
   task_id    TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   depends_on TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   PRIMARY KEY (task_id, depends_on),
   CHECK (task_id <> depends_on)
 );
@@ -89,8 +89,8 @@ CREATE TABLE bugs (
   metadata      JSONB,
   resolved_at   TIMESTAMPTZ,
   revision      BIGINT NOT NULL DEFAULT 1,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX bugs_status ON bugs(status, id);
 CREATE INDEX bugs_priority ON bugs(priority, id);
@@ -99,8 +99,8 @@ CREATE TABLE task_bugs (
   task_id      TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   bug_id       TEXT NOT NULL REFERENCES bugs(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   relationship TEXT NOT NULL DEFAULT 'fixes',
-  created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at   TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at   TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   PRIMARY KEY (task_id, bug_id)
 );
 CREATE INDEX task_bugs_reverse ON task_bugs(bug_id, task_id);
@@ -115,8 +115,8 @@ CREATE TABLE project_rules (
   severity    TEXT NOT NULL DEFAULT 'warning' CHECK (severity IN ('error','warning','info')),
   enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
   revision    BIGINT NOT NULL DEFAULT 1,
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX project_rules_type ON project_rules(rule_type, id);
 
@@ -133,8 +133,8 @@ CREATE TABLE zones (
   width           DOUBLE PRECISION NOT NULL DEFAULT 300,
   height          DOUBLE PRECISION NOT NULL DEFAULT 200,
   revision        BIGINT NOT NULL DEFAULT 1,
-  created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at      TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at      TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 
 CREATE TABLE worktrees (
@@ -148,17 +148,17 @@ CREATE TABLE worktrees (
   position_x  DOUBLE PRECISION NOT NULL DEFAULT 0,
   position_y  DOUBLE PRECISION NOT NULL DEFAULT 0,
   revision    BIGINT NOT NULL DEFAULT 1,
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 
 -- A worktree is in at most one zone: the key is worktree_id alone.
 CREATE TABLE worktree_zones (
   worktree_id TEXT PRIMARY KEY NOT NULL REFERENCES worktrees(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   zone_id     TEXT NOT NULL REFERENCES zones(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
-  assigned_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+  assigned_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX worktree_zones_zone ON worktree_zones(zone_id, worktree_id);
 
@@ -170,9 +170,9 @@ CREATE TABLE zone_executions (
   prompt      TEXT,
   result      JSONB,
   success     INTEGER CHECK (success IN (0, 1)),
-  executed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+  executed_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX zone_executions_zone ON zone_executions(zone_id, id);
 
@@ -207,8 +207,8 @@ CREATE TABLE workflow_tasks (
   workflow_id TEXT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   task_id     TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   sequence    BIGINT NOT NULL DEFAULT 0,
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   PRIMARY KEY (workflow_id, task_id)
 );
 CREATE INDEX workflow_tasks_task ON workflow_tasks(task_id, workflow_id);
@@ -227,9 +227,9 @@ CREATE TABLE transcripts (
   input_tokens  BIGINT,
   output_tokens BIGINT,
   tool_calls    JSONB,
-  timestamp     TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  timestamp     TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX transcripts_task ON transcripts(task_id, id);
 
@@ -275,8 +275,8 @@ CREATE TABLE tool_permissions (
   arg_blacklist     JSONB,
   description       TEXT,
   revision          BIGINT NOT NULL DEFAULT 1,
-  created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at        TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 
 -- The audit log: one row per change through orchfs, and per refused attempt.
@@ -298,8 +298,8 @@ CREATE TABLE tool_executions (
   entity_key    TEXT,
   before_json   JSONB,
   after_json    JSONB,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX tool_executions_tool ON tool_executions(tool_name, id);
 CREATE INDEX tool_executions_task ON tool_executions(task_id, id);

@@ -23,8 +23,8 @@ CREATE TABLE approvals (
   decided_by  TEXT,
   decided_at  TIMESTAMPTZ,
   revision    BIGINT NOT NULL DEFAULT 1,
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX approvals_status ON approvals(status, id);
 CREATE TRIGGER approvals_touch BEFORE UPDATE ON approvals

@@ -14,8 +14,8 @@ CREATE TABLE orchestrator_agents (
   capabilities  JSONB NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(capabilities) = 'array'),
   default_model TEXT,
   revision      BIGINT NOT NULL DEFAULT 1,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX orchestrator_agents_type ON orchestrator_agents(agent_type, id);
 
@@ -36,8 +36,8 @@ CREATE TABLE agents (
   started_at            TIMESTAMPTZ,
   completed_at          TIMESTAMPTZ,
   revision              BIGINT NOT NULL DEFAULT 1,
-  created_at            TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at            TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at            TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at            TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   CHECK (parent_agent_id IS NULL OR parent_agent_id <> id)
 );
 CREATE INDEX agents_orchestrator_agent ON agents(orchestrator_agent_id, id);
@@ -64,8 +64,8 @@ CREATE TABLE prompts (
   error_message TEXT,
   completed_at  TIMESTAMPTZ,
   revision      BIGINT NOT NULL DEFAULT 1,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX prompts_agent ON prompts(agent_id, id);
 CREATE INDEX prompts_status ON prompts(status, id);
@@ -80,9 +80,9 @@ CREATE TABLE agent_logs (
              CHECK (log_type IN ('state_change','milestone','error','performance','tool_call','cost_update')),
   message    TEXT NOT NULL,
   details    JSONB,
-  timestamp  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  timestamp  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX agent_logs_agent ON agent_logs(agent_id, id);
 CREATE INDEX agent_logs_time ON agent_logs(timestamp);
@@ -93,9 +93,9 @@ CREATE TABLE system_logs (
   component  TEXT NOT NULL DEFAULT 'orchestrator',
   message    TEXT NOT NULL,
   details    JSONB,
-  timestamp  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  timestamp  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX system_logs_level ON system_logs(log_level, id);
 CREATE INDEX system_logs_component ON system_logs(component, id);

@@ -23,8 +23,8 @@ CREATE TABLE phases (
   error_message TEXT,
   started_at    TIMESTAMPTZ,
   completed_at  TIMESTAMPTZ,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   UNIQUE (task_id, phase_id)
 );
 CREATE INDEX phases_task ON phases(task_id, id);
@@ -50,8 +50,8 @@ CREATE TABLE phase_templates (
   retry_from_phase  TEXT,
   is_builtin        INTEGER NOT NULL DEFAULT 0 CHECK (is_builtin IN (0, 1)),
   revision          BIGINT NOT NULL DEFAULT 1,
-  created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at        TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 
 -- An execution of a workflow (RUN-NNN). A workflow with runs cannot be
@@ -76,8 +76,8 @@ CREATE TABLE workflow_runs (
   started_at          TIMESTAMPTZ,
   completed_at        TIMESTAMPTZ,
   revision            BIGINT NOT NULL DEFAULT 1,
-  created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at          TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at          TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at          TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX workflow_runs_workflow ON workflow_runs(workflow_id, id);
 CREATE INDEX workflow_runs_task ON workflow_runs(task_id, id);
@@ -99,8 +99,8 @@ CREATE TABLE workflow_run_phases (
   session_id        TEXT,
   started_at        TIMESTAMPTZ,
   completed_at      TIMESTAMPTZ,
-  created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   UNIQUE (workflow_run_id, phase_template_id)
 );
 CREATE INDEX workflow_run_phases_run ON workflow_run_phases(workflow_run_id, id);
@@ -116,9 +116,9 @@ CREATE TABLE phase_outputs (
   content         TEXT NOT NULL,
   content_hash    TEXT,
   iteration       BIGINT NOT NULL DEFAULT 1 CHECK (iteration >= 1),
-  timestamp       TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+  timestamp       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at      TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at      TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   UNIQUE (task_id, phase_id, output_var_name, iteration)
 );
 CREATE INDEX phase_outputs_task ON phase_outputs(task_id, id);
@@ -132,9 +132,9 @@ CREATE TABLE task_comments (
   author_type TEXT NOT NULL DEFAULT 'human' CHECK (author_type IN ('human','agent','system')),
   content     TEXT NOT NULL,
   phase       TEXT,
-  timestamp   TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+  timestamp   TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at  TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX task_comments_task ON task_comments(task_id, id);
 
@@ -149,11 +149,11 @@ CREATE TABLE review_comments (
   status       TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open','resolved','wont_fix')),
   author       TEXT NOT NULL DEFAULT 'agent' CHECK (author IN ('human','agent','system')),
   content      TEXT NOT NULL,
-  timestamp    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  timestamp    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   resolved_by  TEXT,
   resolved_at  TIMESTAMPTZ,
-  created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at   TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at   TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX review_comments_task ON review_comments(task_id, id);
 CREATE INDEX review_comments_status ON review_comments(status, task_id);
@@ -167,10 +167,10 @@ CREATE TABLE gate_decisions (
   approved   INTEGER NOT NULL CHECK (approved IN (0, 1)),
   reason     TEXT,
   decided_by TEXT,
-  decided_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  decided_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   revision   BIGINT NOT NULL DEFAULT 1,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX gate_decisions_task ON gate_decisions(task_id, id);
 CREATE INDEX gate_decisions_type ON gate_decisions(gate_type, id);
@@ -189,9 +189,9 @@ CREATE TABLE event_log (
   source          TEXT,
   data            JSONB,
   duration_ms     BIGINT CHECK (duration_ms IS NULL OR duration_ms >= 0),
-  timestamp       TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at      TIMESTAMPTZ NOT NULL DEFAULT now()
+  timestamp       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at      TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at      TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE UNIQUE INDEX event_log_dedup ON event_log(task_id, event_type, phase, timestamp);
 CREATE INDEX event_log_task ON event_log(task_id, id);
@@ -234,8 +234,8 @@ CREATE TABLE branches (
   merged_to        TEXT,
   merge_commit_sha TEXT,
   revision         BIGINT NOT NULL DEFAULT 1,
-  created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at       TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX branches_type ON branches(type, id);
 CREATE INDEX branches_status ON branches(status, id);
@@ -252,8 +252,8 @@ CREATE TABLE initiatives (
   branch_base        TEXT,
   branch_prefix      TEXT,
   revision           BIGINT NOT NULL DEFAULT 1,
-  created_at         TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at         TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at         TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at         TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX initiatives_status ON initiatives(status, id);
 
@@ -263,17 +263,17 @@ CREATE TABLE initiative_decisions (
   decision      TEXT NOT NULL,
   rationale     TEXT,
   decided_by    TEXT,
-  decided_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  decided_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX initiative_decisions_initiative ON initiative_decisions(initiative_id, id);
 
 CREATE TABLE initiative_dependencies (
   initiative_id TEXT NOT NULL REFERENCES initiatives(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   depends_on    TEXT NOT NULL REFERENCES initiatives(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   PRIMARY KEY (initiative_id, depends_on),
   CHECK (initiative_id <> depends_on)
 );
@@ -285,8 +285,8 @@ CREATE TABLE initiative_tasks (
   task_id       TEXT PRIMARY KEY NOT NULL REFERENCES tasks(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   initiative_id TEXT NOT NULL REFERENCES initiatives(id) ON DELETE CASCADE DEFERRABLE INITIALLY IMMEDIATE,
   sequence      BIGINT NOT NULL DEFAULT 0,
-  created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at    TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX initiative_tasks_initiative ON initiative_tasks(initiative_id, sequence, task_id);
 

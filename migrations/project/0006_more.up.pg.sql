@@ -13,10 +13,10 @@ CREATE TABLE ast_cache (
   imports           JSONB NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(imports) = 'array'),
   file_size         BIGINT CHECK (file_size IS NULL OR file_size >= 0),
   parse_duration_ms BIGINT NOT NULL DEFAULT 0 CHECK (parse_duration_ms >= 0),
-  accessed_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+  accessed_at       TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   revision          BIGINT NOT NULL DEFAULT 1,
-  created_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at        TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at        TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE INDEX ast_cache_language ON ast_cache(language, id);
 CREATE INDEX ast_cache_accessed ON ast_cache(accessed_at);
@@ -38,8 +38,8 @@ CREATE TRIGGER ast_cache_feed_delete AFTER DELETE ON ast_cache
 CREATE TABLE metadata_entries (
   key        TEXT PRIMARY KEY NOT NULL CHECK (key <> 'schema_version'),
   value      TEXT,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 CREATE VIEW metadata (key, value) AS
   SELECT 'schema_version'::text, CAST(max(version) AS TEXT) FROM _orchfs_migrations
@@ -56,14 +56,14 @@ BEGIN
         USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     INSERT INTO metadata_entries (key, value) VALUES (NEW.key, NEW.value)
-      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = statement_timestamp();
     RETURN NEW;
   ELSIF TG_OP = 'UPDATE' THEN
     IF OLD.key = 'schema_version' OR NEW.key = 'schema_version' THEN
       RAISE EXCEPTION 'metadata: schema_version is kept by the migrations'
         USING ERRCODE = 'integrity_constraint_violation';
     END IF;
-    UPDATE metadata_entries SET key = NEW.key, value = NEW.value, updated_at = now()
+    UPDATE metadata_entries SET key = NEW.key, value = NEW.value, updated_at = statement_timestamp()
       WHERE key = OLD.key;
     RETURN NEW;
   ELSE

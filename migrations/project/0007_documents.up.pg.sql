@@ -10,8 +10,8 @@ CREATE TABLE documents (
   name       TEXT PRIMARY KEY NOT NULL,
   content    TEXT NOT NULL DEFAULT '',
   revision   BIGINT NOT NULL DEFAULT 1,
-  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  created_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp()
 );
 -- Written before its feed triggers exist: a default, not a change.
 INSERT INTO documents (name, created_at, updated_at, content) VALUES ('constitution',
@@ -52,7 +52,7 @@ CREATE TABLE task_attachments (
   size_bytes   BIGINT,
   data         BYTEA NOT NULL,
   is_image     INTEGER NOT NULL DEFAULT 0 CHECK (is_image IN (0, 1)),
-  created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+  created_at   TIMESTAMPTZ NOT NULL DEFAULT statement_timestamp(),
   UNIQUE (task_id, filename)
 );
 

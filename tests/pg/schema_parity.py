@@ -193,7 +193,7 @@ def norm_default(d):
     if d is None:
         return None
     d = d.strip()
-    if "strftime" in d or d == "now()":
+    if "strftime" in d or d in ("now()", "statement_timestamp()"):
         return "now"
     d = re.sub(r"::[a-z ]+$", "", d)       # '[]'::jsonb, 'x'::text
     while d.startswith("(") and d.endswith(")"):
