@@ -2,12 +2,15 @@
 # test.sh - the whole test suite, as CI runs it: install the dependencies,
 # build with warnings as errors and run every test, then build again with
 # AddressSanitizer and UndefinedBehaviorSanitizer and run every test again,
-# then build the fuzz targets with clang and run each briefly.
+# then build the fuzz targets with clang and run each briefly. A PostgreSQL
+# server is started on loopback first (scripts/pg-server.sh).
 # Prints "N passed, M failed" last. Run as root (it installs packages and
 # mounts FUSE filesystems).
 set -u
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh >/tmp/orchfs-deps.log 2>&1 || { cat /tmp/orchfs-deps.log; exit 1; }
+# the PostgreSQL backend's tests need a server: one on loopback, Debian's
+sh scripts/pg-server.sh up >/tmp/orchfs-pg.log 2>&1 || { cat /tmp/orchfs-pg.log; exit 1; }
 
 passed=0
 failed=0
