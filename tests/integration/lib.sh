@@ -11,7 +11,7 @@
 # project database is a new database on the loopback server of
 # scripts/pg-server.sh ($DB is its URL, dropped at exit) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
-# $UDB, sql, fail, assert_eq, assert_contains, close_errno, audit_count.
+# $UDB, sql, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
 set -o pipefail
 
@@ -41,7 +41,56 @@ if [ -n "${ORCHFS_TEST_PG:-}" ]; then
 	export ORCHFS_DB=$DB
 	# psql, printing as sqlite3 does: no header, columns split by |
 	sql() { printf '%s\n' "$@" | psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -d "$DB"; }
+	# SQLite's group_concat(X [, SEP]) for the tests' own queries (a test
+	# database only; the product never calls it).
+	sql "CREATE FUNCTION test_group_concat_step(acc text, v anyelement, sep text) RETURNS text LANGUAGE sql IMMUTABLE
+		AS \$\$ SELECT CASE WHEN v IS NULL THEN acc WHEN acc IS NULL THEN v::text ELSE acc || sep || v::text END \$\$;
+	CREATE FUNCTION test_group_concat_step(acc text, v anyelement) RETURNS text LANGUAGE sql IMMUTABLE
+		AS \$\$ SELECT test_group_concat_step(acc, v, ',') \$\$;
+	CREATE AGGREGATE group_concat(anyelement, text) (sfunc = test_group_concat_step, stype = text);
+	CREATE AGGREGATE group_concat(anyelement) (sfunc = test_group_concat_step, stype = text);" ||
+		{ echo "FAIL: group_concat for psql" >&2; exit 1; }
 fi
+on_pg() { [ -n "${ORCHFS_TEST_PG:-}" ]; }
+
+# sql_tables [EXCEPT...]: the project database's tables, sorted, on one line,
+# but for EXCEPT and the engine's own (sqlite_*).
+sql_tables() {
+	local not="''" x
+	for x in "$@"; do not="$not, '$x'"; done
+	if on_pg; then
+		sql "SELECT group_concat(tablename, ' ') FROM (SELECT tablename FROM pg_tables
+			WHERE schemaname = 'public' AND tablename NOT IN ($not) ORDER BY tablename) AS t"
+	else
+		sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
+			WHERE type = 'table' AND name NOT IN ($not) AND name NOT LIKE 'sqlite_%' ORDER BY name)"
+	fi
+}
+
+# sql_dump TABLE...: the rows of the project database's TABLEs, to compare
+# before and after (sqlite3's .dump; on PostgreSQL each table's rows as text,
+# sorted).
+sql_dump() {
+	local t
+	if on_pg; then
+		for t in "$@"; do
+			echo "-- $t"
+			sql "SELECT r::text FROM \"$t\" AS r ORDER BY 1"
+		done
+	else
+		sqlite3 "$DB" ".dump $*"
+	fi
+}
+
+# sql_time EXPR: EXPR (a time column) as SQLite keeps it, ISO 8601 in UTC
+# with milliseconds: 2026-11-24T10:00:00.123Z, on either engine.
+sql_time() {
+	if on_pg; then
+		echo "to_char(($1) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+	else
+		echo "($1)"
+	fi
+}
 usql() { sqlite3 -bail "$UDB" "$@"; }
 
 assert_eq() { # assert_eq EXPECTED ACTUAL WHAT
