@@ -44,9 +44,14 @@ int entity_load(struct conn *cn, const struct map_collection *c, const char *key
 	return entity_load_sql(cn, c, cn->st->sql[c->index].get, key, secrets, doc);
 }
 
-int entity_load_locked(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc)
+int entity_load_locked(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc,
+		       char **cause)
 {
-	return entity_load_sql(cn, c, cn->st->sql[c->index].get_lock, key, secrets, doc);
+	int rc = entity_load_sql(cn, c, cn->st->sql[c->index].get_lock, key, secrets, doc);
+
+	if (rc && rc != -ENOENT)
+		store_sqlerr(cn, conn_errcode(cn), cause);
+	return rc;
 }
 
 int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,
@@ -750,7 +755,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
 		goto out;
 	ch.args = cJSON_IsObject(patch) ? entity_redact(c->columns, c->ncolumns, patch) : NULL;
-	if ((rc = entity_load_locked(ch.cn, c, key, true, &cur))) {
+	if ((rc = entity_load_locked(ch.cn, c, key, true, &cur, cause))) {
 		if (rc == -ENOENT)
 			store_cause(cause, rc, "%s: no such entity", key);
 		goto out;
@@ -883,7 +888,7 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 		rc = store_cause(cause, -EPERM, "approvals are decided (approved or rejected), not removed");
 		goto out;
 	}
-	if ((rc = entity_load_locked(ch.cn, c, key, false, &ch.before))) {
+	if ((rc = entity_load_locked(ch.cn, c, key, false, &ch.before, cause))) {
 		if (rc == -ENOENT)
 			store_cause(cause, rc, "%s: no such entity", key);
 		goto out;

@@ -181,8 +181,10 @@ int entity_load(struct conn *cn, const struct map_collection *c, const char *key
 /* entity_load_locked - the same, for a change: on PostgreSQL the row stays
  * locked until cn's transaction ends, so no writer outside orchfs (which
  * does not take orchfs's write lock) changes it between this read and the
- * change (on SQLite the write lock already excludes every writer). */
-int entity_load_locked(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc);
+ * change (on SQLite the write lock already excludes every writer). A failure
+ * but -ENOENT (a lock waited for past the timeout: -EAGAIN) sets *cause. */
+int entity_load_locked(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc,
+		       char **cause);
 /* entity_load_sql - the same through sql, a SELECT of c's columns by key (?1):
  * the trash's, say. -ENOENT when it returns no row. */
 int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,
