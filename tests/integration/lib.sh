@@ -11,7 +11,7 @@
 # project database is a new database on the loopback server of
 # scripts/pg-server.sh ($DB is its URL, dropped at exit) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
-# $UDB, sql, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
+# $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
 set -o pipefail
 
@@ -67,12 +67,14 @@ sql_tables() {
 	fi
 }
 
-# sql_dump TABLE...: the rows of the project database's TABLEs, to compare
-# before and after (sqlite3's .dump; on PostgreSQL each table's rows as text,
-# sorted).
+# sql_dump [TABLE...]: the rows of the project database's TABLEs (all of
+# them when none is named), to compare before and after: sqlite3's .dump; on
+# PostgreSQL each table's rows as text, sorted.
 sql_dump() {
 	local t
 	if on_pg; then
+		# shellcheck disable=SC2046
+		[ $# -gt 0 ] || set -- $(sql_tables)
 		for t in "$@"; do
 			echo "-- $t"
 			sql "SELECT r::text FROM \"$t\" AS r ORDER BY 1"
@@ -81,6 +83,17 @@ sql_dump() {
 		sqlite3 "$DB" ".dump $*"
 	fi
 }
+
+# $SQL_CMD STATEMENT...: sql as a command, for the tests' Python (another
+# writer on the project database, on either engine).
+SQL_CMD=$T/sql
+if on_pg; then
+	printf '#!/bin/sh\nprintf "%%s\\n" "$@" | exec psql -X -q -A -t -F "|" -v ON_ERROR_STOP=1 -d "%s"\n' "$DB" >"$SQL_CMD"
+else
+	printf '#!/bin/sh\nexec sqlite3 -bail "%s" "$@"\n' "$DB" >"$SQL_CMD"
+fi
+chmod +x "$SQL_CMD"
+export SQL_CMD
 
 # sql_time EXPR: EXPR (a time column) as SQLite keeps it, ISO 8601 in UTC
 # with milliseconds: 2026-11-24T10:00:00.123Z, on either engine.
