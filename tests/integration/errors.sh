@@ -361,7 +361,7 @@ check_eq "unicode" "$(sql "SELECT title FROM bugs WHERE id = 'ünïcödé key'")
 # --- hostile names ---
 
 note "hostile names never reach SQL"
-TABLES_ALL=$(sql_tables)
+TABLES_ALL=$(sql_tables --all)
 NBUGS=$(sql "SELECT count(*) FROM bugs")
 HOSTILE="x'); DROP TABLE bugs;--"
 check_eq OK "$(echo '{"name":"hostile","config":{"a":1}}' | close_errno "$MNT/rules/$HOSTILE.json")" "create rules/$HOSTILE.json"
@@ -370,7 +370,7 @@ check_eq "$HOSTILE" "$(jq -r .id "$MNT/rules/$HOSTILE.json")" "cat of the hostil
 HOSTILE2='T"; DROP TABLE tasks;--'
 mkdir "$MNT/tasks/$HOSTILE2" || bad "mkdir tasks/$HOSTILE2"
 check_eq 1 "$(sql "SELECT count(*) FROM tasks WHERE id = 'T\"; DROP TABLE tasks;--'")" "the task's row, key verbatim"
-check_eq "$TABLES_ALL" "$(sql_tables)" "every table still exists"
+check_eq "$TABLES_ALL" "$(sql_tables --all)" "every table still exists"
 check_eq "$NBUGS" "$(sql "SELECT count(*) FROM bugs")" "bugs untouched"
 rm "$MNT/rules/$HOSTILE.json" || bad "rm of the hostile rule"
 rmdir "$MNT/tasks/$HOSTILE2" || bad "rmdir of the hostile task"

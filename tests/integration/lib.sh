@@ -53,17 +53,21 @@ if [ -n "${ORCHFS_TEST_PG:-}" ]; then
 fi
 on_pg() { [ -n "${ORCHFS_TEST_PG:-}" ]; }
 
-# sql_tables [EXCEPT...]: the project database's tables, sorted, on one line,
-# but for EXCEPT and the engine's own (sqlite_*).
+# sql_tables [--all] [EXCEPT...]: the project database's tables, sorted, on
+# one line, but for EXCEPT and, without --all, SQLite's own (sqlite_*).
 sql_tables() {
-	local not="''" x
+	local not="''" own="name NOT LIKE 'sqlite_%'" x
+	if [ "${1:-}" = --all ]; then
+		own=TRUE
+		shift
+	fi
 	for x in "$@"; do not="$not, '$x'"; done
 	if on_pg; then
 		sql "SELECT group_concat(tablename, ' ') FROM (SELECT tablename FROM pg_tables
 			WHERE schemaname = 'public' AND tablename NOT IN ($not) ORDER BY tablename) AS t"
 	else
 		sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
-			WHERE type = 'table' AND name NOT IN ($not) AND name NOT LIKE 'sqlite_%' ORDER BY name)"
+			WHERE type = 'table' AND name NOT IN ($not) AND $own ORDER BY name)"
 	fi
 }
 
