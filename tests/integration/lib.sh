@@ -9,7 +9,9 @@
 # ORCHFS_MOUNT_OPTS adds options to every mount (meson runs live.sh again
 # with --cache). ORCHFS_TEST_PG=1 runs the test on PostgreSQL instead: the
 # project database is a new database on the loopback server of
-# scripts/pg-server.sh ($DB is its URL, dropped at exit) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
+# scripts/pg-server.sh ($DB is its URL, dropped when the test passes; the
+# script starts the server, or installs and creates it, when it does not
+# answer: run as root) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
 # $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
