@@ -13,7 +13,7 @@
 # script starts the server, or installs and creates it, when it does not
 # answer: run as root) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
-# $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
+# $DB_SHOWN, $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
 set -o pipefail
 
@@ -54,6 +54,8 @@ if [ -n "${ORCHFS_TEST_PG:-}" ]; then
 		{ echo "FAIL: group_concat for psql" >&2; exit 1; }
 fi
 on_pg() { [ -n "${ORCHFS_TEST_PG:-}" ]; }
+# $DB as orchfs shows it in messages and logs (a URL without its password)
+DB_SHOWN=$(printf '%s' "$DB" | sed 's#^\(postgres[a-z]*://[^:/@]*\):[^@]*@#\1@#')
 
 # sql_tables [--all] [EXCEPT...]: the project database's tables, sorted, on
 # one line, but for EXCEPT and, without --all, SQLite's own (sqlite_*).
@@ -75,16 +77,16 @@ sql_tables() {
 
 # sql_dump [TABLE...]: the rows of the project database's TABLEs (all of
 # them when none is named), to compare before and after: sqlite3's .dump; on
-# PostgreSQL each table's rows as text, sorted.
+# PostgreSQL "TABLE|row as text" lines, sorted, in one query.
 sql_dump() {
-	local t
+	local t q=
 	if on_pg; then
 		# shellcheck disable=SC2046
 		[ $# -gt 0 ] || set -- $(sql_tables)
 		for t in "$@"; do
-			echo "-- $t"
-			sql "SELECT r::text FROM \"$t\" AS r ORDER BY 1"
+			q="${q:+$q UNION ALL }SELECT '$t|' || r::text FROM \"$t\" AS r"
 		done
+		sql "$q ORDER BY 1"
 	else
 		sqlite3 "$DB" ".dump $*"
 	fi
@@ -202,3 +204,6 @@ trap 'exit 1' INT TERM
 
 mkdir -p "$T/project" "$HOME"
 (cd "$T/project" && "$ORCHFS" init >/dev/null) || fail "orchfs init"
+# init makes the project's file; a server's database is brought to the
+# schema as the mount would, so tests start from the same state on both
+on_pg && { "$ORCHFS" migrate up >/dev/null || fail "orchfs migrate up"; }
