@@ -2,8 +2,9 @@
 # demo-data.sh MOUNTPOINT [PROJECT_DB [USER_DB]] - sample state, written
 # through the mount the way people and agents write it: shell redirections,
 # mkdir, >> and ln -s. What only orchestrators write (the system log, the AST
-# cache, the usage ledger: read-only in the mount) goes in with sqlite3, when
-# the databases are named here or by ORCHFS_DB and ORCHFS_USER_DB.
+# cache, the usage ledger: read-only in the mount) goes in with sqlite3 (psql
+# for a postgres:// project database), when the databases are named here or
+# by ORCHFS_DB and ORCHFS_USER_DB.
 set -eu
 m=$1
 db=${2:-${ORCHFS_DB:-}}
@@ -127,8 +128,14 @@ w user/pricing/anthropic-claude-sonnet.json '{"provider":"anthropic","model":"cl
 w user/pricing/anthropic-claude-opus.json '{"provider":"anthropic","model":"claude-opus","cost_per_input_token":0.000015,"cost_per_output_token":0.000075}'
 
 # What orchestrators write themselves.
-if [ -n "$db" ] && command -v sqlite3 >/dev/null; then
-	sqlite3 -bail "$db" <<'SQL'
+# A postgres:// (or postgresql://) project database goes through psql: the
+# same statements, which PostgreSQL takes as they are.
+case "$db" in
+postgres://* | postgresql://*) project_sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" >/dev/null; } ;;
+*) project_sql() { sqlite3 -bail "$db"; } ;;
+esac
+if [ -n "$db" ] && command -v "$(case "$db" in postgres*://*) echo psql ;; *) echo sqlite3 ;; esac)" >/dev/null; then
+	project_sql <<'SQL'
 INSERT INTO system_logs (log_level, component, message, details, timestamp) VALUES
   ('INFO', 'orchestrator', 'started 2 agents for adw-rate-limit', '{"session":"adw-rate-limit"}', '2026-11-20T09:00:00.000Z'),
   ('WARNING', 'websocket', 'client dropped; reconnecting', '{"client":"dashboard"}', '2026-11-20T09:12:41.000Z'),

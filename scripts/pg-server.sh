@@ -199,6 +199,17 @@ EOF
 }
 
 ensure_role() {
+	# Tests start several of these at once: two ALTER ROLEs at the same time
+	# fail with "tuple concurrently updated", so try again.
+	n=0
+	until ensure_role_once 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt 5 ] || { ensure_role_once; return; }
+		sleep 0.3
+	done
+}
+
+ensure_role_once() {
 	sql "DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$ROLE') THEN
     CREATE ROLE $ROLE LOGIN PASSWORD '$PASSWORD' NOSUPERUSER NOCREATEDB NOCREATEROLE;

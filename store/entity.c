@@ -44,6 +44,16 @@ int entity_load(struct conn *cn, const struct map_collection *c, const char *key
 	return entity_load_sql(cn, c, cn->st->sql[c->index].get, key, secrets, doc);
 }
 
+int entity_load_locked(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc,
+		       char **cause)
+{
+	int rc = entity_load_sql(cn, c, cn->st->sql[c->index].get_lock, key, secrets, doc);
+
+	if (rc && rc != -ENOENT)
+		store_sqlerr(cn, conn_errcode(cn), cause);
+	return rc;
+}
+
 int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,
 		    cJSON **doc)
 {
@@ -756,7 +766,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
 		goto out;
 	ch.args = cJSON_IsObject(patch) ? entity_redact(c->columns, c->ncolumns, patch) : NULL;
-	if ((rc = entity_load(ch.cn, c, key, true, &cur))) {
+	if ((rc = entity_load_locked(ch.cn, c, key, true, &cur, cause))) {
 		if (rc == -ENOENT)
 			store_cause(cause, rc, "%s: no such entity", key);
 		goto out;
@@ -834,6 +844,48 @@ static int entity_links(store *st, const struct map_collection *c, const char *k
 	return 0;
 }
 
+/*
+ * The links of a deleted entity go first, as on SQLite. PostgreSQL runs ON
+ * DELETE CASCADE's deletes after the deleted row's own triggers, so the
+ * change feed would show the entity deleted and then its links unlinked
+ * (a consumer replaying it would touch an entity that is gone); removing
+ * the links (the ones listed by entity_links, as rm of each would) before
+ * the row keeps SQLite's order: unlinks, then the delete.
+ */
+static int entity_unlink_all(struct change *ch, const cJSON *links, char **cause)
+{
+	const struct map_database *db = ch->st->db;
+	const cJSON *l;
+
+	cJSON_ArrayForEach(l, links) {
+		const char *coll = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "collection"));
+		const char *rel = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "relation"));
+		const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "from"));
+		const char *to = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "to"));
+
+		for (size_t i = 0; i < db->ncollections; i++) {
+			const struct map_collection *cc = &db->collections[i];
+			if (!coll || strcmp(cc->dir, coll) != 0)
+				continue;
+			for (size_t j = 0; j < cc->nrelations; j++) {
+				dbstmt *s;
+				int rc;
+				if (!rel || strcmp(cc->relations[j].dir, rel) != 0 || cc->relations[j].readonly)
+					continue;
+				if (!(s = conn_stmt(ch->cn, ch->st->sql[i].rel_unlink[j])))
+					return store_sqlerr(ch->cn, conn_errcode(ch->cn), cause);
+				db_bind_text(s, 1, from, -1, SQLITE_TRANSIENT);
+				db_bind_text(s, 2, to, -1, SQLITE_TRANSIENT);
+				rc = db_step(s);
+				db_reset(s);
+				if (rc != SQLITE_DONE)
+					return store_sqlerr(ch->cn, rc, cause);
+			}
+		}
+	}
+	return 0;
+}
+
 int store_delete(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		 char **cause)
 {
@@ -847,7 +899,7 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 		rc = store_cause(cause, -EPERM, "approvals are decided (approved or rejected), not removed");
 		goto out;
 	}
-	if ((rc = entity_load(ch.cn, c, key, false, &ch.before))) {
+	if ((rc = entity_load_locked(ch.cn, c, key, false, &ch.before, cause))) {
 		if (rc == -ENOENT)
 			store_cause(cause, rc, "%s: no such entity", key);
 		goto out;
@@ -858,6 +910,8 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 		goto out;
 	if (c->soft_delete) /* kept, with the time it went, in .trash/ */
 		cJSON_AddBoolToObject(ch.args, "trash", true);
+	else if (st->pg && (rc = entity_unlink_all(&ch, cJSON_GetObjectItemCaseSensitive(ch.args, "links"), cause)))
+		goto out;
 	if (!(s = conn_stmt(ch.cn, c->soft_delete ? st->sql[c->index].trash : st->sql[c->index].delete))) {
 		rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 		goto out;

@@ -37,6 +37,7 @@ struct conn {
 /* SQL generated once per collection from the mapping (see sql.c). */
 struct coll_sql {
 	char *get, *exists, *list, *all, *after, *update, *delete;
+	char *get_lock;                  /* get, locking the row until the transaction ends (PostgreSQL) */
 	char *exists_any;                /* the key is taken, in .trash/ or not */
 	char *trash_list, *trash_get, *trash, *restore, *purge; /* soft deletes (.trash/), or NULL */
 	char **view_values, **view_list; /* per view */
@@ -179,6 +180,13 @@ void entity_bind_key(const struct map_collection *c, dbstmt *s, int i, const cha
 int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg);
 /* entity_load - the document of key in c, on cn (inside the caller's transaction). */
 int entity_load(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc);
+/* entity_load_locked - the same, for a change: on PostgreSQL the row stays
+ * locked until cn's transaction ends, so no writer outside orchfs (which
+ * does not take orchfs's write lock) changes it between this read and the
+ * change (on SQLite the write lock already excludes every writer). A failure
+ * but -ENOENT (a lock waited for past the timeout: -EAGAIN) sets *cause. */
+int entity_load_locked(struct conn *cn, const struct map_collection *c, const char *key, bool secrets, cJSON **doc,
+		       char **cause);
 /* entity_load_sql - the same through sql, a SELECT of c's columns by key (?1):
  * the trash's, say. -ENOENT when it returns no row. */
 int entity_load_sql(struct conn *cn, const struct map_collection *c, const char *sql, const char *key, bool secrets,

@@ -99,6 +99,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	/* Soft-deleted rows (in .trash/) are not part of the collection. */
 	live = c->soft_delete ? sql_fmt("%q IS NULL", c->soft_delete) : xstrdup("TRUE");
 	q->get = sql_fmt("SELECT %c FROM %s WHERE %q = ?1 AND %s", cols, c->ncolumns, t, key, live);
+	q->get_lock = pg ? sql_fmt("%s FOR UPDATE", q->get) : xstrdup(q->get);
 	q->all = sql_fmt("SELECT %c FROM %s WHERE %s ORDER BY %q", cols, c->ncolumns, t, live, key);
 	q->after = sql_fmt("SELECT %c FROM %s WHERE %q > ?1 AND %s ORDER BY %q", cols, c->ncolumns, t, key, live,
 			   key);
@@ -372,6 +373,7 @@ void sql_release(store *st)
 	for (size_t i = 0; i < st->db->ncollections; i++) {
 		struct coll_sql *q = &st->sql[i];
 		free(q->get);
+		free(q->get_lock);
 		free(q->exists);
 		free(q->list);
 		free(q->all);

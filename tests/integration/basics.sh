@@ -26,8 +26,8 @@ echo '{"status":"in_progress"}' > "$MNT/bugs/BUG-001.json"
 assert_eq "in_progress|Login fails|2" "$(sql "SELECT status, title, revision FROM bugs WHERE id='BUG-001'")" "after patch"
 assert_eq "$((before + 1))" "$(audit_count)" "one audit row per change"
 assert_eq "bash|write|/bugs/BUG-001.json|success" "$(sql "SELECT tool_name, operation, path, status FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit row names the process"
-assert_eq "open" "$(sql "SELECT json_extract(before_json, '$.status') FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit keeps the JSON before"
-assert_eq "in_progress" "$(sql "SELECT json_extract(after_json, '$.status') FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit keeps the JSON after"
+assert_eq "open" "$(sql "SELECT before_json ->> 'status' FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit keeps the JSON before"
+assert_eq "in_progress" "$(sql "SELECT after_json ->> 'status' FROM tool_executions ORDER BY id DESC LIMIT 1")" "audit keeps the JSON after"
 
 note "mkdir makes a directory entity; its file takes writes"
 mkdir "$MNT/tasks/TASK-100"
@@ -41,7 +41,12 @@ note ">> appends transcript rows in one transaction"
 printf '%s\n' '{"role":"user","content":"hello"}' '{"role":"assistant","content":"hi there"}' >> "$MNT/tasks/TASK-100/transcript.jsonl"
 assert_eq "2" "$(sql "SELECT count(*) FROM transcripts WHERE task_id='TASK-100'")" "rows appended"
 assert_eq "hi there" "$(tail -n 1 "$MNT/tasks/TASK-100/transcript.jsonl" | jq -r .content)" "tail of the log"
-assert_eq "1" "$(sql "SELECT count(*) FROM transcripts_fts WHERE transcripts_fts MATCH 'hello'")" "FTS index follows"
+if on_pg; then
+	fts="SELECT count(*) FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', 'hello')"
+else
+	fts="SELECT count(*) FROM transcripts_fts WHERE transcripts_fts MATCH 'hello'"
+fi
+assert_eq "1" "$(sql "$fts")" "FTS index follows"
 
 note "a collection reads as one JSON Lines stream, one open, one snapshot"
 assert_eq "TASK-100 running" "$(jq -r '"\(.id) \(.status)"' "$MNT/tasks.jsonl")" "jq over tasks.jsonl"
@@ -63,7 +68,7 @@ assert_eq "0" "$(sql "SELECT count(*) FROM bugs WHERE deleted_at IS NULL")" "bug
 [ -e "$MNT/bugs/BUG-001.json" ] && fail "a deleted bug is still listed"
 assert_eq "" "$(ls "$MNT/bugs" | grep BUG-001)" "a deleted bug is not listed"
 assert_eq "Login fails" "$(jq -r .title "$MNT/bugs/.trash/BUG-001.json")" "the deleted bug in bugs/.trash/"
-assert_eq "Login fails" "$(sql "SELECT json_extract(before_json, '$.title') FROM tool_executions WHERE operation='delete'")" "deleted bug recoverable from the audit"
+assert_eq "Login fails" "$(sql "SELECT before_json ->> 'title' FROM tool_executions WHERE operation='delete'")" "deleted bug recoverable from the audit"
 rm "$MNT/bugs/.trash/BUG-001.json"
 assert_eq "0" "$(sql "SELECT count(*) FROM bugs")" "bug removed for good"
 ntr=$(sql "SELECT count(*) FROM transcripts")

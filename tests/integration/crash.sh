@@ -64,18 +64,19 @@ echo "# $acks acknowledged writes before the kill"
 grep -q '^ack bad' "$T/storm" && fail "an invalid write was acknowledged: $(grep '^ack bad' "$T/storm" | head -1)"
 
 note "the database is intact and holds every acknowledged write"
-assert_eq "ok" "$(sql "PRAGMA integrity_check")" "integrity_check after SIGKILL"
+# SQLite's own check of its file; on PostgreSQL the server outlives the daemon
+on_pg || assert_eq "ok" "$(sql "PRAGMA integrity_check")" "integrity_check after SIGKILL"
 while read -r _ kind tag; do
 	case $kind in
 	new) [ "$(sql "SELECT count(*) FROM bugs WHERE title = '$tag'")" = 1 ] || fail "acknowledged create $tag is missing" ;;
 	append) [ "$(sql "SELECT count(*) FROM transcripts WHERE content = '$tag'")" = 1 ] || fail "acknowledged append $tag is missing" ;;
-	patch | rename) [ "$(sql "SELECT count(*) FROM tool_executions WHERE status = 'success' AND arguments LIKE '%$tag%'")" -ge 1 ] ||
+	patch | rename) [ "$(sql "SELECT count(*) FROM tool_executions WHERE status = 'success' AND CAST(arguments AS TEXT) LIKE '%$tag%'")" -ge 1 ] ||
 		fail "acknowledged $kind $tag has no audit row" ;;
 	esac
 done < <(grep '^ack' "$T/storm")
 # The last acknowledged patch of BUG-001's description is the value it has, or a later one.
 assert_eq "0" "$(sql "SELECT count(*) FROM bugs WHERE priority = 99")" "no refused write landed"
-assert_eq "0" "$(sql "SELECT count(*) FROM tool_executions WHERE status = 'success' AND arguments LIKE '%\"priority\":99%'")" "no refused write was recorded as a success"
+assert_eq "0" "$(sql "SELECT count(*) FROM tool_executions WHERE status = 'success' AND replace(CAST(arguments AS TEXT), ' ', '') LIKE '%\"priority\":99%'")" "no refused write was recorded as a success"
 
 note "orchfs mount clears the stale mount and the new daemon serves the same rows"
 grep -q " $MNT fuse" /proc/mounts || fail "the killed daemon left no stale mount to clear (the test means nothing)"

@@ -11,7 +11,8 @@ D=$MNT/documents
 note "the constitution is a plain text file, not JSON"
 check_eq "constitution.md" "$(ls "$D")" "documents/"
 check_eq "$(sql "SELECT content FROM documents WHERE name = 'constitution'")" "$(cat "$D/constitution.md")" "cat shows the text itself"
-check_eq "$(sql "SELECT length(CAST(content AS BLOB)) FROM documents WHERE name = 'constitution'")" \
+if on_pg; then bytes="octet_length(content)"; else bytes="length(CAST(content AS BLOB))"; fi
+check_eq "$(sql "SELECT $bytes FROM documents WHERE name = 'constitution'")" \
 	"$(stat -c %s "$D/constitution.md")" "st_size is the text's"
 rev=$(sql "SELECT revision FROM documents WHERE name = 'constitution'")
 
@@ -61,25 +62,35 @@ check_eq EROFS "$(echo '{}' | close_errno "$MNT/zone-stats/all.json")" "statisti
 note "attachments: the stored bytes, read-only"
 mkdir "$MNT/tasks/TASK-001" || fail "mkdir a task"
 printf '\x89PNG\r\n\x1a\n\x00\x01binary' >"$T/shot.png"
-sql "INSERT INTO task_attachments (task_id, filename, content_type, data) VALUES ('TASK-001', 'shot.png', 'image/png', readfile('$T/shot.png'))"
+hex=$(od -An -tx1 -v "$T/shot.png" | tr -d ' \n')
+if on_pg; then blob="decode('$hex', 'hex')"; else blob="X'$hex'"; fi
+sql "INSERT INTO task_attachments (task_id, filename, content_type, data) VALUES ('TASK-001', 'shot.png', 'image/png', $blob)"
 check_eq "shot.png" "$(ls "$MNT/tasks/TASK-001/attachments")" "attachments/"
 cmp -s "$T/shot.png" "$MNT/tasks/TASK-001/attachments/shot.png" || bad "the attachment is not the stored bytes"
 check_eq EROFS "$(echo x | close_errno "$MNT/tasks/TASK-001/attachments/shot.png")" "attachments are read-only"
 check_eq EROFS "$(echo x | close_errno "$MNT/tasks/TASK-001/attachments/new.txt")" "nor can one be added"
 
 note "orchfs logs prune: the agents' and the system logs"
+# now, in the time forms each engine may hold: SQLite's text as orchfs writes
+# it and as datetime() does; PostgreSQL's timestamptz, given as a value and as
+# a literal in psql's form
+if on_pg; then
+	now1="now()" now2="'$(date -u '+%Y-%m-%d %H:%M:%S+00')'"
+else
+	now1="strftime('%Y-%m-%dT%H:%M:%fZ','now')" now2="datetime('now')"
+fi
 sql "INSERT INTO orchestrator_agents (id, name, agent_type) VALUES ('oa', 'planner', 'planner');
 	INSERT INTO agents (id, orchestrator_agent_id) VALUES ('a1', 'oa');
 	INSERT INTO agent_logs (agent_id, log_type, message, timestamp) VALUES
-		('a1', 'milestone', 'old', '2020-01-01T00:00:00.000Z'), ('a1', 'milestone', 'new', strftime('%Y-%m-%dT%H:%M:%fZ','now'));
+		('a1', 'milestone', 'old', '2020-01-01T00:00:00.000Z'), ('a1', 'milestone', 'new', $now1);
 	INSERT INTO system_logs (component, message, timestamp) VALUES
-		('db', 'old', '2020-01-01T00:00:00.000Z'), ('db', 'new', strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-		('db', 'new', datetime('now'))"
+		('db', 'old', '2020-01-01T00:00:00.000Z'), ('db', 'new', $now1),
+		('db', 'new', $now2)"
 out=$("$ORCHFS" logs prune --older-than 30d --dry-run)
 check_contains "$out" "would prune agents/ID/logs.jsonl" "dry run"
 check_eq "2|3" "$(sql "SELECT (SELECT count(*) FROM agent_logs), (SELECT count(*) FROM system_logs)")" "a dry run deletes nothing"
 "$ORCHFS" logs prune --older-than 30d >/dev/null || bad "logs prune"
 check_eq "new|new,new" "$(sql "SELECT (SELECT group_concat(message) FROM agent_logs), (SELECT group_concat(message) FROM system_logs)")" "the old rows went, new ones in any time form stay"
 check_eq "new" "$(jq -r .message "$MNT/agents/a1/logs.jsonl")" "logs.jsonl"
-check_eq 2 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'prune' AND status = 'success' AND json_extract(arguments, '$.rows') = 1")" "each prune audited with its count"
+check_eq 2 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'prune' AND status = 'success' AND arguments -> 'rows' = '1'")" "each prune audited with its count"
 exit 0

@@ -32,9 +32,9 @@ tool_fails() {
 }
 
 # The state of the database, but for the audit table (which a refusal adds to).
-TABLES=$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
-	WHERE type = 'table' AND name <> 'tool_executions' AND name NOT LIKE 'sqlite_%' ORDER BY name)")
-state() { sqlite3 "$DB" ".dump $TABLES"; }
+TABLES=$(sql_tables tool_executions)
+# shellcheck disable=SC2086
+state() { sql_dump $TABLES; }
 
 # begin NAME: a new case; remember the database, the audit log and the daemon log.
 begin() {
@@ -94,7 +94,7 @@ echo '{"title":"Login fails","priority":1,"labels":["auth"]}' > "$B/new" || fail
 echo '{"title":"Second bug","priority":3}' > "$B/new" || fail "create BUG-002"
 mkdir "$MNT/tasks/TASK-001" || fail "mkdir TASK-001"
 echo '{"title":"First task","status":"running"}' > "$MNT/tasks/TASK-001/task.json" || fail "patch TASK-001"
-assert_eq "BUG-001 BUG-002" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id)")" "setup rows"
+assert_eq "BUG-001 BUG-002" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id) AS t")" "setup rows"
 ORIG=$(cat "$B/BUG-001.json")
 
 # --- invalid content: EINVAL from close() ---
@@ -212,7 +212,7 @@ except OSError as e:
     out.append(errno.errorcode[e.errno])
 print(" ".join(out))')" "fsync then close on one descriptor"
 check_eq "fixed" "$(sql "SELECT status FROM bugs WHERE id = 'BUG-002'")" "the corrected buffer was saved"
-check_eq "failure,success" "$(sql "SELECT group_concat(status) FROM (SELECT status FROM tool_executions WHERE id > $A0 ORDER BY id)")" "one refusal and one success in the audit"
+check_eq "failure,success" "$(sql "SELECT group_concat(status) FROM (SELECT status FROM tool_executions WHERE id > $A0 ORDER BY id) AS t")" "one refusal and one success in the audit"
 check_eq ENOENT "$(syscall_errno 'open(a[0]).read()' "$B/.error")" ".error cleared by the corrected save"
 
 # --- EFBIG ---
@@ -236,11 +236,9 @@ unchanged
 
 begin "a create that finds its key taken by another writer at close: EEXIST"
 check_eq "OK EEXIST" "$(python3 -c '
-import errno, os, sqlite3
+import errno, os, subprocess
 fd = os.open("'"$B"'/BUG-060.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-db = sqlite3.connect("'"$DB"'", isolation_level=None)
-db.execute("INSERT INTO bugs (id, title) VALUES (?, ?)", ("BUG-060", "direct"))
-db.close()
+subprocess.run([os.environ["SQL_CMD"], "INSERT INTO bugs (id, title) VALUES (\x27BUG-060\x27, \x27direct\x27)"], check=True)
 print("OK", end=" ")
 os.write(fd, b"{\"title\": \"through the mount\"}\n")
 try:
@@ -261,11 +259,9 @@ unchanged
 
 begin "a save whose row was deleted by another writer after open: ENOENT"
 check_eq ENOENT "$(python3 -c '
-import errno, os, sqlite3
+import errno, os, subprocess
 fd = os.open("'"$B"'/BUG-060.json", os.O_WRONLY | os.O_TRUNC)
-db = sqlite3.connect("'"$DB"'", isolation_level=None)
-db.execute("DELETE FROM bugs WHERE id = ?", ("BUG-060",))
-db.close()
+subprocess.run([os.environ["SQL_CMD"], "DELETE FROM bugs WHERE id = \x27BUG-060\x27"], check=True)
 os.write(fd, b"{\"title\": \"gone\"}\n")
 try:
     os.close(fd); print("OK")
@@ -318,13 +314,29 @@ refused audit/link 'read-only|cannot'
 # --- EAGAIN ---
 
 begin "a database locked by another writer past the busy timeout: EAGAIN"
+# (SQLite: BEGIN IMMEDIATE takes the file's write lock; PostgreSQL: a
+# writer's lock on the table, which leaves reads alone, as SQLite's does)
 check_eq EAGAIN "$(python3 -c '
 import sqlite3, subprocess, sys
-db = sqlite3.connect("'"$DB"'", isolation_level=None)
-db.execute("BEGIN IMMEDIATE")
+db = "'"$DB"'"
+if db.startswith("postgres"):
+    p = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True, bufsize=1)
+    p.stdin.write("BEGIN; LOCK TABLE bugs IN EXCLUSIVE MODE;\n\\echo locked\n")
+    p.stdin.flush()
+    assert p.stdout.readline().strip() == "locked"
+    def unlock():
+        p.stdin.write("ROLLBACK;\n")
+        p.stdin.close()
+        p.wait()
+else:
+    db = sqlite3.connect(db, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    def unlock():
+        db.execute("ROLLBACK")
 r = subprocess.run([sys.executable, "'"$(dirname "$0")/fswrite.py"'", "'"$B/BUG-001.json"'"],
                    input=b"{\"priority\": 5}\n", capture_output=True)
-db.execute("ROLLBACK")
+unlock()
 print(r.stdout.decode().strip())')" "$CASE: close"
 refused bugs/BUG-001.json 'busy|locked'
 
@@ -349,7 +361,7 @@ check_eq "unicode" "$(sql "SELECT title FROM bugs WHERE id = 'ünïcödé key'")
 # --- hostile names ---
 
 note "hostile names never reach SQL"
-TABLES_ALL=$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
+TABLES_ALL=$(sql_tables --all)
 NBUGS=$(sql "SELECT count(*) FROM bugs")
 HOSTILE="x'); DROP TABLE bugs;--"
 check_eq OK "$(echo '{"name":"hostile","config":{"a":1}}' | close_errno "$MNT/rules/$HOSTILE.json")" "create rules/$HOSTILE.json"
@@ -358,7 +370,7 @@ check_eq "$HOSTILE" "$(jq -r .id "$MNT/rules/$HOSTILE.json")" "cat of the hostil
 HOSTILE2='T"; DROP TABLE tasks;--'
 mkdir "$MNT/tasks/$HOSTILE2" || bad "mkdir tasks/$HOSTILE2"
 check_eq 1 "$(sql "SELECT count(*) FROM tasks WHERE id = 'T\"; DROP TABLE tasks;--'")" "the task's row, key verbatim"
-check_eq "$TABLES_ALL" "$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")" "every table still exists"
+check_eq "$TABLES_ALL" "$(sql_tables --all)" "every table still exists"
 check_eq "$NBUGS" "$(sql "SELECT count(*) FROM bugs")" "bugs untouched"
 rm "$MNT/rules/$HOSTILE.json" || bad "rm of the hostile rule"
 rmdir "$MNT/tasks/$HOSTILE2" || bad "rmdir of the hostile task"
@@ -373,7 +385,7 @@ note "--read-only: every change is EROFS and nothing changes, not even the audit
 # A --read-only mount is read-only in the kernel (MS_RDONLY): the kernel
 # refuses with EROFS before the daemon sees a request, so there is no .error
 # line or audit row to check; the whole database, audit included, stays put.
-ALL0=$(sqlite3 "$DB" .dump)
+ALL0=$(sql_dump)
 CASE="read-only mount"
 check_eq "BUG-001" "$(jq -r .id "$B/BUG-001.json")" "reads still work"
 check_eq EROFS "$(echo '{"priority":5}' | close_errno "$B/BUG-001.json")" "write an entity"
@@ -389,6 +401,6 @@ tool_fails mv "Read-only file system" mv "$B/BUG-002.json" "$B/BUG-003.json"
 tool_fails ln "Read-only file system" ln -s ../../../bugs/BUG-001.json "$MNT/tasks/TASK-001/bugs/BUG-001"
 tool_fails sed "Read-only file system" sed -i 's/Second/Third/' "$B/BUG-002.json"
 tool_fails rm "Read-only file system" rm -f "$MNT/audit/$AUD.json"
-check_eq "$ALL0" "$(sqlite3 "$DB" .dump)" "the read-only mount changed nothing"
+check_eq "$ALL0" "$(sql_dump)" "the read-only mount changed nothing"
 
 umount_fs || fail "clean unmount"

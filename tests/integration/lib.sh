@@ -9,9 +9,11 @@
 # ORCHFS_MOUNT_OPTS adds options to every mount (meson runs live.sh again
 # with --cache). ORCHFS_TEST_PG=1 runs the test on PostgreSQL instead: the
 # project database is a new database on the loopback server of
-# scripts/pg-server.sh ($DB is its URL, dropped at exit) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
+# scripts/pg-server.sh ($DB is its URL, dropped when the test passes; the
+# script starts the server, or installs and creates it, when it does not
+# answer: run as root) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
-# $UDB, sql, fail, assert_eq, assert_contains, close_errno, audit_count.
+# $DB_SHOWN, $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
 set -u
 set -o pipefail
 
@@ -41,7 +43,75 @@ if [ -n "${ORCHFS_TEST_PG:-}" ]; then
 	export ORCHFS_DB=$DB
 	# psql, printing as sqlite3 does: no header, columns split by |
 	sql() { printf '%s\n' "$@" | psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -d "$DB"; }
+	# SQLite's group_concat(X [, SEP]) for the tests' own queries (a test
+	# database only; the product never calls it).
+	sql "CREATE FUNCTION test_group_concat_step(acc text, v anyelement, sep text) RETURNS text LANGUAGE sql IMMUTABLE
+		AS \$\$ SELECT CASE WHEN v IS NULL THEN acc WHEN acc IS NULL THEN v::text ELSE acc || sep || v::text END \$\$;
+	CREATE FUNCTION test_group_concat_step(acc text, v anyelement) RETURNS text LANGUAGE sql IMMUTABLE
+		AS \$\$ SELECT test_group_concat_step(acc, v, ',') \$\$;
+	CREATE AGGREGATE group_concat(anyelement, text) (sfunc = test_group_concat_step, stype = text);
+	CREATE AGGREGATE group_concat(anyelement) (sfunc = test_group_concat_step, stype = text);" ||
+		{ echo "FAIL: group_concat for psql" >&2; exit 1; }
 fi
+on_pg() { [ -n "${ORCHFS_TEST_PG:-}" ]; }
+# $DB as orchfs shows it in messages and logs (a URL without its password)
+DB_SHOWN=$(printf '%s' "$DB" | sed 's#^\(postgres[a-z]*://[^:/@]*\):[^@]*@#\1@#')
+
+# sql_tables [--all] [EXCEPT...]: the project database's tables, sorted, on
+# one line, but for EXCEPT and, without --all, SQLite's own (sqlite_*).
+sql_tables() {
+	local not="''" own="name NOT LIKE 'sqlite_%'" x
+	if [ "${1:-}" = --all ]; then
+		own=TRUE
+		shift
+	fi
+	for x in "$@"; do not="$not, '$x'"; done
+	if on_pg; then
+		sql "SELECT group_concat(tablename, ' ') FROM (SELECT tablename FROM pg_tables
+			WHERE schemaname = 'public' AND tablename NOT IN ($not) ORDER BY tablename) AS t"
+	else
+		sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
+			WHERE type = 'table' AND name NOT IN ($not) AND $own ORDER BY name)"
+	fi
+}
+
+# sql_dump [TABLE...]: the rows of the project database's TABLEs (all of
+# them when none is named), to compare before and after: sqlite3's .dump; on
+# PostgreSQL "TABLE|row as text" lines, sorted, in one query.
+sql_dump() {
+	local t q=
+	if on_pg; then
+		# shellcheck disable=SC2046
+		[ $# -gt 0 ] || set -- $(sql_tables)
+		for t in "$@"; do
+			q="${q:+$q UNION ALL }SELECT '$t|' || r::text FROM \"$t\" AS r"
+		done
+		sql "$q ORDER BY 1"
+	else
+		sqlite3 "$DB" ".dump $*"
+	fi
+}
+
+# $SQL_CMD STATEMENT...: sql as a command, for the tests' Python (another
+# writer on the project database, on either engine).
+SQL_CMD=$T/sql
+if on_pg; then
+	printf '#!/bin/sh\nprintf "%%s\\n" "$@" | exec psql -X -q -A -t -F "|" -v ON_ERROR_STOP=1 -d "%s"\n' "$DB" >"$SQL_CMD"
+else
+	printf '#!/bin/sh\nexec sqlite3 -bail "%s" "$@"\n' "$DB" >"$SQL_CMD"
+fi
+chmod +x "$SQL_CMD"
+export SQL_CMD
+
+# sql_time EXPR: EXPR (a time column) as SQLite keeps it, ISO 8601 in UTC
+# with milliseconds: 2026-11-24T10:00:00.123Z, on either engine.
+sql_time() {
+	if on_pg; then
+		echo "to_char(($1) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+	else
+		echo "($1)"
+	fi
+}
 usql() { sqlite3 -bail "$UDB" "$@"; }
 
 assert_eq() { # assert_eq EXPECTED ACTUAL WHAT
@@ -134,3 +204,6 @@ trap 'exit 1' INT TERM
 
 mkdir -p "$T/project" "$HOME"
 (cd "$T/project" && "$ORCHFS" init >/dev/null) || fail "orchfs init"
+# init makes the project's file; a server's database is brought to the
+# schema as the mount would, so tests start from the same state on both
+on_pg && { "$ORCHFS" migrate up >/dev/null || fail "orchfs migrate up"; }

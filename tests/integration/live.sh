@@ -119,7 +119,9 @@ assert_eq "TASK-002" "$(ls "$MNT/tasks/by-status/running")" "the view follows an
 echo '{"status":"blocked"}' > "$MNT/tasks/TASK-002/task.json"
 [ -e "$MNT/tasks/by-status/running" ] && fail "by-status/running should be gone"
 assert_eq "TASK-002" "$(ls "$MNT/tasks/by-status/blocked")" "the view follows a write through the mount"
-sql "PRAGMA foreign_keys = ON; DELETE FROM tasks WHERE id = 'TASK-001'"
+# (SQLite enforces foreign keys only when asked; PostgreSQL always does)
+if on_pg; then fk=; else fk="PRAGMA foreign_keys = ON;"; fi
+sql "$fk DELETE FROM tasks WHERE id = 'TASK-001'"
 assert_eq "" "$(ls "$MNT/tasks/TASK-002/deps")" "the link went with the task (ON DELETE CASCADE)"
 
 note "full-text search of transcripts, from the shell and the CLI"
@@ -158,12 +160,24 @@ note "a reader never sees a torn file while another process rewrites the row"
 echo '{"title":"torn","description":"short"}' > "$B/new"
 key=$(cat "$B/new")
 python3 - "$DB" "$key" > "$T/writer.out" 2>&1 <<'PY' &
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+import sqlite3, subprocess, sys, time
+if sys.argv[1].startswith("postgres"):
+    # psql, one autocommitted UPDATE at a time, each waited for
+    p = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", sys.argv[1]],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    def update(text, key):
+        p.stdin.write("UPDATE bugs SET description = '%s' WHERE id = '%s';\n\\echo done\n" % (text, key))
+        p.stdin.flush()
+        if p.stdout.readline().strip() != "done":
+            sys.exit("psql failed")
+else:
+    db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+    def update(text, key):
+        db.execute("UPDATE bugs SET description = ? WHERE id = ?", (text, key))
 t = time.time() + 3
 i = 0
 while time.time() < t:
-    db.execute("UPDATE bugs SET description = ? WHERE id = ?", ("x" * (2000 if i % 2 else 10), sys.argv[2]))
+    update("x" * (2000 if i % 2 else 10), sys.argv[2])
     i += 1
 print(i)
 PY

@@ -20,7 +20,7 @@ echo '{"assignee":"sam"}' > "$MNT/bugs/BUG-001.json"
 assert_eq "sam" "$("$ORCHFS" bug show BUG-001 | jq -r .assignee)" "a mount write shows in bug show"
 assert_eq "$(cat "$MNT/bugs/BUG-001.json")" "$("$ORCHFS" bug show BUG-001)" "bug show prints the file's bytes"
 "$ORCHFS" bug close BUG-001 >/dev/null || fail "close"
-assert_eq "fixed|1" "$(sql "SELECT status, resolved_at IS NOT NULL FROM bugs WHERE id = 'BUG-001'")" "close sets fixed and resolved_at"
+assert_eq "fixed|1" "$(sql "SELECT status, CAST(resolved_at IS NOT NULL AS INTEGER) FROM bugs WHERE id = 'BUG-001'")" "close sets fixed and resolved_at"
 assert_eq "BUG-001	fixed	1	Fix login error" "$("$ORCHFS" bug list)" "bug list"
 assert_eq "" "$("$ORCHFS" bug list open)" "bug list by status"
 

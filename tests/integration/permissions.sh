@@ -68,9 +68,9 @@ except OSError as e:
 }
 
 new_rows() { sql "SELECT $2 FROM tool_executions WHERE id > $1 ORDER BY id"; }
-TABLES=$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
-	WHERE type = 'table' AND name <> 'tool_executions' AND name NOT LIKE 'sqlite_%' ORDER BY name)")
-state() { sqlite3 "$DB" ".dump $TABLES"; }
+TABLES=$(sql_tables tool_executions)
+# shellcheck disable=SC2086
+state() { sql_dump $TABLES; }
 bug() { sql "SELECT $2 FROM bugs WHERE id = '$1'"; }
 
 # begin NAME: a new case; remember the database and the audit log.
@@ -103,7 +103,7 @@ echo '{"title":"Third bug","priority":2}' > "$B/new" || fail "create BUG-003"
 mkdir "$MNT/tasks/TASK-001" || fail "mkdir TASK-001"
 echo '{"title":"First task"}' > "$MNT/tasks/TASK-001/task.json" || fail "patch TASK-001"
 ln -s ../../../bugs/BUG-001.json "$MNT/tasks/TASK-001/bugs/BUG-001" || fail "link BUG-001 to TASK-001"
-assert_eq "BUG-001 BUG-002 BUG-003" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id)")" "setup rows"
+assert_eq "BUG-001 BUG-002 BUG-003" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id) AS t")" "setup rows"
 assert_eq "TASK-001|BUG-001" "$(sql "SELECT task_id || '|' || bug_id FROM task_bugs")" "setup link"
 
 ###########################################################################
@@ -117,16 +117,16 @@ changed() {
 	one_row "tool_name || '|' || process || '|' || pid || '|' || uid || '|' || operation || '|' || path || '|' ||
 		status || '|' || coalesce(task_id, '') || '|' || entity_key" \
 		"$tool|$tool|$PID|$MYUID|$op|$path|success|$task|$key"
-	check_eq "$old|$new|1|1|0" "$(new_rows "$A0" "json_extract(before_json, '\$.$field') || '|' ||
-		json_extract(after_json, '\$.$field') || '|' || (duration_ms IS NOT NULL) || '|' ||
-		(duration_ms >= 0) || '|' || (result IS NOT NULL)")" \
+	check_eq "$old|$new|1|1|0" "$(new_rows "$A0" "(before_json ->> '$field') || '|' ||
+		(after_json ->> '$field') || '|' || CAST(duration_ms IS NOT NULL AS INTEGER) || '|' ||
+		CAST(duration_ms >= 0 AS INTEGER) || '|' || CAST(result IS NOT NULL AS INTEGER)")" \
 		"$CASE: before.$field, after.$field, duration_ms present, no result"
 }
 # refused_by TOOL OPERATION PATH: nothing changed, one failure row by TOOL (pid $PID).
 refused_by() {
 	unchanged
 	one_row "tool_name || '|' || process || '|' || pid || '|' || uid || '|' || operation || '|' || path || '|' ||
-		status || '|' || (result <> '')" "$1|$1|$PID|$MYUID|$2|$3|failure|1"
+		status || '|' || CAST(result <> '' AS INTEGER)" "$1|$1|$PID|$MYUID|$2|$3|failure|1"
 }
 
 begin "sed -i: one row, tool sed"
@@ -186,7 +186,7 @@ ro_case() {
 	e=$(syscall_errno "$@")
 	case "$e" in EROFS | EPERM) ;; *) bad "$CASE: expected EROFS or EPERM, got $e" ;; esac
 	unchanged
-	one_row "tool_name || '|' || status || '|' || (path LIKE '/audit%')" "python3|failure|1"
+	one_row "tool_name || '|' || status || '|' || CAST(path LIKE '/audit%' AS INTEGER)" "python3|failure|1"
 }
 ro_case "write an audit file" 'os.close(os.open(a[0], os.O_WRONLY))' "$MNT/audit/$AUD.json"
 ro_case "truncate(2) an audit file" 'os.truncate(a[0], 0)' "$MNT/audit/$AUD.json"
@@ -231,12 +231,21 @@ note "audit/ID.json is the row"
 # audit_file_is_row ID: the file's JSON is the row, field by field.
 audit_file_is_row() {
 	python3 - "$DB" "$MNT/audit/$1.json" "$1" <<'EOF'
-import json, sqlite3, sys
+import json, sqlite3, subprocess, sys
 db, path, rid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-con = sqlite3.connect(db)
-con.row_factory = sqlite3.Row
-r = con.execute("SELECT * FROM tool_executions WHERE id = ?", (rid,)).fetchone()
-j = lambda v: None if v is None else json.loads(v)
+if db.startswith("postgres"):
+    # the row as JSON: jsonb columns come parsed, the time as SQLite keeps it
+    q = ("SELECT row_to_json(t) FROM (SELECT *, to_char(created_at AT TIME ZONE 'UTC', "
+         "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_iso FROM tool_executions WHERE id = %d) AS t" % rid)
+    r = json.loads(subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", q],
+                                  check=True, capture_output=True, text=True).stdout)
+    r["created_at"] = r["created_iso"]
+    j = lambda v: v
+else:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    r = con.execute("SELECT * FROM tool_executions WHERE id = ?", (rid,)).fetchone()
+    j = lambda v: None if v is None else json.loads(v)
 want = {"id": r["id"], "tool_name": r["tool_name"], "process": r["process"], "pid": r["pid"], "uid": r["uid"],
         "operation": r["operation"], "path": r["path"], "arguments": j(r["arguments"]), "result": r["result"],
         "status": r["status"], "duration_ms": r["duration_ms"],
@@ -283,9 +292,17 @@ check_eq "$(jq -S . "$MNT/audit/$id.json")" "$(jq -S . "$MNT/audit/by-tool/cp/$i
 begin "an agent appends a tool call with >> (bash)"
 echo '{"tool_name":"file_write","arguments":{"path":"src/a.c","content":"int x;"},"result":"ok","duration_ms":12,"status":"success","task_id":"TASK-001"}' >> "$MNT/audit.jsonl" ||
 	bad "$CASE: >> failed"
-one_row "tool_name || '|' || process || '|' || pid || '|' || uid || '|' || json(arguments) || '|' || result || '|' ||
-	duration_ms || '|' || status || '|' || task_id || '|' || (created_at IS NOT NULL)" \
-	"file_write|bash|$$|$MYUID|{\"path\":\"src/a.c\",\"content\":\"int x;\"}|ok|12.0|success|TASK-001|1"
+# arguments and duration_ms as each engine keeps them: SQLite's JSON text
+# (minified by json()) and REAL; PostgreSQL's jsonb (its own key order and
+# spacing) and double precision
+if on_pg; then
+	args="CAST(arguments AS TEXT)" want='{"path": "src/a.c", "content": "int x;"}|ok|12'
+else
+	args="json(arguments)" want='{"path":"src/a.c","content":"int x;"}|ok|12.0'
+fi
+one_row "tool_name || '|' || process || '|' || pid || '|' || uid || '|' || $args || '|' || result || '|' ||
+	duration_ms || '|' || status || '|' || task_id || '|' || CAST(created_at IS NOT NULL AS INTEGER)" \
+	"file_write|bash|$$|$MYUID|$want|success|TASK-001|1"
 check_eq unchanged "$( [ "$S0" = "$(state)" ] && echo unchanged)" "$CASE: no entity changed"
 
 begin "an agent appends two tool calls from python3"
@@ -293,10 +310,12 @@ printf '%s\n%s\n' '{"tool_name":"shell","arguments":{"cmd":"make"},"result":"bui
 	'{"tool_name":"file_read","arguments":{"path":"README"},"status":"success"}' > "$W/calls.jsonl"
 spawn "$W/calls.jsonl" python3 "$FW" "$MNT/audit.jsonl" append
 check_eq OK "$OUT" "$CASE: close"
-check_eq "shell|python3|$PID|$MYUID|failure|40.0|TASK-001
+# duration_ms is REAL in SQLite (40.0), double precision in PostgreSQL (40)
+if on_pg; then ms=40; else ms=40.0; fi
+check_eq "shell|python3|$PID|$MYUID|failure|$ms|TASK-001
 file_read|python3|$PID|$MYUID|success||" \
 	"$(new_rows "$A0" "tool_name || '|' || process || '|' || pid || '|' || uid || '|' || status || '|' ||
-		coalesce(duration_ms, '') || '|' || coalesce(task_id, '')")" "$CASE: two rows"
+		coalesce(CAST(duration_ms AS TEXT), '') || '|' || coalesce(task_id, '')")" "$CASE: two rows"
 
 begin "orchfs stamps pid, uid and process: the line cannot forge them"
 echo '{"tool_name":"forger","pid":1,"uid":4242,"process":"vim","status":"success"}' >> "$MNT/audit.jsonl"
@@ -518,7 +537,7 @@ rm -f "$B"/sed?????? # what a refused sed -i leaves behind
 note "arg_whitelist: priority"
 echo '{"arg_blacklist":null,"arg_whitelist":["priority"]}' > "$MNT/permissions/agentb.json" ||
 	bad "rewrite permissions/agentb.json"
-check_eq 'restricted|["priority"]|' "$(sql "SELECT permission_level || '|' || arg_whitelist || '|' || coalesce(arg_blacklist, '')
+check_eq 'restricted|["priority"]|' "$(sql "SELECT permission_level || '|' || CAST(arg_whitelist AS TEXT) || '|' || coalesce(CAST(arg_blacklist AS TEXT), '')
 	FROM tool_permissions WHERE tool_name = 'agentb'")" "the agentb rule's row"
 begin "arg_whitelist [priority]: setting the priority goes through"
 write_as "$BIN/agentb" "$B/BUG-002.json" <<<'{"priority":3}'
@@ -559,7 +578,7 @@ out=$("$ORCHFS" approve "$N1" 2>&1)
 check_rc 0 "$?" "$CASE: orchfs approve $N1 ($out)"
 check_eq 5 "$(bug BUG-003 priority)" "$CASE: the row changed"
 check_eq "approved" "$(sql "SELECT status FROM approvals WHERE id = $N1")" "$CASE: the approval's status"
-one_row "tool_name || '|' || status || '|' || user_approval || '|' || path || '|' || json_extract(after_json, '\$.priority')" \
+one_row "tool_name || '|' || status || '|' || CAST(user_approval AS INTEGER) || '|' || path || '|' || (after_json ->> 'priority')" \
 	"agentq|approved|1|/bugs/BUG-003.json|5"
 check_eq "approved" "$(jq -r .status "$MNT/approvals/$N1.json")" "$CASE: approvals/$N1.json"
 
@@ -585,8 +604,8 @@ out=$("$ORCHFS" reject --reason "not now, thanks" "$N2" 2>&1)
 check_rc 0 "$?" "$CASE: orchfs reject ($out)"
 check_eq "$P2" "$(bug BUG-003 "title || '|' || revision")" "$CASE: the row unchanged"
 check_eq "rejected|not now, thanks" "$(sql "SELECT status || '|' || reason FROM approvals WHERE id = $N2")" "$CASE: the approval"
-check_eq "agentq|rejected|0|1" "$(new_rows "$A1" "tool_name || '|' || status || '|' || coalesce(user_approval, 'null') || '|' ||
-	(instr(result, 'not now, thanks') > 0)")" "$CASE: the audit row says rejected, and why"
+check_eq "agentq|rejected|0|1" "$(new_rows "$A1" "tool_name || '|' || status || '|' || coalesce(CAST(CAST(user_approval AS INTEGER) AS TEXT), 'null') || '|' ||
+	CAST(replace(result, 'not now, thanks', '') <> result AS INTEGER)")" "$CASE: the audit row says rejected, and why"
 
 begin "a third parked change, approved by a file write from python3"
 write_as "$BIN/agentq" "$B/BUG-003.json" <<<'{"severity":"critical"}'
@@ -596,7 +615,7 @@ A1=$(last_audit)
 check_eq OK "$(echo '{"status":"approved"}' | close_errno "$MNT/approvals/$N3.json")" "$CASE: close"
 check_eq critical "$(bug BUG-003 severity)" "$CASE: the row changed"
 check_eq "approved|python3" "$(sql "SELECT status || '|' || decided_by FROM approvals WHERE id = $N3")" "$CASE: the approval"
-check_eq "agentq|approved|1" "$(new_rows "$A1" "tool_name || '|' || status || '|' || user_approval")" "$CASE: the audit row"
+check_eq "agentq|approved|1" "$(new_rows "$A1" "tool_name || '|' || status || '|' || CAST(user_approval AS INTEGER)")" "$CASE: the audit row"
 
 begin "a fourth parked change: the parked tool cannot approve it (still requires_approval)"
 write_as "$BIN/agentq" "$B/BUG-003.json" <<<'{"assignee":"mallory"}'
@@ -638,8 +657,13 @@ check_case() {
 	check_rc "$4" "$rc" "$CASE"
 	case "$out" in "$3" | "$3: "*) ;; *) bad "$CASE: printed [$out], expected $3" ;; esac
 	unchanged
-	one_row "tool_name || '|' || operation || '|' || status || '|' || json(arguments)" \
-		"$1|check|$5|$(jq -c . <<<"$2")"
+	if on_pg; then # jsonb has its own key order and spacing: compare as JSON
+		one_row "tool_name || '|' || operation || '|' || status" "$1|check|$5"
+		check_eq "$(jq -cS . <<<"$2")" "$(new_rows "$A0" arguments | jq -cS .)" "$CASE: the audit row's arguments"
+	else
+		one_row "tool_name || '|' || operation || '|' || status || '|' || json(arguments)" \
+			"$1|check|$5|$(jq -c . <<<"$2")"
+	fi
 }
 check_case tee '{"path":"bugs/BUG-001.json"}' deny 1 denied
 check_case agentq '{"path":"bugs/BUG-001.json","priority":2}' requires_approval 3 pending
@@ -710,7 +734,11 @@ for st in $(sql "SELECT DISTINCT status FROM tool_executions ORDER BY 1"); do
 	check_eq "$(sql "SELECT id FROM tool_executions WHERE status = '$st' ORDER BY id")" "$(view_ids "by-status/$st")" \
 		"audit/by-status/$st/"
 done
-for tool in $(sql "SELECT DISTINCT tool_name FROM tool_executions WHERE tool_name GLOB '[a-z]*' AND tool_name NOT GLOB '*[^a-z0-9_-]*' ORDER BY 1"); do
+# tool names that are plain words (GLOB is SQLite's, ~ PostgreSQL's)
+if on_pg; then plain="tool_name ~ '^[a-z][a-z0-9_-]*\$'"; else plain="tool_name GLOB '[a-z]*' AND tool_name NOT GLOB '*[^a-z0-9_-]*'"; fi
+TOOLS=$(sql "SELECT DISTINCT tool_name FROM tool_executions WHERE $plain ORDER BY 1")
+[ -n "$TOOLS" ] || bad "no plain tool names in the audit log"
+for tool in $TOOLS; do
 	check_eq "$(sql "SELECT id FROM tool_executions WHERE tool_name = '$tool' ORDER BY id")" "$(view_ids "by-tool/$tool")" \
 		"audit/by-tool/$tool/"
 done
@@ -761,15 +789,17 @@ note "the key is in no read, log, audit row, error or output"
 grep -r -F -- "$KEY" "$MNT" 2>/dev/null | no_key "grep -r over the mount"
 find "$MNT" -name .error -exec cat {} + 2>/dev/null | no_key "the .error files"
 cat "$T/daemon.err" | no_key "the daemon's log"
-sqlite3 "$DB" ".dump tool_executions" | no_key "the project database's tool_executions"
+sql_dump tool_executions | no_key "the project database's tool_executions"
 sqlite3 "$UDB" ".dump tool_executions" | no_key "the user database's tool_executions"
-sqlite3 "$DB" ".dump approvals" | no_key "the approvals table"
+sql_dump approvals | no_key "the approvals table"
 "$ORCHFS" audit 2>&1 | no_key "orchfs audit"
 "$ORCHFS" export 2>&1 | no_key "orchfs export"
 n=$("$ORCHFS" export --with-secrets 2>/dev/null | grep -c -F -- "$KEY")
 [ "$n" -ge 1 ] || bad "orchfs export --with-secrets does not hold the key"
+# (a PostgreSQL project database is no file: its access is the server's roles)
 for f in "$DB" "$UDB"; do
-	check_eq 600 "$(stat -c %a "$f")" "mode of $(basename "$f")"
+	[ -f "$f" ] || { on_pg && [ "$f" = "$DB" ]; } || bad "no file $f"
+	[ -f "$f" ] && check_eq 600 "$(stat -c %a "$f")" "mode of $(basename "$f")"
 done
 
 begin "writing a new key sets it"
@@ -785,7 +815,7 @@ usql "SELECT count(*) FROM tool_executions WHERE arguments LIKE '%ROTATED%' OR b
 
 note "hostile keys and tool names never reach SQL as text"
 HOSTILE="x'); DROP TABLE bugs;--"
-tables() { sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)"; }
+tables() { sql_tables --all; }
 counts() {
 	local t
 	for t in $(tables); do
@@ -825,7 +855,8 @@ check_eq "$UTABLES_ALL" "$(usql "SELECT group_concat(name, ' ') FROM (SELECT nam
 	"every table of the user database still exists"
 check_eq "$(echo "$COUNTS" | awk '$1 == "bugs" { $2++ } $1 == "project_rules" { $2++ } $1 == "tool_permissions" { $2 += 2 } { print }')" \
 	"$(counts)" "every table holds what it held, plus the hostile rows"
-check_eq "ok" "$(sql "PRAGMA integrity_check")" "integrity_check"
+# SQLite's own check of its file; PostgreSQL has no such file to check
+on_pg || check_eq "ok" "$(sql "PRAGMA integrity_check")" "integrity_check"
 
 umount_fs || fail "clean unmount"
 cat "$T/daemon.err" | no_key "the daemon's log after unmount"

@@ -20,14 +20,29 @@ echo '{"title":"Login fails","priority":1,"labels":["auth"]}' > "$B/new" || fail
 echo '{"title":"Second bug","priority":3}' > "$B/new" || fail "create BUG-002"
 mkdir "$MNT/tasks/TASK-001" || fail "mkdir TASK-001"
 echo '{"title":"First task"}' > "$MNT/tasks/TASK-001/task.json" || fail "patch TASK-001"
-assert_eq "BUG-001 BUG-002" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id)")" "setup rows"
+assert_eq "BUG-001 BUG-002" "$(sql "SELECT group_concat(id, ' ') FROM (SELECT id FROM bugs ORDER BY id) AS t")" "setup rows"
 
 # Every table's rows but the audit's, sorted, in SQL quoting. Of the change
 # feed, only what changed (its sequence, time and writer are checked elsewhere).
-TABLES=$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master
-	WHERE type = 'table' AND name <> 'tool_executions' AND name NOT LIKE 'sqlite_%' ORDER BY name)")
+# On PostgreSQL the copy is schema exp of the same database (a database
+# cannot be copied while the mount is connected to it), DB names the live
+# rows (schema public) and anything else the copy; rows are printed as text.
+TABLES=$(sql_tables tool_executions)
 data() {
-	local t
+	local t schema=exp q=
+	if on_pg; then
+		[ "$1" = "$DB" ] && schema=public
+		for t in $TABLES; do
+			[ -z "$q" ] || q="$q UNION ALL "
+			if [ "$t" = _orchfs_changes ]; then
+				q="${q}SELECT '$t|' || collection || '|' || entity_key || '|' || operation FROM $schema.\"$t\""
+			else
+				q="${q}SELECT '$t|' || r::text FROM $schema.\"$t\" AS r"
+			fi
+		done
+		sql "$q" | LC_ALL=C sort
+		return
+	fi
 	for t in $TABLES; do
 		if [ "$t" = _orchfs_changes ]; then
 			sqlite3 -bail -cmd '.mode quote' "$1" "SELECT '$t', collection, entity_key, operation FROM \"$t\"" | sort
@@ -37,6 +52,38 @@ data() {
 	done
 }
 
+# PostgreSQL's copy: the tables with their rows, keys and defaults (identities
+# moved past the copied rows) and the change feed's triggers, which write to
+# exp._orchfs_changes when exp comes first in the search path.
+PG_COPY=$(cat <<'SQL'
+DROP SCHEMA IF EXISTS exp CASCADE;
+CREATE SCHEMA exp;
+DO $$
+DECLARE
+  t text;
+  c record;
+  d text;
+BEGIN
+  FOREACH t IN ARRAY string_to_array('@TABLES@', ' ') LOOP
+    EXECUTE format('CREATE TABLE exp.%I (LIKE public.%I INCLUDING ALL)', t, t);
+    EXECUTE format('INSERT INTO exp.%I OVERRIDING SYSTEM VALUE SELECT * FROM public.%I', t, t);
+  END LOOP;
+  FOR c IN SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'exp' AND is_identity = 'YES' LOOP
+    EXECUTE format('SELECT setval(pg_get_serial_sequence(%L, %L), coalesce((SELECT max(%I) FROM exp.%I), 0) + 1, false)',
+      'exp.' || quote_ident(c.table_name), c.column_name, c.column_name, c.table_name);
+  END LOOP;
+  FOR d IN SELECT pg_get_triggerdef(tg.oid) FROM pg_trigger tg JOIN pg_class cl ON cl.oid = tg.tgrelid
+      JOIN pg_namespace n ON n.oid = cl.relnamespace
+      WHERE n.nspname = 'public' AND NOT tg.tgisinternal AND tg.tgname LIKE '%\_feed\_%'
+        AND cl.relname = ANY (string_to_array('@TABLES@', ' ')) LOOP
+    EXECUTE replace(d, ' ON public.', ' ON exp.');
+  END LOOP;
+END
+$$;
+SQL
+)
+
 # begin NAME DIR: a new case. Copies the database (without the triggers that
 # bump revision and updated_at: the expected SQL sets them itself; the change
 # feed's triggers stay) and remembers the audit log and the directory's listing.
@@ -44,11 +91,16 @@ begin() {
 	CASE=$1
 	DIR=$2
 	note "$CASE"
-	rm -f "$T/exp.db"
-	sqlite3 -bail "$DB" ".backup '$T/exp.db'" || fail "$CASE: backup"
-	sqlite3 "$T/exp.db" "SELECT 'DROP TRIGGER \"' || name || '\";' FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE '%\\_feed\\_%' ESCAPE '\\'" |
-		sqlite3 -bail "$T/exp.db" || fail "$CASE: drop triggers"
-	D0=$(data "$DB")
+	if on_pg; then
+		sql "${PG_COPY//@TABLES@/$TABLES}" || fail "$CASE: copy into schema exp"
+	else
+		rm -f "$T/exp.db"
+		sqlite3 -bail "$DB" ".backup '$T/exp.db'" || fail "$CASE: backup"
+		sqlite3 "$T/exp.db" "SELECT 'DROP TRIGGER \"' || name || '\";' FROM sqlite_master WHERE type = 'trigger' AND name NOT LIKE '%\\_feed\\_%' ESCAPE '\\'" |
+			sqlite3 -bail "$T/exp.db" || fail "$CASE: drop triggers"
+	fi
+	D0=$(data "$DB") || fail "$CASE: the rows before"
+	grep -q '^.*BUG-001' <<<"$D0" || fail "$CASE: the rows before hold no BUG-001"
 	A0=$(last_audit)
 	LS0=$(ls -a "$DIR" | grep -vx '.error')
 }
@@ -68,9 +120,13 @@ ins() {
 # applied, SAVES (1) audit rows by TOOL, and the listing plus NEW-NAMES.
 saved() {
 	local tool=$1 sqlx=$2 new=${3:-} saves=${4:-1} want got
-	sqlite3 -bail "$T/exp.db" "ATTACH '$DB' AS live; $sqlx" || fail "$CASE: expected SQL"
-	want=$(data "$T/exp.db")
-	got=$(data "$DB")
+	if on_pg; then # the copy first; live.T is public.T
+		sql "SET search_path = exp, public; ${sqlx//live./public.}" || fail "$CASE: expected SQL"
+	else
+		sqlite3 -bail "$T/exp.db" "ATTACH '$DB' AS live; $sqlx" || fail "$CASE: expected SQL"
+	fi
+	want=$(data "$T/exp.db") || fail "$CASE: the expected rows"
+	got=$(data "$DB") || fail "$CASE: the rows"
 	[ "$want" = "$got" ] || bad "$CASE: not exactly the intended change:
 $(diff <(echo "$want") <(echo "$got") | sed 's/^/    /')"
 	check_eq "$(yes "$tool|success" | head -n "$saves")" \
@@ -86,8 +142,10 @@ $(diff <(echo "$want") <(echo "$got") | sed 's/^/    /')"
 refused() {
 	local rc=$1 name=$2 ere=$3 tool=${4:-} line
 	[ "$rc" -ne 0 ] || bad "$CASE: the tool exited 0 on a refused save"
-	[ "$D0" = "$(data "$DB")" ] || bad "$CASE: the database changed:
-$(diff <(echo "$D0") <(data "$DB") | sed 's/^/    /')"
+	local d1
+	d1=$(data "$DB") || fail "$CASE: the rows"
+	[ "$D0" = "$d1" ] || bad "$CASE: the database changed:
+$(diff <(echo "$D0") <(echo "$d1") | sed 's/^/    /')"
 	line=$(grep -F -- "$name: " "$DIR/.error" 2>/dev/null)
 	grep -Eq -- "$ere" <<<"$line" || bad "$CASE: .error has no line [$name: /$ere/]: [$(cat "$DIR/.error" 2>&1)]"
 	if [ -n "$tool" ]; then
@@ -356,7 +414,7 @@ check_eq "BUG-001.json BUG-011.json BUG-012.json BUG-020.json" \
 note "grep -r finds exactly the rows sqlite3 finds"
 check_eq "$(sql "SELECT id || '.json' FROM bugs WHERE priority = 3 ORDER BY id")" \
 	"$(grep -rl '"priority": 3,' "$B" | xargs -n1 basename | sort)" "grep -rl priority 3"
-check_eq "$(sql "SELECT id || '.json' FROM bugs WHERE labels LIKE '%cp%' ORDER BY id")" \
+check_eq "$(sql "SELECT id || '.json' FROM bugs WHERE CAST(labels AS TEXT) LIKE '%cp%' ORDER BY id")" \
 	"$(grep -rl '"cp"' "$B" | xargs -n1 basename | sort)" "grep -rl a label"
 grep -rq "First task" "$MNT/tasks" || bad "grep -r in tasks/"
 

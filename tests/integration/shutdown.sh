@@ -153,7 +153,7 @@ for sig in TERM INT HUP; do
 		"$(sql "SELECT group_concat(status || ' ' || operation || ' ' || coalesce(entity_key, ''), '|')
 			FROM (SELECT * FROM tool_executions WHERE id > $audit_from AND tool_name = 'python3'
 				AND result = 'not saved: the mount stopped (SIG$sig) while the file was open for writing'
-				ORDER BY operation DESC)")" \
+				ORDER BY operation DESC) AS t")" \
 		"the audit log has a failure row per refused save (SIG$sig)"
 	check_eq 0 "$(sql "SELECT count(*) FROM tool_executions WHERE id > $audit_from AND status = 'success'")" \
 		"nothing was recorded as saved (SIG$sig)"
