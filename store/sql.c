@@ -370,6 +370,12 @@ void sql_release(store *st)
 		free(q->all);
 		free(q->after);
 		free(q->update);
+		while (q->narrow) {
+			struct coll_update *u = q->narrow;
+			q->narrow = u->next;
+			free(u->sql);
+			free(u);
+		}
 		free(q->delete);
 		free(q->table_q);
 		free(q->alloc_get);
