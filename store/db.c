@@ -651,6 +651,24 @@ static bool conn_moved(struct conn *cn)
 	return moved || cn->gen != __atomic_load_n(&cn->st->gen, __ATOMIC_ACQUIRE);
 }
 
+/* The transaction statements, each prepared once per connection
+ * (conn_stmt keys on these arrays' addresses): sqlite3_exec would parse
+ * them again for every change. */
+static const char sql_begin[] = "BEGIN", sql_begin_write[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT",
+		  sql_rollback[] = "ROLLBACK";
+
+static int conn_run(struct conn *cn, const char *sql)
+{
+	sqlite3_stmt *s = conn_stmt(cn, sql);
+	int rc;
+
+	if (!s)
+		return sqlite3_errcode(cn->db);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int conn_begin(struct conn *cn, bool write)
 {
 	store *st = cn->st;
@@ -668,15 +686,15 @@ int conn_begin(struct conn *cn, bool write)
 		if (rc)
 			return SQLITE_CANTOPEN;
 	}
-	return conn_exec(cn, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	return conn_run(cn, write ? sql_begin_write : sql_begin);
 }
 
 int conn_commit(struct conn *cn)
 {
-	int rc = conn_exec(cn, "COMMIT");
+	int rc = conn_run(cn, sql_commit);
 
 	if (rc != SQLITE_OK && sqlite3_get_autocommit(cn->db) == 0)
-		conn_exec(cn, "ROLLBACK");
+		conn_run(cn, sql_rollback);
 	/* Acknowledged only when the file it went to is the one at the path
 	 * now: a file renamed over or removed during the transaction is not. */
 	if (rc == SQLITE_OK && conn_moved(cn))
@@ -687,7 +705,7 @@ int conn_commit(struct conn *cn)
 void conn_rollback(struct conn *cn)
 {
 	if (sqlite3_get_autocommit(cn->db) == 0)
-		conn_exec(cn, "ROLLBACK");
+		conn_run(cn, sql_rollback);
 }
 
 /* Create the file with mode 0600 before SQLite does, so it is never readable by others. */
