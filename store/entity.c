@@ -145,6 +145,16 @@ int store_view_list(store *st, const struct map_collection *c, const struct map_
 	return entity_walk(st, st->sql[c->index].view_list[v - c->views], value, fn, arg);
 }
 
+static int entity_found_fn(void *arg, const char *v)
+{
+	return 1;
+}
+
+int store_view_has(store *st, const struct map_collection *c, const struct map_view *v, const char *value)
+{
+	return entity_walk(st, st->sql[c->index].view_has[v - c->views], value, entity_found_fn, NULL);
+}
+
 int store_related(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		  store_key_fn fn, void *arg)
 {

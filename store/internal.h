@@ -46,6 +46,7 @@ struct coll_sql {
 	char *exists_any;                /* the key is taken, in .trash/ or not */
 	char *trash_list, *trash_get, *trash, *restore, *purge; /* soft deletes (.trash/), or NULL */
 	char **view_values, **view_list; /* per view */
+	char **view_has;                 /* per view: is there a row with this value (one row at most) */
 	char **rel_list, **rel_link, **rel_unlink; /* per relation */
 	char **rel_release;              /* per relation: unlink a target from whoever has it */
 	char **rel_reverse;              /* per relation: who links to a target */

@@ -135,6 +135,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 
 	q->view_values = xcalloc(c->nviews + 1, sizeof(char *));
 	q->view_list = xcalloc(c->nviews + 1, sizeof(char *));
+	q->view_has = xcalloc(c->nviews + 1, sizeof(char *));
 	for (i = 0; i < c->nviews; i++) {
 		const struct map_relation *r = c->views[i].rel;
 		const char *col = c->views[i].column ? c->views[i].column->column : NULL;
@@ -146,6 +147,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 						    alive);
 			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY 1", r->to, r->table, r->from,
 						  alive);
+			q->view_has[i] = sql_fmt("SELECT 1 FROM %q WHERE %q = ?1%s LIMIT 1", r->table, r->from, alive);
 			free(alive);
 			continue;
 		}
@@ -153,6 +155,11 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 					    " ORDER BY 1", col, t, col, live);
 		q->view_list[i] = sql_fmt("SELECT %q FROM %s WHERE CAST(%q AS TEXT) = ?1 AND %s ORDER BY %q", key, t, col,
 					  live, key);
+		/* The same test as view_list's, and an equality the column's index
+		 * can answer: ?1 as the column's affinity makes it, or as a number
+		 * for a column without one (an integer stored there is not '5'). */
+		q->view_has[i] = sql_fmt("SELECT 1 FROM %s WHERE %q IN (?1, CAST(?1 AS NUMERIC)) AND CAST(%q AS TEXT) = ?1"
+					 " AND %s LIMIT 1", t, col, col, live);
 	}
 
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
@@ -388,6 +395,7 @@ void sql_release(store *st)
 		free(q->purge);
 		sql_free_list(q->view_values);
 		sql_free_list(q->view_list);
+		sql_free_list(q->view_has);
 		sql_free_list(q->rel_list);
 		sql_free_list(q->rel_link);
 		sql_free_list(q->rel_unlink);
