@@ -140,8 +140,11 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 		const struct map_relation *r = c->views[i].rel;
 		const char *col = c->views[i].column ? c->views[i].column->column : NULL;
 		if (r) { /* grouped by who links to the entity */
-			/* entities of this collection in .trash/ are not grouped */
-			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", r->to, key, t, live)
+			/* entities of this collection in .trash/ are not grouped; asked row by
+			 * row (EXISTS), as "IN (SELECT ...)" would copy the collection's every
+			 * live key into a temporary index for each query */
+			char *alive = c->soft_delete ? sql_fmt(" AND EXISTS (SELECT 1 FROM %s AS orchfs_t WHERE orchfs_t.%q ="
+							       " %q.%q AND %s)", t, key, r->table, r->to, live)
 						     : xstrdup("");
 			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE 1%s ORDER BY 1", r->from, r->table,
 						    alive);
@@ -169,10 +172,13 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->rel_reverse = xcalloc(c->nrelations + 1, sizeof(char *));
 	for (i = 0; i < c->nrelations; i++) {
 		const struct map_relation *r = &c->relations[i];
-		/* links to entities in .trash/ are not listed (they come back with them) */
+		/* links to entities in .trash/ are not listed (they come back with them);
+		 * one lookup per link (EXISTS), not a copy of every live key of the
+		 * target collection per listing (IN (SELECT ...)) */
 		char *alive = r->target->soft_delete
-				      ? sql_fmt(" AND %q IN (SELECT %q FROM %q WHERE %q IS NULL)", r->to,
-						r->target->key->column, r->target->table, r->target->soft_delete)
+				      ? sql_fmt(" AND EXISTS (SELECT 1 FROM %q AS orchfs_t WHERE orchfs_t.%q = %q.%q"
+						" AND orchfs_t.%q IS NULL)", r->target->table, r->target->key->column,
+						r->table, r->to, r->target->soft_delete)
 				      : xstrdup("");
 		q->rel_list[i] = r->order ? sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY %q, %q", r->to, r->table,
 						    r->from, alive, r->order, r->to)
