@@ -314,10 +314,8 @@ int node_exists(fs *f, const struct node *n)
 		nf.want = n->target;
 		rc = store_related(n->st, n->c, n->rel, n->key, node_find_fn, &nf);
 		return rc < 0 ? rc : nf.found;
-	case NODE_VIEW_VALUE:
-		nf.want = n->value;
-		rc = store_view_values(n->st, n->c, n->view, node_find_fn, &nf);
-		return rc < 0 ? rc : nf.found;
+	case NODE_VIEW_VALUE: /* on every path walk through it: one row, not every value */
+		return store_view_has(n->st, n->c, n->view, n->value);
 	case NODE_VIEW_LINK: {
 		if (n->view->rel) {
 			nf.want = n->key;

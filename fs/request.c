@@ -46,18 +46,25 @@ char *fs_child(const char *parent, const char *name)
 void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct fs_actor *oa)
 {
 	char file[64];
-	FILE *fp;
+	ssize_t len;
+	int fd;
 
 	memset(oa, 0, sizeof(*oa));
 	strcpy(oa->comm, "unknown");
 	oa->a.pid = pid;
 	oa->a.uid = uid;
+	/* one read, no stdio buffer: this is on every save's path */
 	if (pid > 0) {
 		snprintf(file, sizeof(file), "/proc/%d/comm", (int)pid);
-		if ((fp = fopen(file, "re"))) {
-			if (fgets(oa->comm, sizeof(oa->comm), fp))
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) >= 0) {
+			len = read(fd, oa->comm, sizeof(oa->comm) - 1);
+			if (len > 0) {
+				oa->comm[len] = 0;
 				oa->comm[strcspn(oa->comm, "\n")] = 0;
-			fclose(fp);
+			} else {
+				strcpy(oa->comm, "unknown");
+			}
+			close(fd);
 		}
 	}
 	oa->a.tool = oa->comm;

@@ -796,6 +796,24 @@ static int conn_begin_pg(struct conn *cn, bool write)
 	return rc;
 }
 
+/* The transaction statements, each prepared once per connection
+ * (conn_stmt keys on these arrays' addresses): sqlite3_exec would parse
+ * them again for every change. */
+static const char sql_begin[] = "BEGIN", sql_begin_write[] = "BEGIN IMMEDIATE", sql_commit[] = "COMMIT",
+		  sql_rollback[] = "ROLLBACK";
+
+static int conn_run(struct conn *cn, const char *sql)
+{
+	dbstmt *s = conn_stmt(cn, sql);
+	int rc;
+
+	if (!s)
+		return conn_errcode(cn);
+	rc = db_step(s);
+	db_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int conn_begin(struct conn *cn, bool write)
 {
 	store *st = cn->st;
@@ -816,7 +834,7 @@ int conn_begin(struct conn *cn, bool write)
 		if (rc)
 			return SQLITE_CANTOPEN;
 	}
-	return conn_exec(cn, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	return conn_run(cn, write ? sql_begin_write : sql_begin);
 }
 
 int conn_commit(struct conn *cn)
@@ -825,10 +843,10 @@ int conn_commit(struct conn *cn)
 
 	if (cn->pg)
 		return pg_commit(cn->pg);
-	rc = conn_exec(cn, "COMMIT");
+	rc = conn_run(cn, sql_commit);
 
 	if (rc != SQLITE_OK && sqlite3_get_autocommit(cn->db) == 0)
-		conn_exec(cn, "ROLLBACK");
+		conn_run(cn, sql_rollback);
 	/* Acknowledged only when the file it went to is the one at the path
 	 * now: a file renamed over or removed during the transaction is not. */
 	if (rc == SQLITE_OK && conn_moved(cn))
@@ -838,8 +856,12 @@ int conn_commit(struct conn *cn)
 
 void conn_rollback(struct conn *cn)
 {
-	if (conn_in_transaction(cn))
+	if (!conn_in_transaction(cn))
+		return;
+	if (cn->pg)
 		conn_exec(cn, "ROLLBACK");
+	else
+		conn_run(cn, sql_rollback);
 }
 
 /* Create the file with mode 0600 before SQLite does, so it is never readable by others. */

@@ -155,6 +155,16 @@ int store_view_list(store *st, const struct map_collection *c, const struct map_
 	return entity_walk(st, st->sql[c->index].view_list[v - c->views], value, fn, arg);
 }
 
+static int entity_found_fn(void *arg, const char *v)
+{
+	return 1;
+}
+
+int store_view_has(store *st, const struct map_collection *c, const struct map_view *v, const char *value)
+{
+	return entity_walk(st, st->sql[c->index].view_has[v - c->views], value, entity_found_fn, NULL);
+}
+
 int store_related(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		  store_key_fn fn, void *arg)
 {
@@ -440,20 +450,78 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 			   c->revision->name, want->valuedouble, have->valuedouble);
 }
 
-/* Bind every column of work into the collection's UPDATE and run it. */
-static int entity_update_row(struct conn *cn, const struct map_collection *c, const char *key, cJSON *work,
-			     int64_t now)
+/*
+ * The UPDATE of the columns in mask (bit i: column i), or of every column
+ * when mask cannot say (more than 64 columns) or is empty. Setting only what changed spares
+ * SQLite the indexes and CHECK constraints of the other columns (and their
+ * pages in the log); the statements are few, one per set of columns saved,
+ * so each is made once and cached like the collection's other SQL.
+ */
+static const char *entity_update_sql(store *st, const struct map_collection *c, uint64_t mask)
 {
-	dbstmt *s = conn_stmt(cn, cn->st->sql[c->index].update);
+	struct coll_sql *q = &st->sql[c->index];
+	struct coll_update *u;
+	struct strbuf sb;
+	const char *sql;
+
+	if (c->ncolumns > 64 || !mask)
+		return q->update;
+	pthread_mutex_lock(&st->lock);
+	for (u = q->narrow; u && u->mask != mask; u = u->next)
+		;
+	if (!u) {
+		strbuf_init(&sb, 128);
+		strbuf_addf(&sb, "UPDATE %s SET ", q->table_q);
+		for (size_t i = 0, n = 0; i < c->ncolumns; i++) {
+			if (!(mask & (UINT64_C(1) << i)))
+				continue;
+			strbuf_addstr(&sb, n++ ? ", " : "");
+			sql_quote(&sb, c->columns[i].column);
+			strbuf_addf(&sb, " = ?%zu", i + 2);
+		}
+		strbuf_addstr(&sb, " WHERE ");
+		sql_quote(&sb, c->key->column);
+		strbuf_addstr(&sb, " = ?1");
+		u = xcalloc(1, sizeof(*u));
+		u->mask = mask;
+		u->sql = strbuf_detach(&sb, NULL);
+		u->next = q->narrow;
+		q->narrow = u;
+	}
+	sql = u->sql;
+	pthread_mutex_unlock(&st->lock);
+	return sql;
+}
+
+/* Bind the columns of work that differ from cur (and revision and the
+ * time of the change) into an UPDATE of those, and run it. */
+static int entity_update_row(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *work,
+			     const cJSON *cur, int64_t now)
+{
+	uint64_t mask = 0;
+	const char *sql;
+	dbstmt *s;
+	bool all;
 	int rc;
 
-	if (!s)
+	for (size_t i = 0; i < c->ncolumns && c->ncolumns <= 64; i++) {
+		const struct map_column *col = &c->columns[i];
+		if (col == c->key || col->type == MAP_CREATED)
+			continue;
+		if (col->type == MAP_UPDATED || col->type == MAP_REVISION ||
+		    !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(work, col->name),
+				   cJSON_GetObjectItemCaseSensitive(cur, col->name), true))
+			mask |= UINT64_C(1) << i;
+	}
+	sql = entity_update_sql(cn->st, c, mask);
+	all = sql == cn->st->sql[c->index].update;
+	if (!(s = conn_stmt(cn, sql)))
 		return conn_errcode(cn);
 	entity_bind_key(c, s, 1, key);
 	for (size_t i = 0; i < c->ncolumns; i++) {
 		const struct map_column *col = &c->columns[i];
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(work, col->name);
-		if (col == c->key || col->type == MAP_CREATED)
+		if (col == c->key || col->type == MAP_CREATED || (!all && !(mask & (UINT64_C(1) << i))))
 			continue;
 		if (col->type == MAP_UPDATED)
 			value_bind_now(col->time, now, s, (int)i + 2);
@@ -786,7 +854,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 		ch.after = cJSON_Duplicate(ch.before, true);
 		goto out;
 	}
-	if ((rc = entity_update_row(ch.cn, c, key, work, time_now_ms())) != SQLITE_OK) {
+	if ((rc = entity_update_row(ch.cn, c, key, work, cur, time_now_ms())) != SQLITE_OK) {
 		rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
 		goto out;
 	}

@@ -34,13 +34,23 @@ struct conn {
 	} cache[CONN_CACHE];
 };
 
+/* An UPDATE of some columns only (entity.c): made the first time a save
+ * changes exactly those, kept as long as the store, like the rest. */
+struct coll_update {
+	uint64_t mask;            /* bit i: column i is set (?i+2, as in update) */
+	char *sql;
+	struct coll_update *next;
+};
+
 /* SQL generated once per collection from the mapping (see sql.c). */
 struct coll_sql {
 	char *get, *exists, *list, *all, *after, *update, *delete;
 	char *get_lock;                  /* get, locking the row until the transaction ends (PostgreSQL) */
+	struct coll_update *narrow;      /* protected by store.lock; freed by sql_release */
 	char *exists_any;                /* the key is taken, in .trash/ or not */
 	char *trash_list, *trash_get, *trash, *restore, *purge; /* soft deletes (.trash/), or NULL */
 	char **view_values, **view_list; /* per view */
+	char **view_has;                 /* per view: is there a row with this value (one row at most) */
 	char **rel_list, **rel_link, **rel_unlink; /* per relation */
 	char **rel_release;              /* per relation: unlink a target from whoever has it */
 	char **rel_reverse;              /* per relation: who links to a target */

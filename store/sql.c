@@ -136,17 +136,22 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 
 	q->view_values = xcalloc(c->nviews + 1, sizeof(char *));
 	q->view_list = xcalloc(c->nviews + 1, sizeof(char *));
+	q->view_has = xcalloc(c->nviews + 1, sizeof(char *));
 	for (i = 0; i < c->nviews; i++) {
 		const struct map_relation *r = c->views[i].rel;
 		const char *col = c->views[i].column ? c->views[i].column->column : NULL;
 		if (r) { /* grouped by who links to the entity */
-			/* entities of this collection in .trash/ are not grouped */
-			char *alive = c->soft_delete ? sql_fmt(" AND %q IN (SELECT %q FROM %s WHERE %s)", r->to, key, t, live)
+			/* entities of this collection in .trash/ are not grouped; asked row by
+			 * row (EXISTS), as "IN (SELECT ...)" would copy the collection's every
+			 * live key into a temporary index for each query */
+			char *alive = c->soft_delete ? sql_fmt(" AND EXISTS (SELECT 1 FROM %s AS orchfs_t WHERE orchfs_t.%q ="
+							       " %q.%q AND %s)", t, key, r->table, r->to, live)
 						     : xstrdup("");
 			q->view_values[i] = sql_fmt("SELECT DISTINCT %q FROM %q WHERE TRUE%s ORDER BY 1", r->from, r->table,
 						    alive);
 			q->view_list[i] = sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY 1", r->to, r->table, r->from,
 						  alive);
+			q->view_has[i] = sql_fmt("SELECT 1 FROM %q WHERE %q = ?1%s LIMIT 1", r->table, r->from, alive);
 			free(alive);
 			continue;
 		}
@@ -154,6 +159,11 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 					    " ORDER BY 1", col, t, col, live);
 		q->view_list[i] = sql_fmt("SELECT %q FROM %s WHERE CAST(%q AS TEXT) = ?1 AND %s ORDER BY %q", key, t, col,
 					  live, key);
+		/* The same test as view_list's, and an equality the column's index
+		 * can answer: ?1 as the column's affinity makes it, or as a number
+		 * for a column without one (an integer stored there is not '5'). */
+		q->view_has[i] = sql_fmt("SELECT 1 FROM %s WHERE %q IN (?1, CAST(?1 AS NUMERIC)) AND CAST(%q AS TEXT) = ?1"
+					 " AND %s LIMIT 1", t, col, col, live);
 	}
 
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
@@ -163,10 +173,13 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->rel_reverse = xcalloc(c->nrelations + 1, sizeof(char *));
 	for (i = 0; i < c->nrelations; i++) {
 		const struct map_relation *r = &c->relations[i];
-		/* links to entities in .trash/ are not listed (they come back with them) */
+		/* links to entities in .trash/ are not listed (they come back with them);
+		 * one lookup per link (EXISTS), not a copy of every live key of the
+		 * target collection per listing (IN (SELECT ...)) */
 		char *alive = r->target->soft_delete
-				      ? sql_fmt(" AND %q IN (SELECT %q FROM %q WHERE %q IS NULL)", r->to,
-						r->target->key->column, r->target->table, r->target->soft_delete)
+				      ? sql_fmt(" AND EXISTS (SELECT 1 FROM %q AS orchfs_t WHERE orchfs_t.%q = %q.%q"
+						" AND orchfs_t.%q IS NULL)", r->target->table, r->target->key->column,
+						r->table, r->to, r->target->soft_delete)
 				      : xstrdup("");
 		q->rel_list[i] = r->order ? sql_fmt("SELECT %q FROM %q WHERE %q = ?1%s ORDER BY %q, %q", r->to, r->table,
 						    r->from, alive, r->order, r->to)
@@ -379,6 +392,12 @@ void sql_release(store *st)
 		free(q->all);
 		free(q->after);
 		free(q->update);
+		while (q->narrow) {
+			struct coll_update *u = q->narrow;
+			q->narrow = u->next;
+			free(u->sql);
+			free(u);
+		}
 		free(q->delete);
 		free(q->table_q);
 		free(q->alloc_get);
@@ -391,6 +410,7 @@ void sql_release(store *st)
 		free(q->purge);
 		sql_free_list(q->view_values);
 		sql_free_list(q->view_list);
+		sql_free_list(q->view_has);
 		sql_free_list(q->rel_list);
 		sql_free_list(q->rel_link);
 		sql_free_list(q->rel_unlink);

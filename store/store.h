@@ -156,6 +156,10 @@ int store_list(store *st, const struct map_collection *c, store_key_fn fn, void 
 /* store_view_values - the distinct non-null values of the view's column. */
 int store_view_values(store *st, const struct map_collection *c, const struct map_view *v, store_key_fn fn,
 		      void *arg);
+/* store_view_has - 1 if some entity's view column equals value (compared as
+ * text, as store_view_list does), 0 if none, or a negative errno; one
+ * indexed row at most, not a walk of the values. */
+int store_view_has(store *st, const struct map_collection *c, const struct map_view *v, const char *value);
 /* store_view_list - keys whose view column equals value (compared as text). */
 int store_view_list(store *st, const struct map_collection *c, const struct map_view *v, const char *value,
 		    store_key_fn fn, void *arg);

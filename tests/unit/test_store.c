@@ -567,6 +567,68 @@ static void test_patch(void)
 	CHECK_INT(rev(st, bugs, "BUG-001"), r + 2);
 }
 
+/* A save sets only the columns it changes: the others stay as stored. */
+static void test_patch_columns(void)
+{
+	long long r;
+	char *s;
+
+	/* written behind the store's back, with spaces orchfs would not write */
+	CHECK_INT(testdb_exec(raw, "UPDATE bugs SET metadata = '{\"x\":  1}', labels = '[ \"k\" ]'"
+				   " WHERE id = 'BUG-002'"), 0);
+	r = rev(st, bugs, "BUG-002");
+	CHANGED(store_patch(st, bugs, "BUG-002", J("{'severity':'low'}"), W("write"), &cause), "write");
+	CHECK_INT(rev(st, bugs, "BUG-002"), r + 1);
+	s = q("SELECT metadata || '|' || labels || '|' || severity FROM bugs WHERE id = 'BUG-002'");
+	CHECK_STR(s, "{\"x\":  1}|[ \"k\" ]|low");
+	free(s);
+	/* the audit's after is the row as stored, a changed field and an unchanged one */
+	s = audit_col(last_audit, "json_extract(after_json, '$.severity') || json_extract(after_json, '$.metadata.x')"
+				  " || json_extract(after_json, '$.revision')");
+	CHECK(s != NULL);
+	if (s) {
+		char want[64];
+		snprintf(want, sizeof(want), "low1%lld", r + 1);
+		CHECK_STR(s, want);
+	}
+	free(s);
+	/* two changes in one save, then the first column alone again: each set of columns has its UPDATE */
+	CHANGED(store_patch(st, bugs, "BUG-002", J("{'severity':'high','assignee':'ann'}"), W("write"), &cause),
+		"write");
+	CHANGED(store_patch(st, bugs, "BUG-002", J("{'severity':'low'}"), W("write"), &cause), "write");
+	s = q("SELECT severity || '|' || assignee || '|' || metadata FROM bugs WHERE id = 'BUG-002'");
+	CHECK_STR(s, "low|ann|{\"x\":  1}");
+	free(s);
+	CHECK_INT(rev(st, bugs, "BUG-002"), r + 3);
+}
+
+/* Whether a view value has an entity: one row, compared as text like the listing. */
+static void test_view_has(void)
+{
+	const struct map_view *by_status = NULL, *by_priority = NULL;
+	char *status, *prio;
+
+	for (size_t i = 0; i < bugs->nviews; i++) {
+		if (strcmp(bugs->views[i].dir, "by-status") == 0)
+			by_status = &bugs->views[i];
+		if (strcmp(bugs->views[i].dir, "by-priority") == 0)
+			by_priority = &bugs->views[i];
+	}
+	CHECK(by_status && by_priority);
+	if (!by_status || !by_priority)
+		return;
+	status = q("SELECT status FROM bugs WHERE id = 'BUG-002'");
+	prio = q("SELECT CAST(priority AS TEXT) FROM bugs WHERE id = 'BUG-002'");
+	CHECK_INT(store_view_has(st, bugs, by_status, status), 1);
+	CHECK_INT(store_view_has(st, bugs, by_priority, prio), 1);
+	CHECK_INT(store_view_has(st, bugs, by_status, "no-such-status"), 0);
+	CHECK_INT(store_view_has(st, bugs, by_priority, "99"), 0);
+	CHECK_INT(store_view_has(st, bugs, by_priority, "1.0"), 0); /* the text the listing shows is "1" */
+	CHECK_INT(store_view_has(st, bugs, by_priority, ""), 0);
+	free(status);
+	free(prio);
+}
+
 static void test_stale(void)
 {
 	cJSON *mine;
@@ -998,6 +1060,8 @@ int main(void)
 	test_create();
 	test_get();
 	test_patch();
+	test_patch_columns();
+	test_view_has();
 	test_stale();
 	test_delete();
 	test_logs();
