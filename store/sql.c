@@ -162,8 +162,14 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 		/* The same test as view_list's, and an equality the column's index
 		 * can answer: ?1 as the column's affinity makes it, or as a number
 		 * for a column without one (an integer stored there is not '5'). */
-		q->view_has[i] = sql_fmt("SELECT 1 FROM %s WHERE %q IN (?1, CAST(?1 AS NUMERIC)) AND CAST(%q AS TEXT) = ?1"
-					 " AND %s LIMIT 1", t, col, col, live);
+		if (pg) /* typed columns: a text column is compared as it is; others as text */
+			q->view_has[i] = c->views[i].column->type == MAP_TEXT
+						 ? sql_fmt("SELECT 1 FROM %s WHERE %q = ?1 AND %s LIMIT 1", t, col, live)
+						 : sql_fmt("SELECT 1 FROM %s WHERE CAST(%q AS TEXT) = ?1 AND %s LIMIT 1", t,
+							   col, live);
+		else
+			q->view_has[i] = sql_fmt("SELECT 1 FROM %s WHERE %q IN (?1, CAST(?1 AS NUMERIC)) AND"
+						 " CAST(%q AS TEXT) = ?1 AND %s LIMIT 1", t, col, col, live);
 	}
 
 	q->rel_list = xcalloc(c->nrelations + 1, sizeof(char *));
