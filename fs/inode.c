@@ -22,6 +22,7 @@ struct inode {
 	struct inode *parent;    /* attached entries only */
 	struct inode *child;     /* first attached child */
 	struct inode *sibling;   /* next attached child of parent */
+	struct inode **back;     /* what points to this entry in parent's list (parent->child or a sibling) */
 };
 
 struct inode_table {
@@ -92,19 +93,17 @@ static struct inode *inode_by_ino(inode_table *t, uint64_t ino)
 	return NULL;
 }
 
+/* O(1): a directory of 100,000 entries is not walked to forget one of them. */
 static void inode_tree_remove(struct inode *n)
 {
-	struct inode **pp;
-
 	if (!n->parent)
 		return;
-	for (pp = &n->parent->child; *pp; pp = &(*pp)->sibling)
-		if (*pp == n) {
-			*pp = n->sibling;
-			break;
-		}
+	*n->back = n->sibling;
+	if (n->sibling)
+		n->sibling->back = n->back;
 	n->parent = NULL;
 	n->sibling = NULL;
+	n->back = NULL;
 }
 
 static void inode_tree_add(struct inode *parent, struct inode *n)
@@ -113,7 +112,10 @@ static void inode_tree_add(struct inode *parent, struct inode *n)
 		return;
 	n->parent = parent;
 	n->sibling = parent->child;
+	if (n->sibling)
+		n->sibling->back = &n->sibling;
 	parent->child = n;
+	n->back = &parent->child;
 }
 
 /* The attached entry holding path's parent directory, or NULL. */
@@ -150,6 +152,7 @@ static void inode_unlink_path(inode_table *t, struct inode *n)
 		next = c->sibling;
 		c->parent = NULL;
 		c->sibling = NULL;
+		c->back = NULL;
 	}
 	n->child = NULL;
 }

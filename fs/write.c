@@ -858,41 +858,15 @@ void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 		fuse_reply_write(req, size);
 }
 
-/*
- * close() returns when the FLUSH is answered. After a save the next thing
- * asked of the file is nearly always its size (the writer's or an editor's
- * stat, the next open's LOOKUP), and its rendering is no longer in the
- * cache: the commit moved the version. So once the answer is sent, the
- * thread renders the row into the cache, while the writer goes on. It is
- * an ordinary rendering (view_render): kept only if no commit happened
- * while it ran, under the version it was made from, so a LOOKUP that comes
- * first, or a concurrent writer, loses nothing but this work.
- */
 void write_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fs *f = fs_of(req);
 	struct handle *h = handle_of(fi);
-	char *warm = NULL;
-	struct timespec mt;
-	struct node n;
-	size_t size;
-	bool saving;
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
-	saving = f->cache && h->dirty && h->written && !h->scratch && !h->failed && !h->creating &&
-		 (h->n.kind == NODE_ENTITY || h->n.kind == NODE_MAIN);
-	rc = write_commit(f, req, h);
-	if (!rc && saving) { /* the handle may be released as soon as we answer */
-		warm = xstrdup(h->path);
-		n = h->n;
-	}
+	rc = write_commit(fs_of(req), req, h);
 	pthread_mutex_unlock(&h->lock);
 	fuse_reply_err(req, -rc);
-	if (warm) {
-		view_render(f, warm, &n, 0, NULL, &size, &mt);
-		free(warm);
-	}
 }
 
 void write_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
