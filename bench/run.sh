@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - the orchfs benchmark (issue 8, SPEC §9), in one command:
 #
-#   sh bench/run.sh [--small | --full | --sizes "N..."] [--cache] [--runs K] [--no-write-doc]
+#   sh bench/run.sh [--small | --full | --sizes "N..."] [--cache] [--runs K] [--no-pg] [--no-write-doc]
 #
 # For each size N (1000 and 10000; --full adds 100000; --small is 200, for
 # the CI smoke test) it makes a project whose database holds N tasks (ten
@@ -12,7 +12,9 @@
 # than the benchmark to run), checked against the mount; serves that tree
 # with floorfs
 # (bench/floorfs.c, a minimal in-memory FUSE filesystem: the transport
-# floor); and times every workload on the three, in this run, on this
+# floor); copies the database to PostgreSQL (`orchfs migrate --to`, on the
+# loopback server of scripts/pg-server.sh; --no-pg leaves it out) and
+# mounts orchfs on that copy too; and times every workload on the four, in this run, on this
 # machine: one warm-up run, then K rounds (5 by default) that each time the
 # workload once on every tree in turn; the table shows the medians.
 # Wall times are read from bash's $EPOCHREALTIME around the command (no
@@ -54,6 +56,7 @@ NEEDLE=deadline_exceeded
 WRITE_DOC=1
 MODE=default
 CACHE=0
+PG=1
 
 usage() {
 	sed -n '2,/^\[ -n/p' "$0" | sed -e '/^\[ -n/d' -e 's/^# \{0,1\}//'
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
 	--no-write-doc) WRITE_DOC=0 ;;
 	--cache) CACHE=1 ;;
+	--no-pg) PG=0 ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; usage 2 >&2 ;;
 	esac
@@ -100,7 +104,12 @@ W=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/orchfs-bench.XXXXXX")
 SHM=$(mktemp -d "$TMPFS_BASE/orchfs-bench.XXXXXX")
 RES=$W/results.tsv
 : >"$RES"
-OPID='' FPID='' OMNT='' FMNT=''
+OPID='' FPID='' OMNT='' FMNT='' PPID_='' PMNT='' PGNAME=''
+PGS="sh $ROOT/scripts/pg-server.sh"
+if [ "$PG" -eq 1 ]; then
+	$PGS up >/dev/null 2>"$W/pg-server.err" || { cat "$W/pg-server.err" >&2; die "no PostgreSQL server (scripts/pg-server.sh; or --no-pg)"; }
+	command -v psql >/dev/null || die "psql is not installed (scripts/deps.sh installs it)"
+fi
 
 # --- mounts: always undone ---
 
@@ -140,6 +149,12 @@ cleanup() {
 		kill -0 "$OPID" 2>/dev/null && kill "$OPID" 2>/dev/null
 		wait "$OPID" 2>/dev/null || :
 	fi
+	if [ -n "$PPID_" ]; then
+		unmount_dir "$PMNT"
+		kill -0 "$PPID_" 2>/dev/null && kill "$PPID_" 2>/dev/null
+		wait "$PPID_" 2>/dev/null || :
+	fi
+	[ -n "$PGNAME" ] && $PGS dropdb "$PGNAME" >/dev/null 2>&1
 	if [ "$rc" -ne 0 ]; then
 		for f in "$W"/*/orchfs.err "$W"/*/floorfs.err; do
 			[ -s "$f" ] && tail -n 5 "$f" | sed "s|^|# $(basename "$f"): |" >&2
@@ -261,17 +276,21 @@ out_grep() (cd "$1" && grep -r "$NEEDLE" bugs | sort | cksum)
 out_find() (cd "$1" && find bugs -newer "bugs/$REF.json" | sort | cksum)
 out_jq() (cd "$1" && jq -c 'select(.priority == 1) | .id' bugs.jsonl | cksum)
 
-same_output() { # same_output WORKLOAD: its output is the same on all three
-	a=$("out_$1" "$OMNT") b=$("out_$1" "$FMNT") c=$("out_$1" "$TREE")
-	if [ "$a" != "$b" ] || [ "$a" != "$c" ]; then
-		die "$1: the trees' outputs differ (orchfs [$a], floorfs [$b], tmpfs [$c])"
+same_output() { # same_output WORKLOAD: its output is the same on all the trees
+	a=$("out_$1" "$OMNT") b=$("out_$1" "$FMNT") c=$("out_$1" "$TREE") d=$a
+	[ -z "$PMNT" ] || d=$("out_$1" "$PMNT")
+	if [ "$a" != "$b" ] || [ "$a" != "$c" ] || [ "$a" != "$d" ]; then
+		die "$1: the trees' outputs differ (orchfs [$a], floorfs [$b], tmpfs [$c], orchfs on PostgreSQL [$d])"
 	fi
 }
 
+# psql_ SQL: one value from the PostgreSQL copy
+psql_() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$PGURL" -c "$1"; }
+
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# row WORKLOAD N ORCHFS FLOORFS TMPFS SQLITE (µs or "-"; RSS rows in KiB)
-row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RES"; }
+# row WORKLOAD N ORCHFS FLOORFS TMPFS SQLITE PG (µs or "-"; RSS rows in KiB)
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:--}" >>"$RES"; }
 
 # --- one size ---
 
@@ -296,7 +315,7 @@ SELECT printf('BUG-%03d', i),
   CASE i % 3 WHEN 0 THEN 'high' WHEN 1 THEN 'medium' ELSE 'low' END,
   'agent-' || (i % 7), 'reporter-' || (i % 11),
   json_array('area-' || (i % 13), 'bench'), json_array('src/file' || (i % 50) || '.c'),
-  json_object('source', 'bench', 'n', i),
+  json_object('n', i, 'source', 'bench'), -- keys in jsonb's order: the same bytes on PostgreSQL
   strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || i || ' minutes'),
   strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || (2 * i) || ' minutes')
 FROM n;
@@ -364,22 +383,48 @@ bench_size() { # bench_size N
 	FPID=$!
 	wait_mount "$FMNT" "$FPID" "$D/floorfs.err"
 
+	PMNT=
+	if [ "$PG" -eq 1 ]; then
+		echo "# N=$N: copying the database to PostgreSQL and mounting it" >&2
+		PGNAME=bench_n$N
+		PGURL=$($PGS newdb "$PGNAME" 2>"$D/pg.err") || { cat "$D/pg.err" >&2; die "newdb $PGNAME"; }
+		ORCHFS_USER_DB=$D/home/.orchfs/user.db "$ORCHFS" migrate --db "$DB" --to "$PGURL" >"$D/pg.err" 2>&1 ||
+			{ cat "$D/pg.err" >&2; die "cannot copy the database to PostgreSQL"; }
+		PGOPTIONS='-c client_min_messages=error' psql_ "ANALYZE" >/dev/null
+		PMNT=$D/orchfs-pg
+		mkdir -p "$PMNT"
+		# shellcheck disable=SC2086 # empty or one option
+		"$ORCHFS" mount -f $ORCHFS_MOUNT_OPTS --db "$PGURL" --user-db "$D/home/.orchfs/user.db" "$PMNT" \
+			2>"$D/orchfs-pg.err" &
+		PPID_=$!
+		wait_mount "$PMNT" "$PPID_" "$D/orchfs-pg.err"
+	fi
+	ROOTS=("$OMNT" "$FMNT" "$TREE")
+	[ -z "$PMNT" ] || ROOTS+=("$PMNT")
+
 	for w in cat ls grep find jq; do
 		same_output $w
 	done
 
 	echo "# N=$N: reads" >&2
 	for w in cat ls grep find jq par; do
-		m=$(measure wall "w_$w" "$OMNT" "$FMNT" "$TREE")
-		read -r o f t <<<"$m"
-		row "$w" "$N" "$o" "$f" "$t" -
+		m=$(measure wall "w_$w" "${ROOTS[@]}")
+		read -r o f t p <<<"$m"
+		row "$w" "$N" "$o" "$f" "$t" - "${p:--}"
 	done
 
 	echo "# N=$N: writes" >&2
 	audit0=$(sqlite3 "$DB" "SELECT count(*) FROM tool_executions WHERE entity_key = '$WKEY' AND status = 'success'")
-	m=$(measure self w_update "$OMNT" "$FMNT" "$TREE" sql)
-	read -r o f t s <<<"$m"
-	row update "$N" "$o" "$f" "$t" "$s"
+	[ -z "$PMNT" ] || paudit0=$(psql_ "SELECT count(*) FROM tool_executions WHERE entity_key = '$WKEY' AND status = 'success'")
+	m=$(measure self w_update "$OMNT" "$FMNT" "$TREE" sql ${PMNT:+"$PMNT"})
+	read -r o f t s p <<<"$m"
+	row update "$N" "$o" "$f" "$t" "$s" "${p:--}"
+	if [ -n "$PMNT" ]; then
+		paudit1=$(psql_ "SELECT count(*) FROM tool_executions WHERE entity_key = '$WKEY' AND status = 'success'")
+		[ $((paudit1 - paudit0)) -eq $(((RUNS + 1) * OPS)) ] ||
+			die "update on PostgreSQL: expected $(((RUNS + 1) * OPS)) audited writes of $WKEY, found $((paudit1 - paudit0))"
+		[ "$(psql_ "SELECT priority FROM bugs WHERE id = '$WKEY'")" = 3 ] || die "update on PostgreSQL: the last write did not land"
+	fi
 	# every write through the mount was a change, committed and audited
 	audit1=$(sqlite3 "$DB" "SELECT count(*) FROM tool_executions WHERE entity_key = '$WKEY' AND status = 'success'")
 	[ $((audit1 - audit0)) -eq $(((RUNS + 1) * OPS)) ] ||
@@ -387,9 +432,15 @@ bench_size() { # bench_size N
 	[ "$(sqlite3 "$DB" "SELECT priority FROM bugs WHERE id = '$WKEY'")" = 3 ] || die "update: the last write did not land"
 
 	rows0=$(sqlite3 "$DB" "SELECT count(*) FROM transcripts WHERE task_id = '$ATASK'")
-	m=$(measure wall w_append "$OMNT" "$FMNT" "$TREE")
-	read -r o f t <<<"$m"
-	row append "$N" "$o" "$f" "$t" -
+	[ -z "$PMNT" ] || prows0=$(psql_ "SELECT count(*) FROM transcripts WHERE task_id = '$ATASK'")
+	m=$(measure wall w_append "${ROOTS[@]}")
+	read -r o f t p <<<"$m"
+	row append "$N" "$o" "$f" "$t" - "${p:--}"
+	if [ -n "$PMNT" ]; then
+		prows1=$(psql_ "SELECT count(*) FROM transcripts WHERE task_id = '$ATASK'")
+		[ $((prows1 - prows0)) -eq $(((RUNS + 1) * OPS)) ] ||
+			die "append on PostgreSQL: expected $(((RUNS + 1) * OPS)) new transcript rows, found $((prows1 - prows0))"
+	fi
 	rows1=$(sqlite3 "$DB" "SELECT count(*) FROM transcripts WHERE task_id = '$ATASK'")
 	[ $((rows1 - rows0)) -eq $(((RUNS + 1) * OPS)) ] ||
 		die "append: expected $(((RUNS + 1) * OPS)) new transcript rows, found $((rows1 - rows0))"
@@ -401,13 +452,25 @@ bench_size() { # bench_size N
 	rss2=$(rss_kib "$OPID")
 	read_all "$FMNT" || die "reading the floorfs mount failed"
 	read_all "$FMNT" || die "reading the floorfs mount failed"
-	row rss "$N" "$rss2" "$(rss_kib "$FPID")" - -
+	prss=-
+	if [ -n "$PMNT" ]; then
+		read_all "$PMNT" || die "reading the orchfs mount on PostgreSQL failed"
+		read_all "$PMNT" || die "reading the orchfs mount on PostgreSQL failed"
+		prss=$(rss_kib "$PPID_")
+	fi
+	row rss "$N" "$rss2" "$(rss_kib "$FPID")" - - "$prss"
 	echo "$N $rss0 $rss1 $rss2" >>"$W/rss"
 
 	stop_daemon "$FPID" "$FMNT" floorfs || die "floorfs did not stop cleanly"
 	FPID=
 	stop_daemon "$OPID" "$OMNT" orchfs || die "orchfs did not stop cleanly"
 	OPID=
+	if [ -n "$PMNT" ]; then
+		stop_daemon "$PPID_" "$PMNT" "orchfs on PostgreSQL" || die "orchfs on PostgreSQL did not stop cleanly"
+		PPID_=
+		$PGS dropdb "$PGNAME" >/dev/null 2>&1
+		PGNAME=
+	fi
 	rm -rf "$TREE" "$D"
 }
 
@@ -420,7 +483,7 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- the table ---
 
 # Every cell that should hold a number does.
-awk -F'\t' '{ for (i = 3; i <= 6; i++) if ($i != "-" && $i !~ /^[0-9]+$/) { print "run.sh: no number for " $1 " at N=" $2 > "/dev/stderr"; bad = 1 } }
+awk -F'\t' '{ for (i = 3; i <= 7; i++) if ($i != "-" && $i !~ /^[0-9]+$/) { print "run.sh: no number for " $1 " at N=" $2 > "/dev/stderr"; bad = 1 } }
 	END { exit bad }' "$RES" || exit 1
 
 TABLE=$W/table.md
@@ -439,8 +502,8 @@ BEGIN {
 	name["append"] = ops " appends `>>` to a transcript (ms)"
 	name["rss"] = "daemon RSS after reading all twice (MiB)"
 	target["cat"] = 1.3; target["update"] = 1.5
-	print "| workload | N | orchfs | floorfs | tmpfs | direct SQLite | orchfs/floorfs | orchfs/tmpfs | orchfs/SQLite | SPEC §9 |"
-	print "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+	print "| workload | N | orchfs | floorfs | tmpfs | direct SQLite | orchfs/floorfs | orchfs/tmpfs | orchfs/SQLite | SPEC §9 | orchfs on PostgreSQL | PostgreSQL/floorfs |"
+	print "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|"
 }
 {
 	f = ($1 == "rss") ? "mib" : "ms"
@@ -449,7 +512,8 @@ BEGIN {
 	goal = ""
 	if ($1 in target)
 		goal = sprintf("≤ %.1f× floorfs: %s", target[$1], (rf != "-" && rf + 0 <= target[$1]) ? "met" : "**not met**")
-	printf "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", name[$1], $2, o, fl, ms($5), ms($6), rf, ratio($3, $5), ratio($3, $6), goal
+	pg = f == "mib" ? mib($7) : ms($7)
+	printf "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name[$1], $2, o, fl, ms($5), ms($6), rf, ratio($3, $5), ratio($3, $6), goal, pg, ratio($7, $4)
 }' "$RES" >"$TABLE"
 
 echo
@@ -518,6 +582,10 @@ output is checked to be the same on all three before it is timed.
   bugs.jsonl, was read twice (after all the workloads above). floorfs holds every
   byte in memory, so its RSS grows with the data by design; SPEC §9 asks that
   orchfs's does not.
+- **orchfs on PostgreSQL**: the same database copied to PostgreSQL $(psql -X -A -t -d "$($PGS url 2>/dev/null)" -c 'SHOW server_version' 2>/dev/null | cut -d' ' -f1) on this machine's
+  loopback (\`orchfs migrate --to\`, then ANALYZE), mounted by a second daemon, timed
+  in the same rounds; every read and write is a round trip to the server (no
+  rendering cache). The last column is its ratio to floorfs.
 <!-- bench:end -->
 EOF
 } >"$BLOCK"
