@@ -102,12 +102,14 @@ check_eq 1 "$(sql "SELECT count(*) FROM transcripts WHERE content = 'appended th
 	"the appended line is in the database"
 
 # ---------------------------------------------------------------------------
-# bash starts background jobs of a script with SIGINT ignored, and libfuse
-# keeps an ignored SIGINT ignored: start the daemon as a terminal would.
+# bash starts background jobs of a script with SIGINT ignored, a test run
+# under nohup has SIGHUP ignored, and libfuse keeps an ignored signal
+# ignored: start the daemon as a terminal would.
 cat > "$T/orchfs-sigint-default" <<EOF
 #!/usr/bin/env python3
 import os, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_DFL)
+for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+    signal.signal(s, signal.SIG_DFL)
 os.execv("$ORCHFS", ["$ORCHFS"] + sys.argv[1:])
 EOF
 chmod +x "$T/orchfs-sigint-default"
