@@ -544,6 +544,22 @@ static int db_look(store *st)
 	return 0;
 }
 
+/* A connection of the store's (SQLite's db, or PostgreSQL's pg), this thread's from now on. */
+static struct conn *conn_new(store *st, sqlite3 *db, struct pgconn *pg)
+{
+	struct conn *cn = xcalloc(1, sizeof(*cn));
+
+	cn->st = st;
+	cn->db = db;
+	cn->pg = pg;
+	pthread_mutex_lock(&st->lock);
+	cn->next = st->conns;
+	st->conns = cn;
+	pthread_mutex_unlock(&st->lock);
+	pthread_setspecific(st->key, cn);
+	return cn;
+}
+
 /*
  * Give this thread a connection on the file the store serves (move_lock
  * held): *pcn's replaced in place (it must be idle), or a new one. The path
@@ -578,14 +594,7 @@ static int conn_attach(store *st, struct conn **pcn)
 		sqlite3_close_v2(cn->db);
 		cn->db = db;
 	} else {
-		cn = xcalloc(1, sizeof(*cn));
-		cn->st = st;
-		cn->db = db;
-		pthread_mutex_lock(&st->lock);
-		cn->next = st->conns;
-		st->conns = cn;
-		pthread_mutex_unlock(&st->lock);
-		pthread_setspecific(st->key, cn);
+		cn = conn_new(st, db, NULL);
 		*pcn = cn;
 	}
 	cn->gen = st->gen;
@@ -618,14 +627,7 @@ static int conn_get_pg(store *st, struct conn *cn, struct conn **out)
 			conn_pg_gone(st, err);
 			return -EHOSTDOWN;
 		}
-		cn = xcalloc(1, sizeof(*cn));
-		cn->st = st;
-		cn->pg = pc;
-		pthread_mutex_lock(&st->lock);
-		cn->next = st->conns;
-		st->conns = cn;
-		pthread_mutex_unlock(&st->lock);
-		pthread_setspecific(st->key, cn);
+		cn = conn_new(st, NULL, pc);
 	} else if (pg_broken(cn->pg) && conn_idle(cn)) {
 		if (pg_reset(cn->pg) != SQLITE_OK) {
 			conn_pg_gone(st, xstrdup(pg_errmsg(cn->pg)));
