@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,6 +281,17 @@ out:
 	return rc ? 1 : 0;
 }
 
+/* Can the time in s be compared in milliseconds without losing digits? */
+static bool data_time_exact(const char *s)
+{
+	const char *dot = strchr(s, '.');
+	size_t n = 0;
+
+	while (dot && dot[1 + n] >= '0' && dot[1 + n] <= '9')
+		n++;
+	return n <= 3;
+}
+
 /* Equal values of an exported row: the same JSON, or two texts that are the
  * same JSON document (PostgreSQL's jsonb keeps keys in an order of its own,
  * and spaces) or the same time (timestamptz comes back in orchfs's form). */
@@ -289,11 +301,15 @@ static bool data_same_value(const cJSON *a, const cJSON *b)
 	int64_t ta, tb;
 	bool same;
 
+	if (cJSON_IsNumber(a) || cJSON_IsNumber(b)) /* exactly, and only where a double is exact */
+		return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble &&
+		       fabs(a->valuedouble) < 9007199254740992.0;
 	if (cJSON_Compare(a, b, true))
 		return true;
 	if (!cJSON_IsString(a) || !cJSON_IsString(b))
 		return false;
-	if (time_parse_iso(a->valuestring, &ta) == 0 && time_parse_iso(b->valuestring, &tb) == 0)
+	if (data_time_exact(a->valuestring) && data_time_exact(b->valuestring) &&
+	    time_parse_iso(a->valuestring, &ta) == 0 && time_parse_iso(b->valuestring, &tb) == 0)
 		return ta == tb;
 	ja = cJSON_Parse(a->valuestring);
 	jb = cJSON_Parse(b->valuestring);

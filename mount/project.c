@@ -233,11 +233,13 @@ char *project_mounted_at(const char *db_path)
 	return found;
 }
 
-/* A server's URL in an argument, as "--db=URL" or alone, without its password. */
+/* A server's URL in an argument, as "--OPTION=URL" or alone, without its password. */
 static char *cmd_actor_arg(const char *arg)
 {
-	if (strncmp(arg, "--db=", 5) == 0 && store_is_server(arg + 5)) {
-		char *d = store_display(arg + 5), *s = xasprintf("--db=%s", d);
+	const char *eq = strchr(arg, '=');
+
+	if (arg[0] == '-' && eq && store_is_server(eq + 1)) { /* --db=URL, --user-db=URL, --d=URL */
+		char *d = store_display(eq + 1), *s = xasprintf("%.*s%s", (int)(eq + 1 - arg), arg, d);
 		free(d);
 		return s;
 	}

@@ -978,7 +978,8 @@ static int store_open_migrate(store *st, char **cause)
 	return 0;
 }
 
-/* (Re)connect the listener of the change feed's channel; lock held. */
+/* (Re)connect the listener of the change feed's channel; move_lock held
+ * (not lock: connecting may wait for a server that does not answer). */
 static int store_listen(store *st)
 {
 	char *err = NULL;
@@ -991,8 +992,11 @@ static int store_listen(store *st)
 		free(err);
 		return -EHOSTDOWN;
 	}
-	if (pg_exec(st->listen, "LISTEN orchfs_changes") != SQLITE_OK)
+	if (pg_exec(st->listen, "LISTEN orchfs_changes") != SQLITE_OK) {
+		pg_close(st->listen); /* not listening: connect again next time */
+		st->listen = NULL;
 		return -EHOSTDOWN;
+	}
 	st->notified++; /* what was published while nobody listened is not known: look */
 	return 0;
 }
@@ -1014,9 +1018,9 @@ static int store_open_pg(store *st, char **cause)
 	sql_build(st);
 	if ((rc = conn_get(st, &cn)))
 		return store_conn_cause(st, rc, cause);
-	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->move_lock);
 	rc = store_listen(st);
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->move_lock);
 	if (rc)
 		return store_cause(cause, rc, "cannot listen on the PostgreSQL server at %s", pg_server(cn->pg));
 	if (!st->kind && (rc = store_check_mapping(st, cn, cause)))
@@ -1186,14 +1190,14 @@ static int store_data_version_pg(store *st, int64_t *out)
 {
 	int rc, n;
 
-	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->move_lock);
 	rc = store_listen(st);
 	if (!rc && (n = pg_notified(st->listen)) < 0)
 		rc = -EHOSTDOWN;
 	else if (!rc)
 		st->notified += n;
 	*out = st->notified;
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->move_lock);
 	return rc;
 }
 
@@ -1224,9 +1228,9 @@ int store_notify_fd(store *st)
 
 	if (!st->pg)
 		return -1;
-	pthread_mutex_lock(&st->lock);
+	pthread_mutex_lock(&st->move_lock);
 	if (st->listen)
 		fd = pg_socket(st->listen);
-	pthread_mutex_unlock(&st->lock);
+	pthread_mutex_unlock(&st->move_lock);
 	return fd;
 }

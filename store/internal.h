@@ -77,8 +77,8 @@ struct store {
 	char *path;           /* the database file, or the PostgreSQL database's URL without password */
 	bool pg;              /* PostgreSQL (pg.c): none of the file's business below applies */
 	char *url;            /* the PostgreSQL database's URL, password and all */
-	struct pgconn *listen; /* LISTENing for the change feed's notifications; under lock */
-	int64_t notified;     /* notifications received (store_data_version); under lock */
+	struct pgconn *listen; /* LISTENing for the change feed's notifications; under move_lock */
+	int64_t notified;     /* notifications received (store_data_version); under move_lock */
 	char *kind; /* migration set, or NULL */
 	unsigned flags;
 	const struct map_database *db;

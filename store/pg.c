@@ -50,6 +50,9 @@ struct pgconn {
 	unsigned nstmt;  /* statements are named s1, s2, ... */
 	unsigned epoch;  /* bumped by pg_reset: what was prepared before is gone */
 	bool closing;    /* pg_close: statements need no DEALLOCATE */
+	bool txn;        /* a transaction was begun and not yet ended: true even if the server went away */
+	char **dead;     /* statements finalized inside a failed transaction, deallocated after it */
+	size_t ndead;
 	int err;         /* the last result code */
 	char *msg;       /* and its text */
 	int64_t changes; /* rows the last statement changed */
@@ -75,7 +78,8 @@ struct pgstmt {
 
 static const char *pg_session =
 	"SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601';"
-	" SET client_min_messages = 'warning'; SET standard_conforming_strings = on;";
+	" SET client_min_messages = 'warning'; SET standard_conforming_strings = on;"
+	" SET client_encoding = 'UTF8'; SET extra_float_digits = 3; SET bytea_output = 'hex';";
 
 static void pg_set(struct pgconn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void pg_set(struct pgconn *c, int err, const char *fmt, ...)
@@ -125,11 +129,20 @@ static int pg_open(struct pgconn *c)
 	char timeout[16];
 	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	const char *vals[] = { timeout, "orchfs", c->url, NULL };
+	PQconninfoOption *opts;
 	PGresult *r;
 
 	snprintf(timeout, sizeof(timeout), "%d", c->timeout_ms / 1000 > 0 ? c->timeout_ms / 1000 : 1);
 	if (c->conn)
 		PQfinish(c->conn);
+	c->conn = NULL;
+	c->epoch++; /* whatever was prepared is gone with the old session */
+	if ((opts = PQconninfoParse(c->url, NULL)) == NULL) {
+		/* libpq's message would quote the URL, password and all */
+		pg_set(c, DB_UNREACHABLE, "cannot parse the PostgreSQL URL (is it percent-encoded?)");
+		return DB_UNREACHABLE;
+	}
+	PQconninfoFree(opts);
 	c->conn = PQconnectdbParams(keys, vals, 1);
 	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
 		char *why = pg_line(c->conn ? PQerrorMessage(c->conn) : "out of memory");
@@ -139,23 +152,23 @@ static int pg_open(struct pgconn *c)
 	}
 	PQsetNoticeProcessor(c->conn, pg_quiet, NULL);
 	pg_name_server(c);
-	r = PQexec(c->conn, pg_session);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		char *why = pg_line(PQerrorMessage(c->conn));
-		pg_set(c, DB_UNREACHABLE, "cannot set up a session on %s: %s", c->server, why);
-		free(why);
+	char lock[64];
+	snprintf(lock, sizeof(lock), "SET lock_timeout = %d", c->timeout_ms > 0 ? c->timeout_ms : 0);
+	const char *setup[] = { pg_session, lock, c->readonly ? "SET default_transaction_read_only = on" : "" };
+	for (size_t i = 0; i < sizeof(setup) / sizeof(*setup); i++) {
+		r = PQexec(c->conn, setup[i]);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_EMPTY_QUERY) {
+			/* a session not in UTC would give wrong instants: none at all */
+			char *why = pg_line(PQerrorMessage(c->conn));
+			pg_set(c, DB_UNREACHABLE, "cannot set up a session on %s: %s", c->server, why);
+			free(why);
+			PQclear(r);
+			PQfinish(c->conn);
+			c->conn = NULL;
+			return DB_UNREACHABLE;
+		}
 		PQclear(r);
-		return DB_UNREACHABLE;
 	}
-	PQclear(r);
-	if (c->timeout_ms > 0) {
-		char sql[64];
-		snprintf(sql, sizeof(sql), "SET lock_timeout = %d", c->timeout_ms);
-		PQclear(PQexec(c->conn, sql));
-	}
-	if (c->readonly)
-		PQclear(PQexec(c->conn, "SET default_transaction_read_only = on"));
-	c->epoch++;
 	return SQLITE_OK;
 }
 
@@ -317,6 +330,9 @@ void pg_close(struct pgconn *c)
 		return;
 	if (c->conn)
 		PQfinish(c->conn);
+	for (size_t i = 0; i < c->ndead; i++)
+		free(c->dead[i]);
+	free(c->dead);
 	free(c->url);
 	free(c->msg);
 	free(c);
@@ -356,7 +372,7 @@ bool pg_in_transaction(struct pgconn *c)
 {
 	PGTransactionStatusType t = c->conn ? PQtransactionStatus(c->conn) : PQTRANS_UNKNOWN;
 
-	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+	return c->txn || t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
 int pg_socket(struct pgconn *c)
@@ -453,12 +469,31 @@ static int pg_error(struct pgconn *c, const PGresult *res)
 	return c->err;
 }
 
+/* The statements finalized in a failed transaction, now that it ended. */
+static void pg_deallocate_dead(struct pgconn *c)
+{
+	for (size_t i = 0; i < c->ndead; i++) {
+		char sql[32];
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", c->dead[i]);
+		if (!pg_broken(c))
+			PQclear(PQexec(c->conn, sql));
+		free(c->dead[i]);
+	}
+	free(c->dead);
+	c->dead = NULL;
+	c->ndead = 0;
+}
+
 int pg_exec(struct pgconn *c, const char *sql)
 {
 	PGresult *r;
 	ExecStatusType t;
 	int rc = SQLITE_OK;
+	bool begin = strncmp(sql, "BEGIN", 5) == 0, end = !begin && (strcmp(sql, "COMMIT") == 0 ||
+								     strcmp(sql, "ROLLBACK") == 0);
 
+	if (end) /* ended, whatever the server says: a new transaction starts clean */
+		c->txn = false;
 	if (pg_broken(c)) {
 		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
 		return DB_UNREACHABLE;
@@ -470,16 +505,31 @@ int pg_exec(struct pgconn *c, const char *sql)
 	else
 		c->err = SQLITE_OK;
 	PQclear(r);
+	if (begin && rc == SQLITE_OK)
+		c->txn = true;
+	if (end && c->ndead)
+		pg_deallocate_dead(c);
 	return rc;
 }
 
 int pg_commit(struct pgconn *c)
 {
-	if (c->conn && PQtransactionStatus(c->conn) == PQTRANS_INERROR) {
+	PGTransactionStatusType t = c->conn ? PQtransactionStatus(c->conn) : PQTRANS_UNKNOWN;
+
+	if (t == PQTRANS_INERROR) {
 		/* COMMIT would say ROLLBACK and succeed: never acknowledge that */
-		PQclear(PQexec(c->conn, "ROLLBACK"));
-		pg_set(c, SQLITE_ERROR, "the transaction failed and was rolled back");
-		return SQLITE_ERROR;
+		pg_exec(c, "ROLLBACK");
+		if (c->err == SQLITE_OK || !c->msg)
+			pg_set(c, SQLITE_ERROR, "the transaction failed and was rolled back");
+		return c->err == SQLITE_OK ? SQLITE_ERROR : c->err;
+	}
+	if (t != PQTRANS_INTRANS || !c->txn) {
+		/* the session the transaction began on is gone (a new one has no
+		 * transaction: COMMIT would succeed with a warning): not saved */
+		c->txn = false;
+		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s during the transaction: not saved",
+		       c->server);
+		return DB_UNREACHABLE;
 	}
 	return pg_exec(c, "COMMIT");
 }
@@ -626,9 +676,14 @@ void pgstmt_finalize(struct pgstmt *s)
 	PQclear(s->desc);
 	/* Statements live as long as their session; a name is never reused. */
 	if (s->epoch == s->c->epoch && !s->c->closing && !pg_broken(s->c)) {
-		char sql[32];
-		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-		PQclear(PQexec(s->c->conn, sql));
+		if (PQtransactionStatus(s->c->conn) == PQTRANS_INERROR) { /* refused now: after the rollback */
+			s->c->dead = xrealloc(s->c->dead, (s->c->ndead + 1) * sizeof(char *));
+			s->c->dead[s->c->ndead++] = xstrdup(s->name);
+		} else {
+			char sql[32];
+			snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+			PQclear(PQexec(s->c->conn, sql));
+		}
 	}
 	free(s->values);
 	free(s->lengths);
@@ -668,7 +723,7 @@ int pgstmt_step(struct pgstmt *s)
 	struct pgconn *c = s->c;
 
 	if (!s->res) {
-		bool idle = c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+		bool idle = !c->txn && c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
 		int rc = pgstmt_run(s);
 		/* The server restarted since this connection's last use: a read on
 		 * its own is as good on a new connection (a write never runs outside
