@@ -560,10 +560,17 @@ int change_begin(struct change *ch, store *st, const struct map_collection *c, c
 	ch->row.changes_from = -1;
 	if (st->changes_max) {
 		dbstmt *s = conn_stmt(ch->cn, st->changes_max);
-		if (s && db_step(s) == SQLITE_ROW)
+		int step = s ? db_step(s) : conn_errcode(ch->cn);
+		if (step == SQLITE_ROW)
 			ch->row.changes_from = db_column_int64(s, 0);
 		if (s)
 			db_reset(s);
+		if (step != SQLITE_ROW) { /* the first cause, not "transaction is aborted" later */
+			rc = store_sqlerr(ch->cn, step, cause);
+			if (!ch->nested)
+				conn_rollback(ch->cn);
+			return rc;
+		}
 	}
 	return 0;
 }
