@@ -19,17 +19,11 @@
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fs_log(const char *fmt, ...)
 {
-	char when[40];
 	va_list ap;
 
-	time_format_iso(time_now_ms(), when, sizeof(when));
-	flockfile(stderr);
-	fprintf(stderr, "%s orchfs: ", when);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
 }
 
 char *fs_child(const char *parent, const char *name)

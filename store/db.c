@@ -303,17 +303,11 @@ static int64_t db_clock(void)
 static void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void db_log(const char *fmt, ...)
 {
-	char when[40];
 	va_list ap;
 
-	time_format_iso(time_now_ms(), when, sizeof(when));
-	flockfile(stderr);
-	fprintf(stderr, "%s orchfs: ", when);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_vline(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
 }
 
 static void db_id(struct file_id *id, const char *path)

@@ -761,15 +761,7 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 		/* A name in .trash/ made again (mv from another file system unlinks,
 		 * then creates): the new entity takes the name; the old one stays
 		 * in the audit log of its delete. */
-		dbstmt *s = conn_stmt(ch.cn, st->sql[c->index].purge);
-		if (!s) {
-			rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
-			goto out;
-		}
-		entity_bind_key(c, s, 1, key);
-		rc = db_step(s);
-		db_reset(s);
-		if (rc != SQLITE_DONE) {
+		if ((rc = trash_run(ch.cn, c, st->sql[c->index].purge, key)) != SQLITE_OK) {
 			rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
 			goto out;
 		}

@@ -224,6 +224,10 @@ struct audit_row {
 	double duration_ms;   /* as reported (an agent's own call), or 0: measured from start_ms */
 };
 
+/* --- trash.c --- */
+/* trash_run - run sql (c's restore or purge) for key on cn; a SQLite result code. */
+int trash_run(struct conn *cn, const struct map_collection *c, const char *sql, const char *key);
+
 /* --- entity.c: a change, one transaction with its audit row --- */
 struct change {
 	store *st;

@@ -36,12 +36,24 @@ int store_trash_get(store *st, const struct map_collection *c, const char *key, 
 	return trash_load(cn, c, key, doc);
 }
 
+int trash_run(struct conn *cn, const struct map_collection *c, const char *sql, const char *key)
+{
+	dbstmt *s = conn_stmt(cn, sql);
+	int rc;
+
+	if (!s)
+		return conn_errcode(cn);
+	entity_bind_key(c, s, 1, key);
+	rc = db_step(s);
+	db_reset(s);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Restore (sql: restore) or remove for good (sql: purge) the trashed key. */
 static int trash_change(store *st, const struct map_collection *c, const char *key, bool restore,
 			const struct store_actor *who, char **cause)
 {
 	struct change ch;
-	dbstmt *s;
 	int rc;
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
@@ -53,14 +65,8 @@ static int trash_change(store *st, const struct map_collection *c, const char *k
 			store_cause(cause, rc, "%s: not in %s/.trash", key, c->dir);
 		goto out;
 	}
-	if (!(s = conn_stmt(ch.cn, restore ? st->sql[c->index].restore : st->sql[c->index].purge))) {
-		rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
-		goto out;
-	}
-	entity_bind_key(c, s, 1, key);
-	rc = db_step(s);
-	db_reset(s);
-	if (rc != SQLITE_DONE) {
+	if ((rc = trash_run(ch.cn, c, restore ? st->sql[c->index].restore : st->sql[c->index].purge, key)) !=
+	    SQLITE_OK) {
 		rc = store_sqlerr(ch.cn, rc, cause);
 		goto out;
 	}

@@ -347,3 +347,15 @@ void uuid_v4(char *buf)
 	}
 	buf[36] = 0;
 }
+
+void log_vline(const char *fmt, va_list ap)
+{
+	char when[40];
+
+	time_format_iso(time_now_ms(), when, sizeof(when));
+	flockfile(stderr);
+	fprintf(stderr, "%s orchfs: ", when);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}

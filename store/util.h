@@ -7,6 +7,7 @@
 #define ORCHFS_STORE_UTIL_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,9 @@ bool utf8_valid(const char *s, size_t len);
 int64_t time_now_ms(void);
 /* time_format_iso - "2026-11-24T05:28:23.123Z" into buf (at least 32 bytes) */
 void time_format_iso(int64_t ms, char *buf, size_t size);
+/* log_vline - one line on standard error: "TIME orchfs: MESSAGE", whole
+ * even with threads writing at once (the daemon's log). */
+void log_vline(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 /* time_parse_iso - accept YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM], also with a
  * space for T (SQLite's datetime()); 0 or -EINVAL */
 int time_parse_iso(const char *s, int64_t *ms);

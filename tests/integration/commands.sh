@@ -13,16 +13,6 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PDB=$T/project/.orchfs/project.db
 
 
-# syscall_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
-syscall_errno() {
-	python3 -c 'import errno, os, sys
-a = sys.argv[2:]
-try:
-    exec(sys.argv[1])
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$@"
-}
 
 mounted_at() { grep -q "^[^ ]* $1 fuse" /proc/mounts; }
 mounts_at() { grep -c "^[^ ]* $1 fuse" /proc/mounts; }

@@ -11,16 +11,6 @@
 mount_fs
 
 
-# syscall_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
-syscall_errno() {
-	python3 -c 'import errno, os, sys
-a = sys.argv[2:]
-try:
-    exec(sys.argv[1])
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$@"
-}
 
 # tool_fails WHAT MESSAGE CMD...: CMD must exit non-zero and say MESSAGE on stderr.
 tool_fails() {

@@ -13,7 +13,8 @@
 # script starts the server, or installs and creates it, when it does not
 # answer: run as root) and sql() is psql. A test sets FIXTURE_CLEANUP to a command to run first on exit (tmux...).
 # Provides: $ORCHFS (the binary), $T (the test's directory), $MNT, $DB,
-# $DB_SHOWN, $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno, audit_count.
+# $DB_SHOWN, $UDB, sql, $SQL_CMD, on_pg, sql_tables, sql_dump, sql_time, fail, assert_eq, assert_contains, close_errno,
+# syscall_errno, audit_count.
 set -u
 set -o pipefail
 
@@ -126,6 +127,17 @@ assert_contains() { # assert_contains HAYSTACK NEEDLE WHAT
 # and print the errno name of the first failing call, or OK.
 close_errno() {
 	python3 "$(dirname "$0")/fswrite.py" "$@"
+}
+
+# syscall_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
+syscall_errno() {
+	python3 -c 'import errno, os, sys
+a = sys.argv[2:]
+try:
+    exec(sys.argv[1])
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$@"
 }
 
 # Soft checks: report a failure and carry on, so one run lists every broken

@@ -37,16 +37,6 @@ refused() {
 }
 before() { S0=$(state); A0=$(sql "SELECT coalesce(max(id), 0) FROM tool_executions"); }
 ubefore() { S0=$(state); A0=$(usql "SELECT coalesce(max(id), 0) FROM tool_executions"); }
-# sys_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
-sys_errno() {
-	python3 -c 'import errno, os, sys
-a = sys.argv[2:]
-try:
-    exec(sys.argv[1])
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$@"
-}
 is_uuid() { [[ $1 =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]]; }
 lsw() { ls "$@" | tr '\n' ' ' | sed 's/ $//'; }
 
@@ -178,7 +168,7 @@ check_eq "0" "$(sql "SELECT count(*) FROM agents WHERE id = '$T1'")" "its agents
 note "logs/ (system_logs) is read-only"
 check_eq "EROFS" "$(echo '{"message":"x"}' | close_errno logs/1.json)" "write a system log entry"
 check_eq "EROFS" "$(echo '{"message":"x"}' | close_errno logs/9.json)" "create a system log entry"
-check_eq "EROFS" "$(sys_errno 'os.unlink(a[0])' logs/1.json)" "remove a system log entry"
+check_eq "EROFS" "$(syscall_errno 'os.unlink(a[0])' logs/1.json)" "remove a system log entry"
 check_eq "3" "$(sql "SELECT count(*) FROM system_logs")" "the system log is untouched"
 check_eq "rate limit of the model provider reached" "$(jq -r .message logs/by-level/ERROR/3)" "read through a view"
 
@@ -191,7 +181,7 @@ check_eq "skip|[\"SPEC_CONTENT\"]" "$(sql "SELECT gate_type, input_variables FRO
 rm phase-templates/docs.json || bad "rm a template"
 check_eq "0" "$(sql "SELECT count(*) FROM phase_templates WHERE id = 'docs'")" "template deleted"
 before
-e=$(sys_errno 'os.unlink(a[0])' phase-templates/spec.json)
+e=$(syscall_errno 'os.unlink(a[0])' phase-templates/spec.json)
 refused "rm of a template a run uses" EINVAL "$e" "$DB"
 
 note "workflow-runs/: create through new, edit, >> phases, delete; a workflow with runs stays"
@@ -208,10 +198,10 @@ check_eq "implement|failed|timeout" \
 [ -L workflow-runs/by-task/TASK-002/RUN-002 ] || bad "workflow-runs/by-task/ lists the run"
 # workflows keep what rm removes in .trash/ (soft deletes): a workflow with
 # runs can go there, but not be removed for good while a run holds it
-check_eq OK "$(sys_errno 'os.rmdir(a[0])' workflows/release)" "rmdir of a workflow with runs: to .trash/"
+check_eq OK "$(syscall_errno 'os.rmdir(a[0])' workflows/release)" "rmdir of a workflow with runs: to .trash/"
 [ -f workflows/.trash/release.json ] || bad "the workflow is in workflows/.trash/"
 before
-e=$(sys_errno 'os.unlink(a[0])' workflows/.trash/release.json)
+e=$(syscall_errno 'os.unlink(a[0])' workflows/.trash/release.json)
 refused "rm of a trashed workflow with runs" EINVAL "$e" "$DB"
 mv workflows/.trash/release.json workflows/release || bad "mv restores the workflow"
 check_eq "" "$(sql "SELECT deleted_at FROM workflows WHERE id = 'release'")" "restored"
@@ -252,10 +242,10 @@ check_eq "WebAuthn only|jb" "$(sql "SELECT decision, decided_by FROM initiative_
 	"the decision's row"
 ln -s ../../INIT-002 initiatives/INIT-003/deps/INIT-002 || bad "link a dependency"
 check_eq "INIT-002" "$(sql "SELECT depends_on FROM initiative_dependencies WHERE initiative_id = 'INIT-003'")" "dependency row"
-check_eq "EINVAL" "$(sys_errno 'os.symlink(a[0], a[1])' ../../INIT-003 initiatives/INIT-003/deps/INIT-003)" \
+check_eq "EINVAL" "$(syscall_errno 'os.symlink(a[0], a[1])' ../../INIT-003 initiatives/INIT-003/deps/INIT-003)" \
 	"an initiative cannot depend on itself"
 ln -s ../../../tasks/TASK-002 initiatives/INIT-003/tasks/TASK-002 || bad "link a task"
-check_eq "EEXIST" "$(sys_errno 'os.symlink(a[0], a[1])' ../../../tasks/TASK-001 initiatives/INIT-003/tasks/TASK-001)" \
+check_eq "EEXIST" "$(syscall_errno 'os.symlink(a[0], a[1])' ../../../tasks/TASK-001 initiatives/INIT-003/tasks/TASK-001)" \
 	"a task in two initiatives"
 mv tasks/TASK-001 initiatives/INIT-003/tasks/ || bad "mv moves a task to another initiative"
 check_eq "TASK-001|INIT-003

@@ -56,16 +56,6 @@ write_as() {
 	spawn "$T/in.json" "$tool" "$FW" "$@"
 }
 
-# syscall_errno 'python statement' ARGS...: run it with a = ARGS; print OK or the errno name.
-syscall_errno() {
-	python3 -c 'import errno, os, sys
-a = sys.argv[2:]
-try:
-    exec(sys.argv[1])
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$@"
-}
 
 new_rows() { sql "SELECT $2 FROM tool_executions WHERE id > $1 ORDER BY id"; }
 TABLES=$(sql_tables tool_executions)
