@@ -22,6 +22,16 @@
  * exactly as orchfs does (bench/run.sh passes orchfs's current policy): a
  * ratio means something only between two filesystems that cache alike.
  *
+ * The floor of a save (--sqlite DB): closing a written file of bugs/ also
+ * runs the smallest database change the save stands for, through the SQLite
+ * C API, before close() returns (as orchfs must: a failed commit is
+ * close()'s error): `UPDATE bugs SET priority = P WHERE id = KEY` in its
+ * own BEGIN IMMEDIATE transaction, P read from the bytes written, on one
+ * connection set up as orchfs's (WAL, synchronous=NORMAL, foreign keys).
+ * The table's triggers run (the revision and time, the change feed); there
+ * is no parsing of the document, no validation, no audit row. What a save
+ * costs here is the least any design that commits at close can cost.
+ *
  * Locking: the tree's shape never changes after load; file contents,
  * sizes and times are protected by tree_lock (a rwlock: reads share it).
  */
@@ -32,6 +42,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +60,7 @@ struct fnode {
 	struct timespec mtime;	/* protected by tree_lock */
 	char *data;		/* file bytes or link target; protected by tree_lock */
 	size_t len, cap;	/* protected by tree_lock */
+	bool written;		/* since the last flush; protected by tree_lock */
 	fuse_ino_t *kids;	/* children, sorted by name */
 	size_t nkids;
 };
@@ -61,7 +73,15 @@ static struct {
 	double entry_timeout, attr_timeout;
 	bool keep_cache;
 	bool readdirplus;
+	const char *sqlite;	/* --sqlite DB: commit saves of bugs/ there */
 } opt;
+
+/* --sqlite: one connection, its statements prepared once; sql_lock serializes */
+static struct {
+	sqlite3 *db;
+	sqlite3_stmt *begin, *update, *commit, *rollback;
+	pthread_mutex_t lock;
+} sql = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void *ff_xrealloc(void *p, size_t n)
 {
@@ -437,6 +457,7 @@ static void ff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 	if (at + size > n->len)
 		ff_resize(n, at + size);
 	memcpy(n->data + at, buf, size);
+	n->written = true;
 	clock_gettime(CLOCK_REALTIME, &n->mtime);
 	pthread_rwlock_unlock(&tree_lock);
 	fuse_reply_write(req, size);
@@ -445,6 +466,86 @@ static void ff_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 static void ff_ok(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fuse_reply_err(req, 0);
+}
+
+/* A step of the commit, SQLITE_DONE on success; reset for the next save. */
+static int ff_sql_step(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc;
+}
+
+/* --sqlite: commit a save of bugs/KEY.json; 0 or an errno for close(). */
+static int ff_commit(const struct fnode *n)
+{
+	const struct fnode *dir = ff_node(n->parent);
+	size_t klen = strlen(n->name);
+	const char *p;
+	char doc[64];
+	long prio;
+	int rc = 0;
+
+	if (!dir || strcmp(dir->name, "bugs") != 0 || klen <= 5 || strcmp(n->name + klen - 5, ".json") != 0)
+		return 0;
+	snprintf(doc, sizeof(doc), "%.*s", (int)(n->len < sizeof(doc) - 1 ? n->len : sizeof(doc) - 1), n->data);
+	if (!(p = strstr(doc, "\"priority\":")))
+		return EINVAL;
+	prio = strtol(p + 11, NULL, 10);
+	pthread_mutex_lock(&sql.lock);
+	sqlite3_bind_int64(sql.update, 1, prio);
+	sqlite3_bind_text(sql.update, 2, n->name, (int)klen - 5, SQLITE_STATIC);
+	if (ff_sql_step(sql.begin) != SQLITE_DONE || ff_sql_step(sql.update) != SQLITE_DONE ||
+	    sqlite3_changes(sql.db) != 1 || ff_sql_step(sql.commit) != SQLITE_DONE) {
+		fprintf(stderr, "floorfs: %s: %s\n", n->name, sqlite3_errmsg(sql.db));
+		if (!sqlite3_get_autocommit(sql.db))
+			ff_sql_step(sql.rollback);
+		rc = EIO;
+	}
+	pthread_mutex_unlock(&sql.lock);
+	return rc;
+}
+
+static void ff_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fnode *n = ff_node(ino);
+	int rc = 0;
+
+	if (opt.sqlite && n && S_ISREG(n->mode)) {
+		pthread_rwlock_wrlock(&tree_lock);
+		if (n->written && (rc = ff_commit(n)) == 0)
+			n->written = false;
+		pthread_rwlock_unlock(&tree_lock);
+	}
+	fuse_reply_err(req, rc);
+}
+
+static int ff_sql_open(const char *path)
+{
+	static const char setup[] = "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;";
+
+	if (sqlite3_open_v2(path, &sql.db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(sql.db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(sql.db, setup, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sql.db, "BEGIN IMMEDIATE", -1, &sql.begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sql.db, "UPDATE bugs SET priority = ?1 WHERE id = ?2", -1, &sql.update, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_prepare_v2(sql.db, "COMMIT", -1, &sql.commit, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(sql.db, "ROLLBACK", -1, &sql.rollback, NULL) != SQLITE_OK) {
+		fprintf(stderr, "floorfs: %s: %s\n", path, sql.db ? sqlite3_errmsg(sql.db) : "cannot open");
+		return -1;
+	}
+	return 0;
+}
+
+static void ff_sql_close(void)
+{
+	sqlite3_finalize(sql.begin);
+	sqlite3_finalize(sql.update);
+	sqlite3_finalize(sql.commit);
+	sqlite3_finalize(sql.rollback);
+	sqlite3_close_v2(sql.db);
 }
 
 static void ff_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -461,7 +562,7 @@ static struct fuse_lowlevel_ops ff_ops = {
 	.open = ff_open,
 	.read = ff_read,
 	.write = ff_write,
-	.flush = ff_ok,
+	.flush = ff_flush,
 	.release = ff_ok,
 	.fsync = ff_fsync,
 	.readdir = ff_readdir,
@@ -471,7 +572,7 @@ static struct fuse_lowlevel_ops ff_ops = {
 
 static void ff_usage(FILE *to)
 {
-	fprintf(to, "usage: floorfs [--entry-timeout=S] [--attr-timeout=S] [--keep-cache] [--readdirplus] [-o OPTS] SRCDIR MOUNTPOINT\n"
+	fprintf(to, "usage: floorfs [--entry-timeout=S] [--attr-timeout=S] [--keep-cache] [--readdirplus] [--sqlite DB] [-o OPTS] SRCDIR MOUNTPOINT\n"
 		    "\n"
 		    "Serves a copy of SRCDIR, held in memory, at MOUNTPOINT in the foreground until it\n"
 		    "is unmounted or signalled. The transport floor of bench/run.sh; see floorfs.c.\n");
@@ -484,6 +585,7 @@ int main(int argc, char **argv)
 		{ "attr-timeout", required_argument, NULL, 'a' },
 		{ "keep-cache", no_argument, NULL, 'k' },
 		{ "readdirplus", no_argument, NULL, 'p' },
+		{ "sqlite", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -513,6 +615,9 @@ int main(int argc, char **argv)
 		case 'p':
 			opt.readdirplus = true;
 			break;
+		case 's':
+			opt.sqlite = optarg;
+			break;
 		case 'o':
 			if (!args.argc)
 				fuse_opt_add_arg(&args, argv[0]);
@@ -541,6 +646,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floorfs: %s: not a directory\n", argv[optind]);
 		goto out;
 	}
+	if (opt.sqlite && ff_sql_open(opt.sqlite) < 0)
+		goto out;
 	ff_add(argv[optind], "", 0, &st);
 	if (ff_load_dir(argv[optind], FUSE_ROOT_ID) < 0)
 		goto out;
@@ -571,6 +678,8 @@ out:
 	if (se)
 		fuse_session_destroy(se);
 	fuse_opt_free_args(&args);
+	if (sql.db)
+		ff_sql_close();
 	while (nnodes) {
 		free(nodes[nnodes - 1].name);
 		free(nodes[nnodes - 1].data);
