@@ -98,6 +98,8 @@ struct fs {
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
 	unsigned max_read;         /* fs_options.max_read */
+	size_t spill_bytes;        /* a rendering past this goes to a temporary file (view.c) */
+	char *spill_dir;           /* where: $TMPDIR, or /var/tmp */
 };
 
 /* An open file. */
@@ -106,6 +108,9 @@ struct handle {
 	struct node n;
 	pthread_mutex_t lock;    /* serialises writes and commits on this handle */
 	struct strbuf data;      /* the bytes a read sees; for writers, what was written */
+	int spill;               /* readers of a long stream or log: a temporary file holding
+				  * the bytes instead of data (-1: none; view.c) */
+	size_t spill_len;        /* the bytes in spill */
 	size_t base;             /* logs: bytes already in the database */
 	bool writable;
 	bool dirty;              /* written or truncated since the last commit */
@@ -259,9 +264,15 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 		 struct timespec *mtime);
 /* view_render - like view_content (bytes into out, if not NULL: empty), and *size,
  * through the cache: what the database holds as of now, rendered at most
- * once per change of the database. */
-int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, size_t *size,
-		struct timespec *mtime);
+ * once per change of the database. With spill, a rendering longer than
+ * fs->spill_bytes goes to a temporary file instead, *spill its descriptor
+ * (the caller closes it; else -1, the bytes in out); without out, bytes past
+ * that are only counted: memory never follows a stream's length. */
+int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, int *spill,
+		size_t *size, struct timespec *mtime);
+/* view_prefix - are the first alen bytes of (a, afd) those of (b, bfd)? A
+ * descriptor >= 0 is read instead of its strbuf. 0, 1, or -errno. */
+int view_prefix(const struct strbuf *a, int afd, size_t alen, const struct strbuf *b, int bfd, size_t blen);
 void view_scratch_stat(const struct scratch *s, struct stat *st);
 /* view_pending - an open writer of path not yet committed (call with fs->lock held) */
 struct handle *view_pending(fs *f, const char *path);
@@ -278,6 +289,8 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 struct handle *handle_new(fs *f, const char *path, const struct node *n, bool writable, pid_t sid);
 void handle_free(fs *f, struct handle *h);
 struct handle *handle_of(struct fuse_file_info *fi);
+/* handle_size - the length of what a handle holds (in data or its spill file) */
+size_t handle_size(const struct handle *h);
 /* handle_refresh - a reader of a log takes in rows appended since (h->lock held) */
 void handle_refresh(fs *f, struct handle *h);
 /* write_apply_scratch - commit scratch s (at from) onto the entity at path */

@@ -115,7 +115,7 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		memset(&st, 0, sizeof(st));
 		pthread_mutex_lock(&h->lock);
 		handle_refresh(f, h);
-		view_attr(f, &h->n, h->data.len, &h->mtime, &st);
+		view_attr(f, &h->n, handle_size(h), &h->mtime, &st);
 		pthread_mutex_unlock(&h->lock);
 		rc = 0;
 	} else {
@@ -291,6 +291,9 @@ fs *fs_new(const struct fs_options *opts)
 	store_memory_limit(FS_SQLITE_BYTES);
 	limit = getenv("ORCHFS_CACHE_MB") ? (size_t)atol(getenv("ORCHFS_CACHE_MB")) << 20 : FS_CACHE_BYTES;
 	f->cache = limit ? cache_new(limit) : NULL;
+	/* what a rendering may take in memory: as much as the cache hands to an OPEN */
+	f->spill_bytes = 2 * (limit ? limit : FS_CACHE_BYTES);
+	f->spill_dir = xstrdup(getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp");
 	pthread_mutex_init(&f->lock, NULL);
 	inode_ref(f->inodes, "/");
 	return f;
@@ -310,6 +313,7 @@ void fs_free(fs *f)
 	dir_free_all(f);
 	notes_free(f);
 	cache_free(f->cache);
+	free(f->spill_dir);
 	inode_table_free(f->inodes);
 	pthread_mutex_destroy(&f->lock);
 	free(f);

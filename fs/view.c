@@ -5,6 +5,15 @@
  * updated field, modes from the mapping: 0600 where a secret lives,
  * read-only places without write bits). view_render is the way in: it
  * renders at most once per state of the database (cache.c).
+ *
+ * Memory. A stream (audit.jsonl of a million tool calls is ~400 MB), the
+ * change feed or a long log can be far larger than anything the daemon
+ * should hold. Rows are rendered into memory up to fs->spill_bytes (twice
+ * the cache's limit); past that, an OPEN's snapshot goes on into an
+ * unlinked temporary file (in $TMPDIR, else /var/tmp: the kernel's page
+ * cache holds it, and gives it back under pressure) which reads are served
+ * from, and a stat's rendering is only counted. One open still sees one
+ * version, whole; the daemon's memory stays bounded by limits, not rows.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -56,8 +65,105 @@ static void view_link_target(const struct node *n, struct strbuf *out)
 	strbuf_addf(out, "%s/%s%s", t->dir, key, map_suffix(t));
 }
 
+/* Where a rendering goes: into sb; past limit bytes (0: no limit) into the
+ * temporary file fd, or, when a size is all that is wanted (count), nowhere:
+ * the bytes are counted and dropped. moved: bytes written to fd or dropped. */
+struct view_out {
+	struct strbuf *sb;
+	size_t limit;
+	bool count;
+	int fd;
+	size_t moved;
+	int err;             /* the temporary file could not be made or written: -errno */
+	const char *dir;
+};
+
+static int view_spill_open(const char *dir)
+{
+	char *tmpl;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd >= 0 ? fd : -errno;
+	/* a filesystem without O_TMPFILE: a named file, unlinked at once */
+	tmpl = xasprintf("%s/orchfs-spill.XXXXXX", dir);
+	if ((fd = mkostemp(tmpl, O_CLOEXEC)) >= 0)
+		unlink(tmpl);
+	free(tmpl);
+	return fd >= 0 ? fd : -errno;
+}
+
+static void view_out_write(struct view_out *o)
+{
+	size_t done = 0;
+
+	while (!o->err && done < o->sb->len) {
+		ssize_t w = pwrite(o->fd, o->sb->buf + done, o->sb->len - done, (off_t)(o->moved + done));
+		if (w < 0 && errno != EINTR)
+			o->err = -errno;
+		else if (w > 0)
+			done += (size_t)w;
+	}
+	o->moved += done;
+	o->sb->len = 0;
+}
+
+/* After each row: past the limit, the bytes leave memory. */
+static void view_out_check(struct view_out *o)
+{
+	if (!o->limit || o->sb->len < o->limit || o->err)
+		return;
+	if (o->count) {
+		o->moved += o->sb->len;
+		o->sb->len = 0;
+		return;
+	}
+	if (o->fd < 0 && (o->fd = view_spill_open(o->dir)) < 0) {
+		o->err = o->fd;
+		o->fd = -1;
+		return;
+	}
+	view_out_write(o);
+}
+
+/* The rendering is complete: its size; the rest to the file if it has one. */
+static int view_out_end(struct view_out *o, size_t *size)
+{
+	if (o->fd >= 0 && !o->err)
+		view_out_write(o);
+	*size = o->moved + o->sb->len;
+	return o->err;
+}
+
+int view_prefix(const struct strbuf *a, int afd, size_t alen, const struct strbuf *b, int bfd, size_t blen)
+{
+	enum { CHUNK = 1 << 16 };
+	char *ab = NULL, *bb = NULL;
+	int rc = 1;
+
+	if (alen > blen)
+		return 0;
+	if (afd >= 0)
+		ab = xmalloc(CHUNK);
+	if (bfd >= 0)
+		bb = xmalloc(CHUNK);
+	for (size_t off = 0; rc == 1 && off < alen; off += CHUNK) {
+		size_t n = alen - off < CHUNK ? alen - off : CHUNK;
+		const char *pa = a ? a->buf + off : NULL, *pb = b ? b->buf + off : NULL;
+		if (afd >= 0 && pread(afd, ab, n, (off_t)off) != (ssize_t)n)
+			rc = -EIO;
+		else if (bfd >= 0 && pread(bfd, bb, n, (off_t)off) != (ssize_t)n)
+			rc = -EIO;
+		else if (memcmp(afd >= 0 ? ab : pa, bfd >= 0 ? bb : pb, n) != 0)
+			rc = 0;
+	}
+	free(ab);
+	free(bb);
+	return rc;
+}
+
 struct view_log_ctx {
-	struct strbuf *out;
+	struct view_out *out;
 	const struct map_log *log;  /* for a log: its rows' time field moves st_mtime */
 	struct timespec *mtime;
 	int rows;
@@ -68,7 +174,8 @@ static int view_log_row(void *arg, const cJSON *row)
 	struct view_log_ctx *lc = arg;
 
 	lc->rows++;
-	render_line(row, lc->out);
+	render_line(row, lc->out->sb);
+	view_out_check(lc->out);
 	for (size_t i = 0; lc->log && i < lc->log->ncolumns; i++) {
 		const cJSON *v;
 		int64_t ms;
@@ -90,10 +197,11 @@ static int view_log_row(void *arg, const cJSON *row)
  * directory entity only *mtime is set. -ENOENT if the row is gone. For a
  * log, *last_id (if not NULL) gets its newest row's id.
  */
-static int view_content_id(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
+static int view_content_id(fs *f, const char *path, const struct node *n, pid_t sid, struct view_out *o,
 			   struct timespec *mtime, int64_t *last_id)
 {
-	struct view_log_ctx lc = { out };
+	struct view_log_ctx lc = { o };
+	struct strbuf *out = o->sb;
 	cJSON *doc = NULL;
 	char *parent, *name, *key;
 	int rc = 0;
@@ -170,7 +278,9 @@ static int view_content_id(fs *f, const char *path, const struct node *n, pid_t 
 int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out,
 		 struct timespec *mtime)
 {
-	return view_content_id(f, path, n, sid, out, mtime, NULL);
+	struct view_out o = { out, 0, false, -1, 0, 0, NULL };
+
+	return view_content_id(f, path, n, sid, &o, mtime, NULL);
 }
 
 /* What depends on the database alone (not on the session, the notes or the path). */
@@ -193,8 +303,9 @@ static bool view_cacheable(const struct node *n)
 static void view_tail(fs *f, const char *path, const struct node *n, const struct store_version *v)
 {
 	struct strbuf add = STRBUF_INIT;
+	struct view_out o = { &add, 0, false, -1, 0, 0, NULL };
 	struct timespec mt = { 0, 0 };
-	struct view_log_ctx lc = { &add, n->log, &mt, 0 };
+	struct view_log_ctx lc = { &o, n->log, &mt, 0 };
 	struct store_version after;
 	int64_t from, last;
 	int rows;
@@ -211,38 +322,58 @@ static void view_tail(fs *f, const char *path, const struct node *n, const struc
 	strbuf_release(&add);
 }
 
-int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, size_t *size,
-		struct timespec *mtime)
+int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, int *spill,
+		size_t *size, struct timespec *mtime)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct view_out o = { &sb, out && !spill ? 0 : f->spill_bytes, !out, -1, 0, 0, f->spill_dir };
 	struct store_version before, after;
 	int64_t last = INT64_MIN;
-	bool same;
+	bool cached, same;
 	int rc;
 
-	if (!f->cache || !view_cacheable(n) || store_version(n->st, &before)) {
-		strbuf_init(&sb, 0);
-		rc = view_content_id(f, path, n, sid, out ? out : &sb, mtime, NULL);
-		*size = out ? out->len : sb.len;
-		strbuf_release(&sb);
-		return rc;
-	}
-	rc = cache_get(f->cache, path, &before, out, size, mtime);
-	if (rc == CACHE_TAIL) {
-		view_tail(f, path, n, &before);
+	if (spill)
+		*spill = -1;
+	cached = f->cache && view_cacheable(n) && store_version(n->st, &before) == 0;
+	if (cached) {
 		rc = cache_get(f->cache, path, &before, out, size, mtime);
+		if (rc == CACHE_TAIL) {
+			view_tail(f, path, n, &before);
+			rc = cache_get(f->cache, path, &before, out, size, mtime);
+		}
+		if (rc == CACHE_HIT)
+			return 0;
 	}
-	if (rc == CACHE_HIT)
-		return 0;
 	strbuf_init(&sb, 960); /* an entity file in one allocation (below 1 KiB: glibc's large requests
 				* would consolidate its free lists every time) */
-	if ((rc = view_content_id(f, path, n, sid, &sb, mtime, &last))) {
+	if ((rc = view_content_id(f, path, n, sid, &o, mtime, cached ? &last : NULL)) == 0)
+		rc = view_out_end(&o, size);
+	if (rc) {
+		if (o.fd >= 0)
+			close(o.fd);
 		strbuf_release(&sb);
 		return rc;
 	}
-	*size = sb.len;
 	/* no commit while it rendered: it is exactly the state of version before */
-	same = store_version(n->st, &after) == 0 && store_version_same(&before, &after);
+	same = cached && store_version(n->st, &after) == 0 && store_version_same(&before, &after);
+	if (o.moved) {
+		/* in the temporary file, or counted: the cache keeps the size */
+		if (same)
+			cache_put(f->cache, path, &before, NULL, *size, mtime, last);
+		if (spill)
+			*spill = o.fd;
+		strbuf_release(&sb);
+		return 0;
+	}
+	if (!cached) {
+		if (out) {
+			strbuf_release(out);
+			*out = sb;
+		} else {
+			strbuf_release(&sb);
+		}
+		return 0;
+	}
 	if (out && cache_keeps(f->cache, sb.len)) {
 		strbuf_add(out, sb.buf, sb.len);
 	} else if (out) {
@@ -317,7 +448,8 @@ int view_stat(fs *f, fuse_req_t req, const char *path, struct stat *st)
 		return rc ? rc : -ENOENT;
 
 	/* only `new` shows something per session: no getsid for everything else */
-	if ((rc = view_render(f, path, &n, n.kind == NODE_NEW && req ? fs_sid(req) : 0, NULL, &size, &mtime))) {
+	if ((rc = view_render(f, path, &n, n.kind == NODE_NEW && req ? fs_sid(req) : 0, NULL, NULL, &size,
+			      &mtime))) {
 		if (rc == -ENOENT && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN))
 			goto pending;
 		return rc;

@@ -300,6 +300,7 @@ struct handle *handle_new(fs *f, const char *path, const struct node *n, bool wr
 		h->n = *n;
 	pthread_mutex_init(&h->lock, NULL);
 	strbuf_init(&h->data, 0);
+	h->spill = -1;
 	h->writable = writable;
 	h->sid = sid;
 	pthread_mutex_lock(&f->lock);
@@ -324,8 +325,15 @@ void handle_free(fs *f, struct handle *h)
 	pthread_mutex_unlock(&f->lock);
 	pthread_mutex_destroy(&h->lock);
 	strbuf_release(&h->data);
+	if (h->spill >= 0)
+		close(h->spill);
 	free(h->path);
 	free(h);
+}
+
+size_t handle_size(const struct handle *h)
+{
+	return h->spill >= 0 ? h->spill_len : h->data.len;
 }
 
 void handle_refresh(fs *f, struct handle *h)
@@ -335,6 +343,7 @@ void handle_refresh(fs *f, struct handle *h)
 	struct store_version v;
 	bool known;
 	size_t size;
+	int fd;
 
 	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED) || h->writable || h->scratch)
 		return;
@@ -344,13 +353,19 @@ void handle_refresh(fs *f, struct handle *h)
 	known = store_version(h->n.st, &v) == 0;
 	if (known && h->have_v && store_version_same(&v, &h->v))
 		return;
-	strbuf_init(&sb, h->data.len + 4096);
-	if (view_render(f, h->path, &h->n, h->sid, &sb, &size, &mt) == 0 && sb.len > h->data.len &&
-	    memcmp(sb.buf, h->data.buf, h->data.len) == 0) {
+	strbuf_init(&sb, h->spill >= 0 ? 0 : h->data.len + 4096);
+	if (view_render(f, h->path, &h->n, h->sid, &sb, &fd, &size, &mt) == 0 && size > handle_size(h) &&
+	    view_prefix(&h->data, h->spill, handle_size(h), &sb, fd, size) == 1) {
 		strbuf_release(&h->data);
 		h->data = sb;
+		if (h->spill >= 0)
+			close(h->spill);
+		h->spill = fd;
+		h->spill_len = size;
 	} else {
 		strbuf_release(&sb);
+		if (fd >= 0)
+			close(fd);
 	}
 	h->v = v;
 	h->have_v = known;
@@ -571,10 +586,12 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		h->written = h->dirty && write_is_raw(n); /* `> doc.md` empties it */
 		if (n->kind == NODE_NEW && !writing)
 			view_content(f, path, n, h->sid, &h->data, &mt);
-	} else if ((rc = view_render(f, path, n, h->sid, &h->data, &size, &mt))) {
+	} else if ((rc = view_render(f, path, n, h->sid, &h->data, writing ? NULL : &h->spill, &size, &mt))) {
 		handle_free(f, h);
 		return rc;
 	}
+	if (h->spill >= 0)
+		h->spill_len = size;
 	h->base = h->data.len;
 	h->mtime = mt;
 	h->append = writing && (n->kind == NODE_LOG || audit_append) && (fi->flags & O_APPEND);
@@ -780,13 +797,25 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	if ((size_t)off + size > h->data.len)
+	if ((size_t)off + size > handle_size(h))
 		handle_refresh(fs_of(req), h);
-	if ((size_t)off < h->data.len) {
-		n = h->data.len - (size_t)off;
+	if ((size_t)off < handle_size(h)) {
+		n = handle_size(h) - (size_t)off;
 		n = n < size ? n : size;
 	}
-	fuse_reply_buf(req, n ? h->data.buf + off : NULL, n);
+	if (h->spill >= 0 && n) {
+		ssize_t got;
+		copy = xmalloc(n);
+		while ((got = pread(h->spill, copy, n, off)) < 0 && errno == EINTR)
+			;
+		if (got < 0)
+			fuse_reply_err(req, errno);
+		else
+			fuse_reply_buf(req, copy, (size_t)got);
+		free(copy);
+	} else {
+		fuse_reply_buf(req, n ? h->data.buf + off : NULL, n);
+	}
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -4,7 +4,8 @@
 # follows logs; inotify sees writes through the mount; the change feed
 # lists every writer; relations and views follow both sides; ln -s, rm and
 # mv change link tables in one transaction each; a reader never sees a
-# torn file.
+# torn file; streams longer than the daemon's memory limits are read whole
+# from a temporary file.
 . "$(dirname "$0")/lib.sh"
 mount_fs
 B=$MNT/bugs
@@ -195,4 +196,92 @@ echo "# $reads whole reads during $(cat "$T/writer.out") updates"
 [ "$reads" -gt 20 ] || fail "too few reads to mean anything: $reads"
 
 FIXTURE_CLEANUP=
+
+note "streams longer than the daemon may hold are read whole, from a temporary file, in bounded memory"
+umount_fs || fail "clean unmount"
+rows=150000
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
+INSERT INTO bugs (id, title, description)
+SELECT 'BULK-' || i, 'bulk bug ' || i, 'one of many rows that make bugs.jsonl longer than the cache: ' || i FROM n"
+sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
+INSERT INTO tool_executions (tool_name, operation, status, result)
+SELECT 'bulk', 'tool_call', 'success', 'one of many tool calls that make audit.jsonl long: ' || i FROM n"
+mkdir "$T/spill"
+# a 1 MiB cache: renderings past 2 MiB leave memory, into TMPDIR
+export ORCHFS_CACHE_MB=1 TMPDIR=$T/spill
+mount_fs
+unset ORCHFS_CACHE_MB
+export TMPDIR=/tmp
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
+hwm0=$(hwm)
+for f in audit.jsonl bugs.jsonl changes.jsonl; do
+	size_ok "$MNT/$f" "$f: stat size"
+done
+n_audit=$(audit_count)
+assert_eq "$n_audit" "$(wc -l < "$MNT/audit.jsonl")" "audit.jsonl: one line per audit row"
+assert_eq "$(sql "SELECT max(id) FROM tool_executions")" "$(tail -n 1 "$MNT/audit.jsonl" | jq .id)" \
+	"tail -n 1 audit.jsonl: the newest row"
+jq -e . "$MNT/bugs.jsonl" >/dev/null || fail "bugs.jsonl: a line that is not JSON"
+cmp -s <("$ORCHFS" cat bugs) "$MNT/bugs.jsonl" || fail "bugs.jsonl differs from orchfs cat bugs"
+cmp -s <("$ORCHFS" cat audit) "$MNT/audit.jsonl" || fail "audit.jsonl differs from orchfs cat audit"
+big=$(stat -c %s "$MNT/audit.jsonl")
+[ "$big" -gt $((40 << 20)) ] || fail "audit.jsonl is only $big bytes: too short to tell"
+if grep -q asan "/proc/$DAEMON_PID/maps"; then
+	note "(AddressSanitizer keeps freed memory: the daemon's peak RSS is not checked)"
+elif on_pg; then
+	note "(PostgreSQL: libpq holds a query's result whole; the daemon's peak RSS is not checked yet)"
+else
+	grew=$(($(hwm) - hwm0))
+	echo "# peak RSS grew by $grew KiB while reading $((big >> 10)) KiB of audit.jsonl (and bugs.jsonl, changes.jsonl)"
+	# held in memory, audit.jsonl alone would add its size; spilled, what the
+	# limits allow (a 2 MiB buffer as it grows, SQLite's 4 MiB, a row)
+	[ "$grew" -lt $((big / 3 >> 10)) ] || fail "peak RSS grew by $grew KiB: the streams were held in memory"
+fi
+python3 - "$MNT" "$T/spill" "$DAEMON_PID" "$DB" > "$T/spill.out" 2>&1 <<'PY' || fail "reading from the temporary file: $(cat "$T/spill.out")"
+import os, sqlite3, subprocess, sys
+mnt, spill, pid, db = sys.argv[1:]
+def spilled():
+    fds = os.listdir("/proc/%s/fd" % pid)
+    return [l for l in (os.readlink("/proc/%s/fd/%s" % (pid, f)) for f in fds) if l.startswith(spill + "/")]
+def add_row(sql):
+    if db.startswith("postgres"):
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], check=True)
+    else:
+        c = sqlite3.connect(db, timeout=10)
+        c.execute(sql)
+        c.commit()
+        c.close()
+# a reader of audit.jsonl holds one version, whole, while rows are added
+fd = os.open(mnt + "/audit.jsonl", os.O_RDONLY)
+size = os.fstat(fd).st_size
+first = os.read(fd, 1 << 20)
+assert spilled(), "no temporary file in the daemon while audit.jsonl is open"
+add_row("INSERT INTO tool_executions (tool_name, operation, status) VALUES ('late', 'tool_call', 'success')")
+rest = b""
+while True:
+    b = os.read(fd, 1 << 16)
+    if not b:
+        break
+    rest += b
+data = first + rest
+assert len(data) == size, "read %d bytes of a %d-byte snapshot" % (len(data), size)
+assert b'"late"' not in data, "the snapshot changed under its reader"
+os.close(fd)
+assert not spilled(), "the temporary file outlived the open file"
+# a reader at the end of the change feed (tail -f) sees the rows added since
+fd = os.open(mnt + "/changes.jsonl", os.O_RDONLY)
+n = 0
+while True:
+    b = os.read(fd, 1 << 16)
+    if not b:
+        break
+    n += len(b)
+assert n > 2 << 20, "changes.jsonl is only %d bytes" % n
+with open(mnt + "/bugs/BUG-001.json", "w") as f:
+    f.write('{"priority":4}')
+more = os.read(fd, 1 << 16)
+assert b'"BUG-001"' in more and b'"update"' in more, "tail of the feed after a write: %r" % more[-300:]
+os.close(fd)
+PY
+[ -z "$(ls -A "$T/spill")" ] || fail "files left in TMPDIR: $(ls -A "$T/spill")"
 umount_fs || fail "clean unmount"
