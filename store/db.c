@@ -1139,6 +1139,7 @@ void store_free(store *st)
 	pthread_key_delete(st->key);
 	pthread_mutex_destroy(&st->lock);
 	pthread_mutex_destroy(&st->move_lock);
+	trash_notes_free(st);
 	free(st->gone_why);
 	sql_release(st);
 	free(st->sidecar);

@@ -714,6 +714,74 @@ out:
 	return rc;
 }
 
+/* Apply patch to key's row cur (read in ch's transaction, secrets and all):
+ * checked, merged, written if anything changed; ch->after the result. */
+static int entity_edit(struct change *ch, const struct map_collection *c, const char *key, const cJSON *patch,
+		       const cJSON *cur, char **cause)
+{
+	cJSON *work;
+	int rc;
+
+	if (!cJSON_IsObject(patch))
+		return store_cause(cause, -EINVAL, "expected a JSON object");
+	if ((rc = entity_check_revision(ch->cn, c, key, cur, patch, cause)))
+		return rc;
+	work = cJSON_Duplicate(cur, true);
+	if ((rc = entity_apply(ch->cn, c, work, cur, patch, cause)))
+		goto out;
+	if (cJSON_Compare(work, cur, true)) {
+		ch->row.result = "unchanged";
+		ch->after = entity_redact(c->columns, c->ncolumns, cur);
+		goto out;
+	}
+	if ((rc = entity_update_row(ch->cn, c, key, work, cur, time_now_ms())) != SQLITE_OK) {
+		rc = entity_sqlerr(ch->cn, c->columns, c->ncolumns, rc, cause);
+		goto out;
+	}
+	rc = entity_load(ch->cn, c, key, false, &ch->after);
+out:
+	cJSON_Delete(work);
+	return rc;
+}
+
+/*
+ * The save of a tool that removed key's file and creates it again (trash.c):
+ * the entity comes back from .trash/ and doc is an edit of base, the
+ * document as it was when this process removed it. Read-only fields sent
+ * back as they were then are not changes (the move to .trash/ and back
+ * moved revision and times on); a revision older than base's is a stale
+ * edit, as for any save.
+ */
+static int entity_resave(struct change *ch, const struct map_collection *c, const char *key, const cJSON *doc,
+			 const cJSON *base, char **cause)
+{
+	cJSON *cur = NULL, *patch = NULL;
+	int rc;
+
+	if (!cJSON_IsObject(doc))
+		return store_cause(cause, -EINVAL, "expected a JSON object");
+	if ((rc = trash_run(ch->cn, c, ch->st->sql[c->index].restore, key)) != SQLITE_OK)
+		return store_sqlerr(ch->cn, rc, cause);
+	if ((rc = entity_load_locked(ch->cn, c, key, true, &cur, cause)))
+		return rc;
+	patch = cJSON_Duplicate(doc, true);
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		const cJSON *was = cJSON_GetObjectItemCaseSensitive(base, col->name);
+		const cJSON *sent = cJSON_GetObjectItemCaseSensitive(patch, col->name);
+		if (col->readonly && sent && was && cJSON_Compare(sent, was, true))
+			cJSON_DeleteItemFromObjectCaseSensitive(patch, col->name);
+	}
+	if (c->revision && cJSON_GetObjectItemCaseSensitive(patch, c->revision->name))
+		rc = store_cause(cause, -ESTALE, "stale edit: %s changed before it was removed and made again; reload and"
+				 " save again", key);
+	else
+		rc = entity_edit(ch, c, key, patch, cur, cause);
+	cJSON_Delete(patch);
+	cJSON_Delete(cur);
+	return rc;
+}
+
 int store_create(store *st, const struct map_collection *c, const char *key, const cJSON *doc,
 		 const struct store_actor *who, char **newkey, char **cause)
 {
@@ -736,12 +804,27 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 				 " no leading '.', at most 200 bytes%s", key, c->integer_key ? ", digits only" : "");
 		goto out;
 	}
-	if (!key) { /* allocated keys skip the trash's: nothing there to replace */
+	if (!key) { /* allocated keys skip the trash's */
 		if ((rc = entity_alloc_key(ch.cn, c, &ch.keybuf, cause)))
 			goto out;
 		key = ch.row.key = ch.keybuf;
 		named = false;
 	}
+	if (c->soft_delete && named && (rc = trash_load(ch.cn, c, key, &ch.before)) != -ENOENT) {
+		/* A name in .trash/ is taken, but by the save of the process that
+		 * removed it a moment ago (trash.c) */
+		cJSON *base = rc ? NULL : trash_recent(st, c, key, who);
+		if (base) {
+			cJSON_AddBoolToObject(ch.args, "restores_trash", true);
+			rc = entity_resave(&ch, c, key, doc, base, cause);
+			cJSON_Delete(base);
+		} else if (!rc) {
+			rc = store_cause(cause, -EEXIST, "%s is in %s/.trash: mv restores it, rm there removes it for good",
+					 key, c->dir);
+		}
+		goto out;
+	}
+	rc = 0;
 	work = cJSON_CreateObject();
 	if ((rc = entity_apply(ch.cn, c, work, NULL, doc, cause)))
 		goto out;
@@ -756,17 +839,6 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 			rc = store_cause(cause, -EINVAL, "%s: required", c->columns[i].name);
 			goto out;
 		}
-	}
-	if (c->soft_delete && named) {
-		/* A name in .trash/ made again (mv from another file system unlinks,
-		 * then creates): the new entity takes the name; the old one stays
-		 * in the audit log of its delete. */
-		if ((rc = trash_run(ch.cn, c, st->sql[c->index].purge, key)) != SQLITE_OK) {
-			rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
-			goto out;
-		}
-		if (conn_changes(ch.cn) > 0)
-			cJSON_AddBoolToObject(ch.args, "replaces_trash", true);
 	}
 	if ((rc = entity_insert(ch.cn, c, key, work, cause)))
 		goto out;
@@ -824,7 +896,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 		const struct store_actor *who, char **cause)
 {
 	struct change ch;
-	cJSON *cur = NULL, *work = NULL;
+	cJSON *cur = NULL;
 	int rc;
 
 	if (store_is_approvals(st, c) && cJSON_IsObject(patch))
@@ -839,28 +911,9 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 		goto out;
 	}
 	ch.before = entity_redact(c->columns, c->ncolumns, cur); /* as a reader sees it */
-	if (!cJSON_IsObject(patch)) {
-		rc = store_cause(cause, -EINVAL, "expected a JSON object");
-		goto out;
-	}
-	if ((rc = entity_check_revision(ch.cn, c, key, cur, patch, cause)))
-		goto out;
-	work = cJSON_Duplicate(cur, true);
-	if ((rc = entity_apply(ch.cn, c, work, cur, patch, cause)))
-		goto out;
-	if (cJSON_Compare(work, cur, true)) {
-		ch.row.result = "unchanged";
-		ch.after = cJSON_Duplicate(ch.before, true);
-		goto out;
-	}
-	if ((rc = entity_update_row(ch.cn, c, key, work, cur, time_now_ms())) != SQLITE_OK) {
-		rc = entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
-		goto out;
-	}
-	rc = entity_load(ch.cn, c, key, false, &ch.after);
+	rc = entity_edit(&ch, c, key, patch, cur, cause);
 out:
 	cJSON_Delete(cur);
-	cJSON_Delete(work);
 	return change_end(&ch, rc, cause);
 }
 
@@ -957,6 +1010,7 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 		 char **cause)
 {
 	struct change ch;
+	cJSON *trashed = NULL;
 	dbstmt *s;
 	int rc;
 
@@ -989,8 +1043,14 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 	rc = db_step(s);
 	db_reset(s);
 	rc = rc == SQLITE_DONE ? 0 : entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
+	if (!rc && c->soft_delete)
+		trashed = cJSON_Duplicate(ch.before, true);
 out:
-	return change_end(&ch, rc, cause);
+	if ((rc = change_end(&ch, rc, cause)) == 0 && trashed)
+		trash_note(st, c, key, who, trashed);
+	else
+		cJSON_Delete(trashed);
+	return rc;
 }
 
 int store_log_append(store *st, const struct map_collection *c, const struct map_log *l, const char *key,

@@ -118,6 +118,14 @@ struct store {
 		sqlite3 *db;
 		struct version_retired *next;
 	} *vretired;          /* mappings of files replaced since, kept until store_free; under lock */
+	struct trash_note {   /* entities this daemon moved to .trash/ lately (trash.c); under lock */
+		const struct map_collection *c;
+		char *key;
+		pid_t pid;        /* by this process */
+		int64_t at_ms;    /* monotonic */
+		cJSON *before;    /* the document as it was */
+	} trashed[8];
+	unsigned ntrashed;    /* notes written so far; the newest is trashed[(ntrashed - 1) % 8] */
 };
 
 /* --- db.c: connections and statements --- */
@@ -227,6 +235,19 @@ struct audit_row {
 /* --- trash.c --- */
 /* trash_run - run sql (c's restore or purge) for key on cn; a SQLite result code. */
 int trash_run(struct conn *cn, const struct map_collection *c, const char *sql, const char *key);
+/* trash_load - key's document in c's .trash/ (secrets masked); -ENOENT if not there. */
+int trash_load(struct conn *cn, const struct map_collection *c, const char *key, cJSON **doc);
+/* How long after a process moved an entity to .trash/ a create of the same
+ * name by the same process is taken as that process's save (trash_recent). */
+#define TRASH_RESAVE_MS 10000
+/* trash_note - who moved c/key to .trash/, and its document then (taken over);
+ * trash_recent - that document if who's process did so within TRASH_RESAVE_MS
+ * (the note is used up; the caller frees the copy), else NULL. */
+void trash_note(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		cJSON *before);
+cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, const struct store_actor *who);
+/* trash_notes_free - forget every note (store_free). */
+void trash_notes_free(store *st);
 
 /* --- entity.c: a change, one transaction with its audit row --- */
 struct change {

@@ -4,9 +4,22 @@
  * soft_delete column, `rm` sets it (store_delete) and the entity leaves the
  * collection for its .trash/ directory, from which `mv` restores it and
  * `rm` removes it for good. Each is one audited transaction.
+ *
+ * A key in .trash/ is still taken: a create of that name is EEXIST, so a
+ * deleted task's logs and links are never lost to a new entity that happens
+ * to take its name. One exception: tools that save a file by removing it
+ * and creating it again (mv from another file system, git checkout and
+ * apply, cp --remove-destination) do both within moments, as one process.
+ * A create of a name its own process moved to .trash/ less than
+ * TRASH_RESAVE_MS ago is that save: the entity comes back and takes the
+ * new document as an edit of the one it had (store_create, entity.c), its
+ * links, logs and history kept. The daemon remembers its last few such
+ * deletes (trash_note); another daemon's or an older one is not a save.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "store/internal.h"
 
@@ -17,7 +30,7 @@ int store_trash_list(store *st, const struct map_collection *c, store_key_fn fn,
 	return entity_walk(st, st->sql[c->index].trash_list, NULL, fn, arg);
 }
 
-static int trash_load(struct conn *cn, const struct map_collection *c, const char *key, cJSON **doc)
+int trash_load(struct conn *cn, const struct map_collection *c, const char *key, cJSON **doc)
 {
 	*doc = NULL;
 	if (!c->soft_delete)
@@ -89,4 +102,62 @@ int store_purge(store *st, const struct map_collection *c, const char *key, cons
 		char **cause)
 {
 	return trash_change(st, c, key, false, who, cause);
+}
+
+static int64_t trash_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void trash_note_clear(struct trash_note *n)
+{
+	free(n->key);
+	cJSON_Delete(n->before);
+	memset(n, 0, sizeof(*n));
+}
+
+void trash_note(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		cJSON *before)
+{
+	struct trash_note *n;
+
+	pthread_mutex_lock(&st->lock);
+	n = &st->trashed[st->ntrashed++ % (sizeof(st->trashed) / sizeof(st->trashed[0]))];
+	trash_note_clear(n);
+	n->c = c;
+	n->key = xstrdup(key);
+	n->pid = who ? who->pid : 0;
+	n->at_ms = trash_clock();
+	n->before = before;
+	pthread_mutex_unlock(&st->lock);
+}
+
+cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, const struct store_actor *who)
+{
+	cJSON *doc = NULL;
+
+	if (!who || !who->pid)
+		return NULL;
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < sizeof(st->trashed) / sizeof(st->trashed[0]); i++) {
+		struct trash_note *n = &st->trashed[i];
+		if (n->c != c || !n->key || strcmp(n->key, key) != 0)
+			continue;
+		if (n->pid == who->pid && trash_clock() - n->at_ms <= TRASH_RESAVE_MS) {
+			doc = n->before;
+			n->before = NULL;
+		}
+		trash_note_clear(n);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return doc;
+}
+
+void trash_notes_free(store *st)
+{
+	for (size_t i = 0; i < sizeof(st->trashed) / sizeof(st->trashed[0]); i++)
+		trash_note_clear(&st->trashed[i]);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # trash.sh - soft deletes (deleted_at): rm moves an entity to .trash/, which
 # tools walking the tree do not see; mv brings it back; rm there removes it
-# for good; undo restores; keys in the trash stay taken.
+# for good; undo restores; keys in the trash stay taken, but for the save
+# of a tool that removed the file and makes it again.
 . "$(dirname "$0")/lib.sh"
 
 mount_fs
@@ -66,14 +67,45 @@ check_eq restore "$(sql "SELECT operation FROM tool_executions WHERE id = $R")" 
 check_eq "BUG-003.json" "$(ls "$B/.trash")" "undo of the restore put it back in .trash/"
 mv "$B/.trash/BUG-003.json" "$B/" || bad "restore again"
 
-note "a file made under a trashed name replaces it (mv from another file system: unlink, then create)"
+note "a trashed name is taken: another process's create of it is EEXIST, and changes nothing"
 rm "$B/BUG-001.json" || bad "rm BUG-001"
+check_eq EEXIST "$(echo '{"title":"a new bug 1"}' | close_errno "$B/BUG-001.json")" "a create of a trashed name"
 echo '{"title":"from another disk"}' >"$T/BUG-001.json"
-mv "$T/BUG-001.json" "$B/BUG-001.json" || bad "mv from another file system onto a trashed name"
-check_eq "from another disk" "$(jq -r .title "$B/BUG-001.json")" "the new bug"
-check_eq "" "$(ls "$B/.trash")" "the old one is no longer in .trash/"
-check_eq 1 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'create' AND entity_key = 'BUG-001' AND arguments -> 'replaces_trash' = 'true'")" "the create says it replaced the trashed bug"
-check_eq "bug 1 quokka" "$(sql "SELECT before_json ->> 'title' FROM tool_executions WHERE operation = 'delete' AND entity_key = 'BUG-001'")" "the old bug stays in the audit log"
+mv "$T/BUG-001.json" "$B/BUG-001.json" 2>/dev/null && bad "mv from another file system onto a trashed name"
+check_eq "BUG-001.json" "$(ls "$B/.trash")" "the trashed bug stays in .trash/"
+check_eq "bug 1 quokka" "$(jq -r .title "$B/.trash/BUG-001.json")" "as it was"
+check_contains "$(cat "$B/.error")" "BUG-001 is in bugs/.trash" ".error says why"
+check_eq 0 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'create' AND entity_key = 'BUG-001' AND status = 'success' AND id > (SELECT max(id) FROM tool_executions WHERE operation = 'delete' AND entity_key = 'BUG-001')")" "no create succeeded"
+mv "$B/.trash/BUG-001.json" "$B/" || bad "restore BUG-001"
+
+note "a tool that saves by removing the file and making it again (mv from another file system) edits the entity"
+ln -s ../../../bugs/BUG-003.json "$MNT/tasks/TASK-001/bugs/BUG-003" || fail "link BUG-003"
+rev=$(jq .revision "$B/BUG-003.json")
+created=$(jq -r .created_at "$B/BUG-003.json")
+jq '.title = "bug 3, saved by mv" | .priority = 5' "$B/BUG-003.json" >"$T/BUG-003.json" || fail "jq"
+mv "$T/BUG-003.json" "$B/BUG-003.json" || bad "mv from another file system onto the entity"
+check_eq "bug 3, saved by mv|5" "$(jq -r '.title + "|" + (.priority | tostring)' "$B/BUG-003.json")" "the edit"
+check_eq "$created" "$(jq -r .created_at "$B/BUG-003.json")" "the same entity: created_at kept"
+[ "$(jq .revision "$B/BUG-003.json")" -gt "$rev" ] || bad "the revision went on from $rev"
+check_eq "BUG-002 BUG-003" "$(ls "$MNT/tasks/TASK-001/bugs" | paste -sd' ')" "its link is kept"
+check_eq "" "$(ls "$B/.trash")" "nothing left in .trash/"
+check_eq "delete|mv create|mv" "$(sql "SELECT operation || '|' || tool_name FROM (SELECT id, operation, tool_name FROM tool_executions WHERE entity_key = 'BUG-003' AND status = 'success' ORDER BY id DESC LIMIT 2) AS t ORDER BY id" | paste -sd' ')" "audited: mv's delete, then its create"
+check_eq 1 "$(sql "SELECT count(*) FROM tool_executions WHERE operation = 'create' AND entity_key = 'BUG-003' AND arguments -> 'restores_trash' = 'true'")" "the create says it restored the trashed bug"
+check_eq "bug 3 quokka" "$(sql "SELECT before_json ->> 'title' FROM tool_executions WHERE id = (SELECT max(id) FROM tool_executions WHERE operation = 'create' AND entity_key = 'BUG-003')")" "and what it was"
+
+note "the same save from a stale copy is refused, and the entity can be restored"
+jq '.title = "from a stale copy"' "$B/BUG-003.json" >"$T/stale.json" || fail "jq"
+echo '{"priority":4}' >"$B/BUG-003.json" || fail "a newer save"
+mv "$T/stale.json" "$B/BUG-003.json" 2>/dev/null && bad "mv of a stale copy"
+check_contains "$(cat "$B/.error")" "stale edit" ".error says it was stale"
+mv "$B/.trash/BUG-003.json" "$B/" || bad "restore BUG-003"
+check_eq "bug 3, saved by mv|4" "$(jq -r '.title + "|" + (.priority | tostring)' "$B/BUG-003.json")" "the newer save kept"
+
+note "mv of one entity file onto another leaves the other in .trash/, whole"
+mv "$B/BUG-003.json" "$B/BUG-004.json" 2>/dev/null && bad "mv BUG-003 onto BUG-004"
+check_eq "bug 3, saved by mv" "$(jq -r .title "$B/BUG-003.json")" "BUG-003 unchanged"
+check_eq "bug 4" "$(jq -r .title "$B/.trash/BUG-004.json" 2>/dev/null || jq -r .title "$B/BUG-004.json")" "BUG-004 kept (in .trash/ or in place)"
+[ -e "$B/.trash/BUG-004.json" ] && { mv "$B/.trash/BUG-004.json" "$B/" || bad "restore BUG-004"; }
 
 note "nothing can be made in .trash/"
 check_eq EROFS "$(echo '{"title":"x"}' | close_errno "$B/.trash/BUG-009.json")" "a new file in .trash/"
@@ -89,6 +121,8 @@ note "a task: rmdir to .trash/ keeps its transcript until it is removed for good
 rmdir "$MNT/tasks/TASK-001" || fail "rmdir TASK-001"
 check_eq 1 "$(sql "SELECT count(*) FROM transcripts WHERE task_id = 'TASK-001'")" "the transcript is kept"
 check_eq "TASK-001.json" "$(ls "$MNT/tasks/.trash")" "tasks/.trash"
+mkdir "$MNT/tasks/TASK-001" 2>/dev/null && bad "mkdir of a trashed task's name"
+check_eq 1 "$(sql "SELECT count(*) FROM transcripts WHERE task_id = 'TASK-001'")" "mkdir did not take the trashed task's transcript"
 mv "$MNT/tasks/.trash/TASK-001.json" "$MNT/tasks/TASK-001" || bad "mv restores a directory entity"
 [ -f "$MNT/tasks/TASK-001/task.json" ] || bad "the task is back"
 check_eq "hello" "$(jq -r .content "$MNT/tasks/TASK-001/transcript.jsonl")" "with its transcript"
