@@ -125,6 +125,7 @@ int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 		return rc;
 	if (!(s = conn_stmt(cn, st->changes_list)))
 		return store_errno(conn_errcode(cn));
+	db_stream(s);
 	db_bind_int64(s, 1, since);
 	while ((rc = db_step(s)) == SQLITE_ROW) {
 		cJSON *row = cJSON_CreateObject();

@@ -283,7 +283,7 @@ static bool conn_idle(struct conn *cn)
 	if (cn->nested || conn_in_transaction(cn))
 		return false;
 	if (cn->pg)
-		return true; /* a statement has all its rows once stepped */
+		return !pg_streaming(cn->pg); /* others have all their rows once stepped */
 	while ((s = sqlite3_next_stmt(cn->db, s)))
 		if (sqlite3_stmt_busy(s))
 			return false;

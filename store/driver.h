@@ -17,7 +17,10 @@
  * Statements follow SQLite's life cycle: prepare, bind (1-based), step until
  * SQLITE_DONE, reset (bindings kept) or finalize. A PostgreSQL statement is
  * prepared on the server at db_prepare and runs at its first step, which
- * fetches every row of its result; the others are read from memory.
+ * fetches every row of its result; the others are read from memory. A
+ * statement marked with db_stream (a stream's, a log's: rows without bound)
+ * fetches one row per step instead (libpq's single-row mode), and until it
+ * is done or reset no other statement may run on its connection.
  */
 #ifndef ORCHFS_STORE_DRIVER_H
 #define ORCHFS_STORE_DRIVER_H
@@ -77,7 +80,11 @@ char *pg_display(const char *url);
 /* pg_server - "host:port/dbname" of the connection, for messages. */
 const char *pg_server(struct pgconn *c);
 
+/* pg_streaming - is a db_stream statement's result still coming? */
+bool pg_streaming(struct pgconn *c);
+
 int pg_prepare(struct pgconn *c, const char *sql, struct pgstmt **out);
+void pgstmt_stream(struct pgstmt *s);
 int pgstmt_step(struct pgstmt *s);
 void pgstmt_reset(struct pgstmt *s);
 void pgstmt_clear(struct pgstmt *s);
@@ -101,6 +108,14 @@ double pgstmt_column_double(struct pgstmt *s, int i);
 static inline int db_step(dbstmt *s)
 {
 	return s->pg ? pgstmt_step(s->pg) : sqlite3_step(s->lite);
+}
+
+/* db_stream - s's rows are many: fetch them one per step (PostgreSQL; SQLite
+ * always does). Nothing else may run on the connection until s is done. */
+static inline void db_stream(dbstmt *s)
+{
+	if (s->pg)
+		pgstmt_stream(s->pg);
 }
 
 static inline void db_reset(dbstmt *s)

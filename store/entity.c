@@ -183,6 +183,7 @@ static int entity_rows(store *st, const char *sql, const char *param, const stru
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
 		return store_errno(conn_errcode(cn));
+	db_stream(s);
 	if (param)
 		db_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
 	while ((rc = db_step(s)) == SQLITE_ROW) {
@@ -219,6 +220,7 @@ int store_log_search(store *st, const struct map_collection *c, const struct map
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
 		return store_sqlerr(cn, conn_errcode(cn), cause);
+	db_stream(s);
 	if (cn->pg) { /* the same query language on both engines */
 		char *err = NULL, *ts = pg_tsquery(query, &err);
 		if (!ts) {

@@ -56,6 +56,7 @@ struct pgconn {
 	int err;         /* the last result code */
 	char *msg;       /* and its text */
 	int64_t changes; /* rows the last statement changed */
+	struct pgstmt *streaming; /* a statement whose rows are still coming (single-row mode), or NULL */
 	char server[256];
 };
 
@@ -69,7 +70,9 @@ struct pgstmt {
 	int nparams;
 	char **values;
 	int *lengths, *formats;
-	PGresult *res;   /* the result of the running step, or NULL */
+	PGresult *res;   /* the result of the running step (in streaming: its current row), or NULL */
+	bool stream;     /* pgstmt_stream: rows come one at a time */
+	bool started;    /* streaming: sent, rows still coming */
 	PGresult *desc;  /* the statement's description (columns before a step), or NULL */
 	int row, nrows;
 	char **conv;     /* per column: the current row's value made SQLite's, or NULL */
@@ -368,6 +371,11 @@ int64_t pg_changes(struct pgconn *c)
 	return c->changes;
 }
 
+bool pg_streaming(struct pgconn *c)
+{
+	return c->streaming != NULL;
+}
+
 bool pg_in_transaction(struct pgconn *c)
 {
 	PGTransactionStatusType t = c->conn ? PQtransactionStatus(c->conn) : PQTRANS_UNKNOWN;
@@ -644,6 +652,21 @@ static void pgstmt_free_row(struct pgstmt *s)
 	}
 }
 
+/* A stream left before its end: the rest of its rows are read and dropped
+ * (a cancel would fail the transaction it runs in). */
+static void pgstmt_drain(struct pgstmt *s)
+{
+	PGresult *r;
+
+	if (!s->started)
+		return;
+	while ((r = PQgetResult(s->c->conn)))
+		PQclear(r);
+	s->started = false;
+	if (s->c->streaming == s)
+		s->c->streaming = NULL;
+}
+
 void pgstmt_reset(struct pgstmt *s)
 {
 	pgstmt_free_row(s);
@@ -653,8 +676,14 @@ void pgstmt_reset(struct pgstmt *s)
 	s->convlen = NULL;
 	PQclear(s->res);
 	s->res = NULL;
+	pgstmt_drain(s);
 	s->row = -1;
 	s->nrows = 0;
+}
+
+void pgstmt_stream(struct pgstmt *s)
+{
+	s->stream = true;
 }
 
 void pgstmt_clear(struct pgstmt *s)
@@ -702,6 +731,10 @@ static int pgstmt_run(struct pgstmt *s)
 
 	if (s->epoch != c->epoch && (rc = pgstmt_prepare(s)) != SQLITE_OK)
 		return rc;
+	if (c->streaming) {
+		pg_set(c, SQLITE_MISUSE, "another statement's rows are still coming on this connection");
+		return SQLITE_MISUSE;
+	}
 	if (pg_broken(c)) {
 		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
 		return DB_UNREACHABLE;
@@ -718,10 +751,86 @@ static int pgstmt_run(struct pgstmt *s)
 	return SQLITE_OK;
 }
 
+/* The next row of a stream: SQLITE_ROW with it in s->res, SQLITE_DONE, or an error. */
+static int pgstmt_next(struct pgstmt *s)
+{
+	struct pgconn *c = s->c;
+	PGresult *r;
+	int rc;
+
+	if (!s->started) { /* done, or failed: as SQLite, DONE again */
+		s->row = s->nrows;
+		return SQLITE_DONE;
+	}
+	pgstmt_free_row(s);
+	PQclear(s->res);
+	s->res = NULL;
+	r = PQgetResult(c->conn);
+	switch (PQresultStatus(r)) {
+	case PGRES_SINGLE_TUPLE:
+		s->res = r;
+		s->nrows = 1;
+		s->row = 0;
+		if (!s->conv) {
+			s->conv = xcalloc(PQnfields(r) + 1, sizeof(char *));
+			s->convlen = xcalloc(PQnfields(r) + 1, sizeof(int));
+		}
+		return SQLITE_ROW;
+	case PGRES_TUPLES_OK: /* the end */
+		PQclear(r);
+		c->err = SQLITE_OK;
+		rc = SQLITE_DONE;
+		break;
+	default:
+		rc = r ? pg_error(c, r) : (pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server),
+					   DB_UNREACHABLE);
+		PQclear(r);
+		break;
+	}
+	pgstmt_drain(s);
+	s->row = s->nrows = 0;
+	return rc;
+}
+
+/* Send a stream's statement and ask for its rows one at a time. */
+static int pgstmt_send(struct pgstmt *s)
+{
+	struct pgconn *c = s->c;
+	int rc;
+
+	if (s->epoch != c->epoch && (rc = pgstmt_prepare(s)) != SQLITE_OK)
+		return rc;
+	if (c->streaming) {
+		pg_set(c, SQLITE_MISUSE, "another statement's rows are still coming on this connection");
+		return SQLITE_MISUSE;
+	}
+	if (pg_broken(c) || !PQsendQueryPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values,
+						 s->lengths, s->formats, 0) || !PQsetSingleRowMode(c->conn)) {
+		pgstmt_drain(s);
+		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
+		return DB_UNREACHABLE;
+	}
+	s->started = true;
+	c->streaming = s;
+	c->changes = 0;
+	return SQLITE_OK;
+}
+
 int pgstmt_step(struct pgstmt *s)
 {
 	struct pgconn *c = s->c;
 
+	if (s->stream) {
+		if (!s->started && s->row < 0) { /* the first step */
+			bool idle = !c->txn && c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+			int rc = pgstmt_send(s);
+			if (rc == DB_UNREACHABLE && idle && pg_reset(c) == SQLITE_OK)
+				rc = pgstmt_send(s);
+			if (rc != SQLITE_OK)
+				return rc;
+		}
+		return pgstmt_next(s);
+	}
 	if (!s->res) {
 		bool idle = !c->txn && c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
 		int rc = pgstmt_run(s);

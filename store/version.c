@@ -147,6 +147,7 @@ int store_log_rows_after(store *st, const struct map_collection *c, const struct
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].log_after[l - c->logs])))
 		return store_errno(conn_errcode(cn));
+	db_stream(s);
 	db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
 	db_bind_int64(s, 2, after);
 	while ((rc = db_step(s)) == SQLITE_ROW) {

@@ -228,8 +228,6 @@ big=$(stat -c %s "$MNT/audit.jsonl")
 [ "$big" -gt $((40 << 20)) ] || fail "audit.jsonl is only $big bytes: too short to tell"
 if grep -q asan "/proc/$DAEMON_PID/maps"; then
 	note "(AddressSanitizer keeps freed memory: the daemon's peak RSS is not checked)"
-elif on_pg; then
-	note "(PostgreSQL: libpq holds a query's result whole; the daemon's peak RSS is not checked yet)"
 else
 	grew=$(($(hwm) - hwm0))
 	echo "# peak RSS grew by $grew KiB while reading $((big >> 10)) KiB of audit.jsonl (and bugs.jsonl, changes.jsonl)"
