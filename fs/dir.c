@@ -350,6 +350,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	fs *f = fs_of(req);
 	char *dir = inode_path(f->inodes, parent), *ndir = inode_path(f->inodes, newparent);
 	char *from = NULL, *to = NULL;
+	const char *why = NULL; /* an EPERM's reason: refusals are audited (SPEC §6) */
 	struct scratch *s, *d;
 	struct node fn, tn;
 	int rc;
@@ -382,6 +383,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 			/* scratch -> scratch: an ordinary rename */
 			if (!tn.writable_dir || !fs_writable(f, &tn)) {
 				rc = -EPERM;
+				why = "no files can be made there";
 				goto fail;
 			}
 			pthread_mutex_lock(&f->lock);
@@ -405,7 +407,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		if (tn.kind == NODE_ENTITY && tn.c->file)
 			rc = -EISDIR;
 		else if (tn.kind != NODE_ENTITY && tn.kind != NODE_MAIN)
-			rc = -EPERM;
+			rc = -EPERM, why = "a file's contents go only onto an entity's name";
 		else if ((rc = fs_readonly_err(f, &tn)))
 			;
 		else if ((flags & RENAME_NOREPLACE) && !hidden_has(f, to) && node_exists(f, &tn) > 0)
@@ -435,9 +437,12 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		struct fs_actor oa;
 		char *cause = NULL;
 		if (tn.kind != NODE_ENTITY || tn.c != fn.c || strcmp(tn.key, fn.key) != 0) {
-			rc = tn.kind == NODE_ENTITY || tn.kind == NODE_SCRATCH ? -EINVAL : -EPERM;
 			cause = xasprintf("a deleted entity is restored under its own name: mv .trash/%s.json %s/%s%s",
 					  fn.key, fn.c->dir, fn.key, map_suffix(fn.c));
+			fs_refuse(req, f, from, &fn, "rename",
+				  tn.kind == NODE_ENTITY || tn.kind == NODE_SCRATCH ? -EINVAL : -EPERM, cause);
+			free(cause);
+			goto out;
 		} else {
 			fs_actor(req, "restore", to, &oa);
 			if (!(rc = fs_permit(f, to, &tn, &oa, NULL, &cause)))
@@ -491,12 +496,14 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		}
 		if (fn.kind == NODE_ENTITY && fn.c->file) {
 			rc = -EPERM; /* a directory entity is renamed by changing its key: not supported */
+			why = "an entity's key cannot be changed";
 			goto fail;
 		}
 		if (tn.kind != NODE_SCRATCH || !tn.writable_dir || !fs_writable(f, &tn) ||
 		    strcmp(dir, ndir) != 0) {
 			/* mv falls back to copy and unlink on EXDEV: a new key, then a delete. */
 			rc = tn.kind == NODE_SCRATCH || tn.kind == NODE_ENTITY ? -EXDEV : -EPERM;
+			why = "an entity's file is renamed only to a scratch name beside it";
 			goto fail;
 		}
 		/* An editor's backup-by-rename: hide the entity, keep its bytes at the backup name. */
@@ -527,8 +534,12 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		goto out;
 	}
 	rc = node_exists(f, &fn) > 0 ? -EPERM : -ENOENT;
+	why = "this cannot be renamed";
 fail:
-	fuse_reply_err(req, -rc);
+	if (rc == -EPERM && why)
+		fs_refuse(req, f, from, &fn, "rename", rc, why);
+	else
+		fuse_reply_err(req, -rc);
 out:
 	free(from);
 	free(to);
@@ -558,6 +569,7 @@ struct dir_fill_ctx {
 	struct dirhandle *d;
 	unsigned char type;
 	const char *suffix;
+	char **hide;   /* names not listed (entities an editor renamed away: hidden_names), or NULL */
 };
 
 static void dir_add(struct dirhandle *d, const char *name, unsigned char type)
@@ -577,13 +589,16 @@ static int dir_key_fn(void *arg, const char *key)
 	if (!key[0] || strchr(key, '/') || key[0] == '.')
 		return 0;
 	snprintf(name, sizeof(name), "%s%s", key, df->suffix);
+	for (char **h = df->hide; h && *h; h++)
+		if (strcmp(*h, name) == 0)
+			return 0;
 	dir_add(df->d, name, df->type);
 	return 0;
 }
 
 static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhandle *d)
 {
-	struct dir_fill_ctx df = { d, DT_REG, "" };
+	struct dir_fill_ctx df = { d, DT_REG, "", NULL };
 	struct strbuf sb = STRBUF_INIT;
 	size_t plen = strlen(path);
 	int rc = 0;
@@ -625,7 +640,12 @@ static int dir_fill(fs *f, const char *path, const struct node *n, struct dirhan
 			dir_add(d, n->c->views[i].dir, DT_DIR);
 		df.type = n->c->file ? DT_DIR : DT_REG;
 		df.suffix = map_suffix(n->c);
+		/* an entity renamed to a scratch name is not there until it is made again */
+		df.hide = hidden_names(f, path);
 		rc = store_list(n->st, n->c, dir_key_fn, &df);
+		for (char **h = df.hide; h && *h; h++)
+			free(*h);
+		free(df.hide);
 		break;
 	case NODE_ENTITY:
 		dir_add(d, n->c->file, DT_REG);

@@ -176,6 +176,10 @@ enum { BACKUP_NONE, BACKUP_HIDDEN, BACKUP_OPEN, BACKUP_SAVED };
 void hidden_add(fs *f, const char *entity, const char *backup);
 int hidden_state(fs *f, const char *entity);
 bool hidden_has(fs *f, const char *entity); /* state is BACKUP_HIDDEN */
+/* hidden_names - the names of dir's hidden entities (NULL-terminated; the
+ * caller frees each and the array), or NULL when there are none: a listing
+ * leaves them out */
+char **hidden_names(fs *f, const char *dir);
 void hidden_set(fs *f, const char *entity, int state);
 /* hidden_entity_of - the entity whose backup this is (caller frees), or NULL */
 char *hidden_entity_of(fs *f, const char *backup);

@@ -127,6 +127,25 @@ bool hidden_has(fs *f, const char *entity)
 	return hidden_state(f, entity) == BACKUP_HIDDEN;
 }
 
+char **hidden_names(fs *f, const char *dir)
+{
+	size_t dlen = strlen(dir), n = 0;
+	char **names = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	for (struct hidden *h = f->hidden; h; h = h->next) {
+		const char *rest = h->entity + dlen + (dlen > 1);
+		if (h->state != BACKUP_HIDDEN || strncmp(h->entity, dir, dlen) != 0 ||
+		    (dlen > 1 && h->entity[dlen] != '/') || strchr(rest, '/'))
+			continue;
+		names = xrealloc(names, (n + 2) * sizeof(*names));
+		names[n++] = xstrdup(rest);
+		names[n] = NULL;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return names;
+}
+
 void hidden_set(fs *f, const char *entity, int state)
 {
 	struct hidden *h;

@@ -388,6 +388,41 @@ static void write_scratch_truncate(struct scratch *s, size_t size)
 	s->ctime = s->mtime;
 }
 
+/*
+ * truncate(2) by path: what an open, ftruncate and close would do. To 0 a
+ * document's file is a save of nothing (no change) and a raw document's is
+ * emptied; to another size the file is cut or padded with spaces and saved.
+ */
+static int write_truncate_path(fuse_req_t req, fs *f, const char *path, const struct node *n, off_t size)
+{
+	struct handle h = { 0 };
+	struct timespec mt;
+	int rc;
+
+	if ((rc = fs_readonly_err(f, n)))
+		return rc;
+	if ((size_t)size > STORE_MAX_DOCUMENT)
+		return -EFBIG;
+	h.path = (char *)path;
+	h.n = *n;
+	h.spill = -1;
+	h.dirty = true;
+	h.written = size > 0 || write_is_raw(n);
+	strbuf_init(&h.data, 0);
+	if (size > 0 && (rc = view_content(f, path, n, 0, &h.data, &mt)) == 0) {
+		if ((size_t)size > h.data.len) {
+			strbuf_grow(&h.data, (size_t)size - h.data.len);
+			memset(h.data.buf + h.data.len, ' ', (size_t)size - h.data.len);
+		}
+		h.data.len = (size_t)size;
+		h.data.buf[h.data.len] = 0;
+	}
+	if (!rc)
+		rc = write_commit(f, req, &h);
+	strbuf_release(&h.data);
+	return rc;
+}
+
 void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	fs *f = fs_of(req);
@@ -435,13 +470,11 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (!h) {
-			/* Truncating an entity by path would leave it empty: not a state it can have. */
 			if (path && node_resolve(f, path, &n) == 0 && (n.kind == NODE_ENTITY || n.kind == NODE_MAIN) &&
-			    attr->st_size == 0) {
-				rc = -EINVAL;
-			} else {
+			    !(n.kind == NODE_ENTITY && n.c->file))
+				rc = write_truncate_path(req, f, path, &n, attr->st_size);
+			else
 				rc = path ? -EPERM : -ENOENT;
-			}
 			goto reply;
 		}
 		pthread_mutex_lock(&h->lock);

@@ -30,8 +30,12 @@ printf '# Runbook\n\nRestart with `orchfs umount` first.\n' >"$D/runbook.md" || 
 check_eq "# Runbook" "$(sql "SELECT content FROM documents WHERE name = 'runbook'" | head -1)" "created by writing a new .md file"
 check_eq EINVAL "$(printf 'bad\0byte' | close_errno "$D/runbook.md")" "a NUL byte is not text"
 check_eq "# Runbook" "$(head -1 "$D/runbook.md")" "the refused save changed nothing"
+check_eq OK "$(syscall_errno 'os.truncate(a[0], 9)' "$D/runbook.md")" "truncate(2) by path to 9 bytes"
+check_eq "# Runbook" "$(sql "SELECT content FROM documents WHERE name = 'runbook'")" "truncate(2) cut the text, as open, ftruncate and close would"
 : >"$D/runbook.md" || bad "> runbook.md"
 check_eq "|0" "$(sql "SELECT content || '|' || length(content) FROM documents WHERE name = 'runbook'")" "> empties a document"
+printf 'text' >"$D/runbook.md" && check_eq OK "$(syscall_errno 'os.truncate(a[0], 0)' "$D/runbook.md")" "truncate(2) by path to 0"
+check_eq "|0" "$(sql "SELECT content || '|' || length(content) FROM documents WHERE name = 'runbook'")" "truncate(2) to 0 empties a document too"
 rm "$D/runbook.md" || bad "rm a document"
 check_eq 0 "$(sql "SELECT count(*) FROM documents WHERE name = 'runbook'")" "removed"
 

@@ -205,6 +205,15 @@ check_eq "fixed" "$(sql "SELECT status FROM bugs WHERE id = 'BUG-002'")" "the co
 check_eq "failure,success" "$(sql "SELECT group_concat(status) FROM (SELECT status FROM tool_executions WHERE id > $A0 ORDER BY id) AS t")" "one refusal and one success in the audit"
 check_eq ENOENT "$(syscall_errno 'open(a[0]).read()' "$B/.error")" ".error cleared by the corrected save"
 
+note "truncate(2) by path is what open, ftruncate and close are: to 0 a save of nothing, else the cut bytes saved"
+row0=$(sql "SELECT revision FROM bugs WHERE id = 'BUG-002'") A0=$(last_audit)
+check_eq OK "$(syscall_errno 'os.truncate(a[0], 0)' "$B/BUG-002.json")" "truncate(2) to 0"
+check_eq "$row0|$A0" "$(sql "SELECT revision FROM bugs WHERE id = 'BUG-002'")|$(last_audit)" "truncate(2) to 0 changed nothing"
+check_eq EINVAL "$(syscall_errno 'os.truncate(a[0], 5)' "$B/BUG-002.json")" "truncate(2) to 5 bytes: not JSON"
+check_eq "$row0" "$(sql "SELECT revision FROM bugs WHERE id = 'BUG-002'")" "the refused truncate changed nothing"
+check_contains "$(cat "$B/.error")" "BUG-002.json" ".error names the file"
+echo '{"priority":4}' >"$B/BUG-002.json" || bad "a good save clears it"
+
 # --- EFBIG ---
 
 begin "a 9 MB write: EFBIG (at most STORE_MAX_DOCUMENT, 8 MiB)"
@@ -266,6 +275,17 @@ refused bugs/BUG-060.json 'BUG-060'
 begin "rm tasks/TASK-001/task.json: EPERM"
 tool_fails rm "Operation not permitted" rm "$MNT/tasks/TASK-001/task.json"
 refused tasks/TASK-001/task.json 'rmdir'
+
+begin "mv tasks/TASK-001 tasks/TASK-040: EPERM (a key does not change)"
+tool_fails mv "Operation not permitted" mv "$MNT/tasks/TASK-001" "$MNT/tasks/TASK-040"
+refused tasks/TASK-001 "key cannot be changed"
+
+begin "mv of a task's task.json into another task: EPERM"
+mkdir "$MNT/tasks/TASK-002" || fail "$CASE: mkdir TASK-002"
+S0=$(state) A0=$(last_audit)
+check_eq EPERM "$(syscall_errno 'os.rename(a[0], a[1])' "$MNT/tasks/TASK-001/task.json" "$MNT/tasks/TASK-002/task.json")" "$CASE: rename(2)"
+refused tasks/TASK-001/task.json "renamed only to a scratch name"
+rmdir "$MNT/tasks/TASK-002" && rm "$MNT/tasks/.trash/TASK-002.json" || fail "$CASE: remove TASK-002"
 
 begin "rmdir of a task that holds an editor's file: ENOTEMPTY"
 echo swap > "$MNT/tasks/TASK-001/.task.json.swp" || fail "$CASE: scratch file"

@@ -427,4 +427,15 @@ while IFS= read -r -d '' f; do
 	check_eq "$(wc -c < "$f")" "$(stat -c %s "$f")" "stat size of $f"
 done < <(find "$MNT/bugs" "$MNT/tasks" "$MNT/rules" -type f -print0)
 
+note "mv of an entity's file to another name in its directory: ls and stat agree it is gone, mv back changes nothing"
+k=$(ls "$B" | grep -m1 '^BUG-.*\.json$') A0=$(last_audit)
+row0=$(sql "SELECT revision || '|' || title FROM bugs WHERE id = '${k%.json}'")
+mv "$B/$k" "$B/$k.bak" || bad "mv $k $k.bak"
+check_eq "" "$(ls "$B" | grep -x "$k")" "ls does not list $k"
+[ -e "$B/$k" ] && bad "stat finds $k"
+check_eq "$k.bak" "$(ls "$B" | grep -x "$k.bak")" "ls lists $k.bak"
+mv "$B/$k.bak" "$B/$k" || bad "mv back"
+check_eq "$k" "$(ls "$B" | grep -x "$k")" "ls lists $k again"
+check_eq "$row0|$A0" "$(sql "SELECT revision || '|' || title FROM bugs WHERE id = '${k%.json}'")|$(last_audit)" "nothing changed, nothing audited"
+
 umount_fs || fail "clean unmount"
