@@ -465,15 +465,17 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 		const char *target = fn.kind == NODE_REL_LINK ? fn.target : fn.key;
 		struct fs_actor oa;
 		char *cause = NULL, *key = dir_link_key(newname);
+		char *at = fs_child(ndir, key); /* the link's own name: mv into the directory keeps ".json" */
 		if (strcmp(key, target) != 0)
 			rc = -EINVAL;
 		else if ((rc = fs_readonly_err(f, &tn)) == 0) {
 			cJSON *link = dir_link_payload(tn.rel, target, true);
-			fs_actor(req, "link", to, &oa);
-			if (!(rc = fs_permit(f, to, &tn, &oa, link, &cause)))
+			fs_actor(req, "link", at, &oa);
+			if (!(rc = fs_permit(f, at, &tn, &oa, link, &cause)))
 				rc = store_link(tn.st, tn.c, tn.rel, tn.key, target, true, &oa.a, &cause);
 			cJSON_Delete(link);
 		}
+		free(at);
 		if (rc) {
 			note_error(f, to, cause ? cause : strerror(-rc));
 			free(cause);

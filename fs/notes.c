@@ -75,6 +75,23 @@ void note_clear(fs *f, const char *path)
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* s with control characters escaped (\n, \t, \xHH), so that a name or a
+ * reason quoting one never breaks .error's one line per file. */
+static void note_add_escaped(struct strbuf *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			strbuf_addstr(out, "\\n");
+		else if (c == '\t')
+			strbuf_addstr(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			strbuf_addf(out, "\\x%02x", c);
+		else
+			strbuf_addch(out, (char)c);
+	}
+}
+
 void note_text(fs *f, const char *dir, struct strbuf *out)
 {
 	size_t n = strlen(dir);
@@ -83,8 +100,12 @@ void note_text(fs *f, const char *dir, struct strbuf *out)
 	for (struct errnote *e = f->errors; e; e = e->next) {
 		const char *slash = strrchr(e->path, '/');
 		size_t plen = slash == e->path ? 1 : (size_t)(slash - e->path);
-		if (plen == n && strncmp(e->path, dir, n) == 0)
-			strbuf_addf(out, "%s: %s\n", slash + 1, e->msg);
+		if (plen != n || strncmp(e->path, dir, n) != 0)
+			continue;
+		note_add_escaped(out, slash + 1);
+		strbuf_addstr(out, ": ");
+		note_add_escaped(out, e->msg);
+		strbuf_addch(out, '\n');
 	}
 	pthread_mutex_unlock(&f->lock);
 }

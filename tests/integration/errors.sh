@@ -270,6 +270,13 @@ S0=$(state) # after the other writer's delete
 check_eq 0 "$(sql "SELECT count(*) FROM bugs WHERE id = 'BUG-060'")" "$CASE: not recreated"
 refused bugs/BUG-060.json 'BUG-060'
 
+begin "a name with a newline: EINVAL, and .error keeps one line per file"
+check_eq EINVAL "$(echo '{"name":"r"}' | close_errno "$MNT/rules/a
+b.json")" "$CASE: close"
+check_eq 1 "$(grep -c '' "$MNT/rules/.error")" "$CASE: one line in rules/.error"
+check_contains "$(cat "$MNT/rules/.error")" 'a\nb.json: invalid key' "$CASE: the name's newline is written \\n"
+unchanged
+
 # --- EPERM, ENOTEMPTY ---
 
 begin "rm tasks/TASK-001/task.json: EPERM"
