@@ -5,8 +5,8 @@
 #
 # For each size N (1000 and 10000; --full adds 100000; --small is 200, for
 # the CI smoke test) it makes a project whose database holds N tasks (ten
-# transcript rows each) and N bugs, inserted with sqlite3 in one
-# transaction; mounts orchfs on it; writes what the mount shows (bugs/,
+# transcript rows each), N bugs and 10 N audit rows (tool calls), inserted
+# with sqlite3 in one transaction; mounts orchfs on it; writes what the mount shows (bugs/,
 # tasks/, bugs.jsonl) into a tmpfs directory, from the database
 # (bench/tree.py: through the mount, 100,000 entities took longer to copy
 # than the benchmark to run), checked against the mount; serves that tree
@@ -247,6 +247,7 @@ w_ls() { ls -l "$1/bugs" >/dev/null; }
 w_grep() { grep -r "$NEEDLE" "$1/bugs" >/dev/null; }
 w_find() { find "$1/bugs" -newer "$1/bugs/$REF.json" >/dev/null; }
 w_jq() { jq -c 'select(.priority == 1) | .id' "$1/bugs.jsonl" >/dev/null; }
+w_tail() { tail -n 1 "$1/audit.jsonl" >/dev/null; }
 w_par() {
 	local pids='' k st=0
 	cd "$1/bugs" || return 1
@@ -273,7 +274,7 @@ w_append() {
 		echo "{\"role\":\"user\",\"content\":\"bench append $k\"}" >>"$f" || return 1
 	done
 }
-read_all() (cd "$1" && find bugs tasks bugs.jsonl -type f -print0 | xargs -0 cat >/dev/null)
+read_all() (cd "$1" && find bugs tasks bugs.jsonl audit.jsonl -type f -print0 | xargs -0 cat >/dev/null)
 
 # What a read workload outputs, to compare across the three trees.
 out_cat() (cd "$1/bugs" && xargs -0 cat <"$LIST" | cksum)
@@ -282,6 +283,7 @@ out_ls() (cd "$1" && ls -l bugs | wc -l)
 out_grep() (cd "$1" && grep -r "$NEEDLE" bugs | sort | cksum)
 out_find() (cd "$1" && find bugs -newer "bugs/$REF.json" | sort | cksum)
 out_jq() (cd "$1" && jq -c 'select(.priority == 1) | .id' bugs.jsonl | cksum)
+out_tail() (cd "$1" && tail -n 1 audit.jsonl | cksum)
 
 same_output() { # same_output WORKLOAD: its output is the same on all the trees
 	a=$("out_$1" "$OMNT") b=$("out_$1" "$FMNT") c=$("out_$1" "$TREE") d=$a
@@ -295,6 +297,7 @@ same_output() { # same_output WORKLOAD: its output is the same on all the trees
 psql_() { psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$PGURL" -c "$1"; }
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 # row WORKLOAD N ORCHFS FLOORFS TMPFS SQLITE PG FLOOR+COMMIT (µs or "-"; RSS rows in KiB)
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "${7:--}" "${8:--}" >>"$RES"; }
@@ -347,6 +350,17 @@ SELECT printf('TASK-%03d', i / 10 + 1), 'run-1', 'message',
   strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || i || ' seconds'),
   strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || i || ' seconds')
 FROM n;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 10 * $1 - 1)
+INSERT INTO tool_executions (tool_name, pid, uid, operation, path, arguments, result, status, duration_ms,
+                             task_id, created_at, updated_at, process)
+SELECT 'agent-' || (i % 7), 1000 + i % 500, 1000, 'tool_call', NULL,
+  json_object('cwd', '/srv/wt' || (i % 13), 'command', 'pytest tests/test_' || (i % 97) || '.py'), -- jsonb's order
+  CASE i % 10 WHEN 0 THEN 'failed: 2 tests' ELSE 'ok' END,
+  CASE i % 10 WHEN 0 THEN 'failure' ELSE 'success' END, 100 + i % 900,
+  printf('TASK-%03d', i / 10 + 1),
+  strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || i || ' seconds'),
+  strftime('%Y-%m-%dT%H:%M:%fZ', '2024-01-01', '+' || i || ' seconds'), 'claude'
+FROM n;
 INSERT OR REPLACE INTO _orchfs_keys (collection, last) VALUES ('bugs', $1), ('tasks', $1);
 COMMIT;
 EOF
@@ -375,12 +389,15 @@ bench_size() { # bench_size N
 	echo "# N=$N: writing the tree the mount shows to tmpfs (from the database) and starting floorfs" >&2
 	ORCHFS_USER_DB=$D/home/.orchfs/user.db python3 "$BENCH/tree.py" "$ORCHFS" "$DB" "$ROOT/mappings/native.json" \
 		"$TREE" bugs tasks || die "cannot write the tree to $TREE"
+	ORCHFS_DB=$DB ORCHFS_USER_DB=$D/home/.orchfs/user.db "$ORCHFS" cat audit >"$TREE/audit.jsonl" ||
+		die "cannot write audit.jsonl to $TREE"
 	(cd "$TREE/bugs" && printf '%s\0' *.json) >"$LIST"
 	[ "$(tr -cd '\0' <"$LIST" | wc -c)" -eq "$N" ] || die "expected $N bug files in the tree"
 	# the same bytes as the mount's, file by file, where the workloads write or
 	# where no read workload's check looks (cat compares every bug file)
 	for f in "bugs/$REF.json" "tasks/$ATASK/task.json" "tasks/$ATASK/transcript.jsonl" \
-		"tasks/$(printf 'TASK-%03d' "$N")/task.json" "tasks/$(printf 'TASK-%03d' "$N")/transcript.jsonl" bugs.jsonl; do
+		"tasks/$(printf 'TASK-%03d' "$N")/task.json" "tasks/$(printf 'TASK-%03d' "$N")/transcript.jsonl" bugs.jsonl \
+		audit.jsonl; do
 		cmp -s "$OMNT/$f" "$TREE/$f" || die "$f: the tree's copy differs from the mount's"
 	done
 	[ "$(ls -A "$OMNT/tasks/$ATASK")" = "$(ls -A "$TREE/tasks/$ATASK")" ] ||
@@ -413,12 +430,12 @@ bench_size() { # bench_size N
 	ROOTS=("$OMNT" "$FMNT" "$TREE")
 	[ -z "$PMNT" ] || ROOTS+=("$PMNT")
 
-	for w in cat ls grep find jq; do
+	for w in cat ls grep find jq tail; do
 		same_output $w
 	done
 
 	echo "# N=$N: reads" >&2
-	for w in cat ls grep find jq par; do
+	for w in cat ls grep find jq tail par; do
 		m=$(measure wall "w_$w" "${ROOTS[@]}")
 		read -r o f t p <<<"$m"
 		row "$w" "$N" "$o" "$f" "$t" - "${p:--}"
@@ -475,7 +492,7 @@ bench_size() { # bench_size N
 		prss=$(rss_kib "$PPID_")
 	fi
 	row rss "$N" "$rss2" "$(rss_kib "$FPID")" - - "$prss"
-	echo "$N $rss0 $rss1 $rss2" >>"$W/rss"
+	echo "$N $rss0 $rss1 $rss2 $(hwm_kib "$OPID")" >>"$W/rss"
 
 	stop_daemon "$FPID" "$FMNT" floorfs || die "floorfs did not stop cleanly"
 	FPID=
@@ -515,6 +532,7 @@ BEGIN {
 	name["grep"] = "`grep -r` in bugs/ (ms)"
 	name["find"] = "`find bugs -newer REF` (ms)"
 	name["jq"] = "`jq` over bugs.jsonl (ms)"
+	name["tail"] = "`tail -n 1 audit.jsonl`, 10 N rows (ms)"
 	name["par"] = readers " parallel `cat` readers (ms)"
 	name["update"] = ops " updates, open/O_TRUNC/write/close (ms)"
 	name["append"] = ops " appends `>>` to a transcript (ms)"
@@ -537,7 +555,7 @@ BEGIN {
 echo
 cat "$TABLE"
 echo
-awk '{ printf "orchfs RSS at N=%s: %.1f MiB after mounting, %.1f MiB after reading everything once, %.1f MiB twice\n", $1, $2 / 1024, $3 / 1024, $4 / 1024 }' "$W/rss"
+awk '{ printf "orchfs RSS at N=%s: %.1f MiB after mounting, %.1f MiB after reading everything once, %.1f MiB twice; peak %.1f MiB\n", $1, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024 }' "$W/rss"
 
 [ "$WRITE_DOC" -eq 1 ] || exit 0
 
@@ -558,7 +576,7 @@ BLOCK=$W/block.md
 	echo
 	cat "$TABLE"
 	echo
-	awk '{ printf "orchfs RSS at N=%s: %.1f MiB after mounting, %.1f MiB after reading everything once, %.1f MiB after twice.\n", $1, $2 / 1024, $3 / 1024, $4 / 1024 }' "$W/rss"
+	awk '{ printf "orchfs RSS at N=%s: %.1f MiB after mounting, %.1f MiB after reading everything once, %.1f MiB after twice; its peak over the whole run %.1f MiB.\n", $1, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024 }' "$W/rss"
 	echo
 	cat <<EOF
 ### What each row compares
@@ -581,6 +599,11 @@ output is checked to be the same on all three before it is timed.
   stat of everything below bugs/, no file opened.
 - **jq**: \`jq 'select(.priority == 1) | .id'\` over \`bugs.jsonl\`, the collection in
   one JSON Lines stream: one open, large sequential reads.
+- **tail**: \`tail -n 1 audit.jsonl\`, the audit log's stream of 10 N tool calls
+  (a million at N = 100,000): a stat, then a read at the end. The file's size
+  must be exact, so orchfs renders the whole stream to answer the first stat
+  after any commit (into a temporary file past twice the cache's limit, so
+  memory stays bounded); floorfs and tmpfs know it.
 - **parallel readers**: $READERS \`cat\` processes at once, each reading every bug file
   (the \`cat\` workload, $READERS times over, concurrently on $(nproc) CPUs).
 - **updates**: one python3 process, $OPS times: open(O_WRONLY|O_TRUNC), write
@@ -608,7 +631,7 @@ output is checked to be the same on all three before it is timed.
   $((10 + (RUNS + 1) * OPS)) over the warm-up and the $RUNS rounds, so a cost that grows with the
   log's length shows here.
 - **RSS**: VmRSS of each daemon after every file under bugs/ and tasks/, and
-  bugs.jsonl, was read twice (after all the workloads above). floorfs holds every
+  bugs.jsonl and audit.jsonl, were read twice (after all the workloads above). floorfs holds every
   byte in memory, so its RSS grows with the data by design; SPEC §9 asks that
   orchfs's does not.
 - **orchfs on PostgreSQL**: the same database copied to PostgreSQL $(psql -X -A -t -d "$($PGS url 2>/dev/null)" -c 'SHOW server_version' 2>/dev/null | cut -d' ' -f1) on this machine's
