@@ -27,7 +27,9 @@
  * C API, before close() returns (as orchfs must: a failed commit is
  * close()'s error): `UPDATE bugs SET priority = P WHERE id = KEY` in its
  * own BEGIN IMMEDIATE transaction, P read from the bytes written, on one
- * connection set up as orchfs's (WAL, synchronous=NORMAL, foreign keys).
+ * connection set up as orchfs's (synchronous=NORMAL, foreign keys; the file
+ * is in WAL mode, as orchfs leaves it). Only one writer is timed: the tree
+ * stays locked while it commits.
  * The table's triggers run (the revision and time, the change feed); there
  * is no parsing of the document, no validation, no audit row. What a save
  * costs here is the least any design that commits at close can cost.

@@ -75,7 +75,7 @@ void note_clear(fs *f, const char *path)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* s with control characters escaped (\n, \t, \xHH), so that a name or a
+/* s with control characters and backslashes escaped (\n, \t, \xHH, \\), so that a name or a
  * reason quoting one never breaks .error's one line per file. */
 static void note_add_escaped(struct strbuf *out, const char *s)
 {
@@ -83,6 +83,8 @@ static void note_add_escaped(struct strbuf *out, const char *s)
 		unsigned char c = (unsigned char)*s;
 		if (c == '\n')
 			strbuf_addstr(out, "\\n");
+		else if (c == '\\')
+			strbuf_addstr(out, "\\\\");
 		else if (c == '\t')
 			strbuf_addstr(out, "\\t");
 		else if (c < 0x20 || c == 0x7f)

@@ -176,6 +176,8 @@ static int view_log_row(void *arg, const cJSON *row)
 	lc->rows++;
 	render_line(row, lc->out->sb);
 	view_out_check(lc->out);
+	if (lc->out->err)
+		return lc->out->err; /* no temporary file: stop here, rather than go on in memory */
 	for (size_t i = 0; lc->log && i < lc->log->ncolumns; i++) {
 		const cJSON *v;
 		int64_t ms;
@@ -348,6 +350,9 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 				* would consolidate its free lists every time) */
 	if ((rc = view_content_id(f, path, n, sid, &o, mtime, cached ? &last : NULL)) == 0)
 		rc = view_out_end(&o, size);
+	if (o.err)
+		fs_log("%s: cannot keep its %zu bytes and more in a temporary file in %s: %s", path, o.moved + sb.len,
+		       o.dir, strerror(-o.err));
 	if (rc) {
 		if (o.fd >= 0)
 			close(o.fd);

@@ -789,7 +789,7 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 {
 	struct change ch;
 	cJSON *work = NULL;
-	bool named = true;
+	bool named = true, resaved = false;
 	int rc;
 
 	if (newkey)
@@ -815,11 +815,12 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 	if (c->soft_delete && named && (rc = trash_load(ch.cn, c, key, &ch.before)) != -ENOENT) {
 		/* A name in .trash/ is taken, but by the save of the process that
 		 * removed it a moment ago (trash.c) */
-		cJSON *base = rc ? NULL : trash_recent(st, c, key, who);
+		cJSON *base = rc ? NULL : trash_recent(st, c, key, who, ch.before);
 		if (base) {
 			cJSON_AddBoolToObject(ch.args, "restores_trash", true);
 			rc = entity_resave(&ch, c, key, doc, base, cause);
 			cJSON_Delete(base);
+			resaved = rc == 0;
 		} else if (!rc) {
 			rc = store_cause(cause, -EEXIST, "%s is in %s/.trash: mv restores it, rm there removes it for good",
 					 key, c->dir);
@@ -849,7 +850,9 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
 		*newkey = xstrdup(key);
 out:
 	cJSON_Delete(work);
-	return change_end(&ch, rc, cause);
+	if ((rc = change_end(&ch, rc, cause)) == 0 && resaved)
+		trash_forget(st, c, key);
+	return rc;
 }
 
 int entity_preview(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *patch,
@@ -1012,7 +1015,7 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 		 char **cause)
 {
 	struct change ch;
-	cJSON *trashed = NULL;
+	cJSON *before = NULL, *trashed = NULL;
 	dbstmt *s;
 	int rc;
 
@@ -1045,13 +1048,15 @@ int store_delete(store *st, const struct map_collection *c, const char *key, con
 	rc = db_step(s);
 	db_reset(s);
 	rc = rc == SQLITE_DONE ? 0 : entity_sqlerr(ch.cn, c->columns, c->ncolumns, rc, cause);
-	if (!rc && c->soft_delete)
-		trashed = cJSON_Duplicate(ch.before, true);
+	if (!rc && c->soft_delete && (rc = trash_load(ch.cn, c, key, &trashed)) == 0)
+		before = cJSON_Duplicate(ch.before, true);
 out:
-	if ((rc = change_end(&ch, rc, cause)) == 0 && trashed)
-		trash_note(st, c, key, who, trashed);
-	else
+	if ((rc = change_end(&ch, rc, cause)) == 0 && before)
+		trash_note(st, c, key, who, before, trashed);
+	else {
+		cJSON_Delete(before);
 		cJSON_Delete(trashed);
+	}
 	return rc;
 }
 

@@ -123,9 +123,11 @@ struct store {
 		char *key;
 		pid_t pid;        /* by this process */
 		int64_t at_ms;    /* monotonic */
+		unsigned seq;     /* the newest note wins */
 		cJSON *before;    /* the document as it was */
+		cJSON *trashed;   /* and as .trash/ showed it then */
 	} trashed[8];
-	unsigned ntrashed;    /* notes written so far; the newest is trashed[(ntrashed - 1) % 8] */
+	unsigned ntrashed;    /* notes written so far */
 };
 
 /* --- db.c: connections and statements --- */
@@ -240,12 +242,16 @@ int trash_load(struct conn *cn, const struct map_collection *c, const char *key,
 /* How long after a process moved an entity to .trash/ a create of the same
  * name by the same process is taken as that process's save (trash_recent). */
 #define TRASH_RESAVE_MS 10000
-/* trash_note - who moved c/key to .trash/, and its document then (taken over);
- * trash_recent - that document if who's process did so within TRASH_RESAVE_MS
- * (the note is used up; the caller frees the copy), else NULL. */
+/* trash_note - who moved c/key to .trash/, its document before and as
+ * .trash/ showed it after (both taken over); trash_recent - a copy of the
+ * document before (caller frees), if who's process moved it there within
+ * TRASH_RESAVE_MS and nothing changed it in .trash/ since (now: what .trash/
+ * shows now), else NULL; trash_forget - drop c/key's notes (it left .trash/). */
 void trash_note(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
-		cJSON *before);
-cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, const struct store_actor *who);
+		cJSON *before, cJSON *trashed);
+cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		    const cJSON *now);
+void trash_forget(store *st, const struct map_collection *c, const char *key);
 /* trash_notes_free - forget every note (store_free). */
 void trash_notes_free(store *st);
 

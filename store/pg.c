@@ -805,12 +805,16 @@ static int pgstmt_send(struct pgstmt *s)
 		return SQLITE_MISUSE;
 	}
 	if (pg_broken(c) || !PQsendQueryPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values,
-						 s->lengths, s->formats, 0) || !PQsetSingleRowMode(c->conn)) {
-		pgstmt_drain(s);
+						 s->lengths, s->formats, 0)) {
 		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
 		return DB_UNREACHABLE;
 	}
 	s->started = true;
+	if (!PQsetSingleRowMode(c->conn)) { /* sent, but not one row at a time: take its result and say so */
+		pgstmt_drain(s);
+		pg_set(c, SQLITE_ERROR, "cannot fetch rows one at a time: %s", PQerrorMessage(c->conn));
+		return SQLITE_ERROR;
+	}
 	c->streaming = s;
 	c->changes = 0;
 	return SQLITE_OK;

@@ -89,7 +89,9 @@ static int trash_change(store *st, const struct map_collection *c, const char *k
 		rc = entity_load(ch.cn, c, key, false, &ch.after);
 	}
 out:
-	return change_end(&ch, rc, cause);
+	if ((rc = change_end(&ch, rc, cause)) == 0)
+		trash_forget(st, c, key);
+	return rc;
 }
 
 int store_restore(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
@@ -116,48 +118,64 @@ static void trash_note_clear(struct trash_note *n)
 {
 	free(n->key);
 	cJSON_Delete(n->before);
+	cJSON_Delete(n->trashed);
 	memset(n, 0, sizeof(*n));
 }
 
+#define TRASH_NOTES (sizeof(((store *)0)->trashed) / sizeof(((store *)0)->trashed[0]))
+
 void trash_note(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
-		cJSON *before)
+		cJSON *before, cJSON *trashed)
 {
 	struct trash_note *n;
 
 	pthread_mutex_lock(&st->lock);
-	n = &st->trashed[st->ntrashed++ % (sizeof(st->trashed) / sizeof(st->trashed[0]))];
+	n = &st->trashed[st->ntrashed % TRASH_NOTES];
 	trash_note_clear(n);
 	n->c = c;
 	n->key = xstrdup(key);
 	n->pid = who ? who->pid : 0;
 	n->at_ms = trash_clock();
+	n->seq = ++st->ntrashed;
 	n->before = before;
+	n->trashed = trashed;
 	pthread_mutex_unlock(&st->lock);
 }
 
-cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, const struct store_actor *who)
+cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
+		    const cJSON *now)
 {
+	struct trash_note *best = NULL;
 	cJSON *doc = NULL;
 
 	if (!who || !who->pid)
 		return NULL;
 	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < sizeof(st->trashed) / sizeof(st->trashed[0]); i++) {
+	for (size_t i = 0; i < TRASH_NOTES; i++) {
 		struct trash_note *n = &st->trashed[i];
-		if (n->c != c || !n->key || strcmp(n->key, key) != 0)
-			continue;
-		if (n->pid == who->pid && trash_clock() - n->at_ms <= TRASH_RESAVE_MS) {
-			doc = n->before;
-			n->before = NULL;
-		}
-		trash_note_clear(n);
+		if (n->c == c && n->key && strcmp(n->key, key) == 0 && (!best || n->seq > best->seq))
+			best = n;
 	}
+	/* the newest move of it to .trash/ was this process's, a moment ago, and
+	 * the entity is still as that move left it */
+	if (best && best->pid == who->pid && trash_clock() - best->at_ms <= TRASH_RESAVE_MS &&
+	    cJSON_Compare(best->trashed, now, true))
+		doc = cJSON_Duplicate(best->before, true);
 	pthread_mutex_unlock(&st->lock);
 	return doc;
 }
 
+void trash_forget(store *st, const struct map_collection *c, const char *key)
+{
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < TRASH_NOTES; i++)
+		if (st->trashed[i].c == c && st->trashed[i].key && strcmp(st->trashed[i].key, key) == 0)
+			trash_note_clear(&st->trashed[i]);
+	pthread_mutex_unlock(&st->lock);
+}
+
 void trash_notes_free(store *st)
 {
-	for (size_t i = 0; i < sizeof(st->trashed) / sizeof(st->trashed[0]); i++)
+	for (size_t i = 0; i < TRASH_NOTES; i++)
 		trash_note_clear(&st->trashed[i]);
 }

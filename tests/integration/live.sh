@@ -237,7 +237,7 @@ else
 	[ "$grew" -lt $((big / 3 >> 10)) ] || fail "peak RSS grew by $grew KiB: the streams were held in memory"
 fi
 python3 - "$MNT" "$T/spill" "$DAEMON_PID" "$DB" > "$T/spill.out" 2>&1 <<'PY' || fail "reading from the temporary file: $(cat "$T/spill.out")"
-import os, sqlite3, subprocess, sys
+import os, sqlite3, subprocess, sys, time
 mnt, spill, pid, db = sys.argv[1:]
 def spilled():
     fds = os.listdir("/proc/%s/fd" % pid)
@@ -266,6 +266,10 @@ data = first + rest
 assert len(data) == size, "read %d bytes of a %d-byte snapshot" % (len(data), size)
 assert b'"late"' not in data, "the snapshot changed under its reader"
 os.close(fd)
+for _ in range(100):  # RELEASE, which closes it, reaches the daemon after close() returns
+    if not spilled():
+        break
+    time.sleep(0.05)
 assert not spilled(), "the temporary file outlived the open file"
 # a reader at the end of the change feed (tail -f) sees the rows added since
 fd = os.open(mnt + "/changes.jsonl", os.O_RDONLY)
@@ -283,4 +287,14 @@ assert b'"BUG-001"' in more and b'"update"' in more, "tail of the feed after a w
 os.close(fd)
 PY
 [ -z "$(ls -A "$T/spill")" ] || fail "files left in TMPDIR: $(ls -A "$T/spill")"
+umount_fs || fail "clean unmount"
+
+note "no temporary file can be made: the open fails and says why, stat still answers"
+export ORCHFS_CACHE_MB=1 TMPDIR=$T/missing
+mount_fs
+unset ORCHFS_CACHE_MB
+export TMPDIR=/tmp
+[ "$(stat -c %s "$MNT/audit.jsonl")" -gt $((2 << 20)) ] || fail "stat of audit.jsonl"
+check_eq ENOENT "$(syscall_errno 'open(a[0]).read()' "$MNT/audit.jsonl")" "open of audit.jsonl without a TMPDIR"
+grep -q "audit.jsonl: cannot keep its .* in a temporary file in $T/missing" "$T/daemon.err" || fail "no log line says why"
 umount_fs || fail "clean unmount"

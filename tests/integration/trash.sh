@@ -101,6 +101,28 @@ check_contains "$(cat "$B/.error")" "stale edit" ".error says it was stale"
 mv "$B/.trash/BUG-003.json" "$B/" || bad "restore BUG-003"
 check_eq "bug 3, saved by mv|4" "$(jq -r '.title + "|" + (.priority | tostring)' "$B/BUG-003.json")" "the newer save kept"
 
+note "a save by delete and create is refused if the entity changed in between (restored, edited, deleted again)"
+check_eq "EEXIST bug 4, edited by another" "$(python3 - "$B" <<'PY'
+import errno, os, subprocess, sys
+b = sys.argv[1]
+doc = open(b + "/BUG-004.json").read()
+os.unlink(b + "/BUG-004.json")                      # this process moves it to .trash/
+subprocess.run(["mv", b + "/.trash/BUG-004.json", b + "/"], check=True)
+with open(b + "/BUG-004.json", "w") as f:          # another edit, then another delete
+    f.write('{"title":"bug 4, edited by another"}')
+subprocess.run(["rm", b + "/BUG-004.json"], check=True)
+try:
+    with open(b + "/BUG-004.json", "w") as f:      # this process's old copy
+        f.write(doc)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno], end=" ")
+print(__import__("json").load(open(b + "/.trash/BUG-004.json"))["title"])
+PY
+)" "the old copy does not overwrite the newer edit"
+mv "$B/.trash/BUG-004.json" "$B/" || bad "restore BUG-004"
+echo '{"title":"bug 4"}' >"$B/BUG-004.json" || bad "retitle BUG-004"
+
 note "mv of one entity file onto another leaves the other in .trash/, whole"
 mv "$B/BUG-003.json" "$B/BUG-004.json" 2>/dev/null && bad "mv BUG-003 onto BUG-004"
 check_eq "bug 3, saved by mv" "$(jq -r .title "$B/BUG-003.json")" "BUG-003 unchanged"
