@@ -357,12 +357,14 @@ note "orchfs audit --follow prints a row added afterwards (polls up to 20 s: a l
 "$ORCHFS" audit --follow > "$T/follow.out" 2> "$T/follow.err" &
 FOLLOW=$!
 FIXTURE_CLEANUP="kill $FOLLOW 2>/dev/null"
-last=$(last_audit)
+last=$(last_audit) got=
 for _ in $(seq 1 400); do
-	tail -n 1 "$T/follow.out" | jq -e ".id == $last" >/dev/null 2>&1 && break
+	# what the follower printed last, read once (it may be writing the file)
+	got=$(tail -n 1 "$T/follow.out" | jq .id 2>/dev/null)
+	[ "$got" = "$last" ] && break
 	sleep 0.05
 done
-check_eq "$last" "$(tail -n 1 "$T/follow.out" | jq .id)" "--follow printed the log so far"
+check_eq "$last" "$got" "--follow printed the log so far"
 echo '{"severity":"low"}' > "$B/BUG-003.json" || bad "write while following"
 new=$(last_audit)
 for _ in $(seq 1 400); do
