@@ -568,7 +568,7 @@ BLOCK=$W/block.md
 	echo "<!-- bench:begin (written by bench/run.sh; edit outside these markers) -->"
 	echo "## Latest run"
 	echo
-	echo "\`sh bench/run.sh$([ "$MODE" = full ] && echo " --full")$([ "$MODE" = custom ] && echo " --sizes \"$SIZES\"")$([ "$CACHE" -eq 1 ] && echo " --cache")$([ "$PG" -eq 0 ] && echo " --no-pg")\`, $(date -u '+%Y-%m-%d %H:%M UTC'), orchfs at $commit (binary built $(date -u -r "$W/bin/orchfs" '+%Y-%m-%d %H:%M UTC'))."
+	echo "\`sh bench/run.sh$([ "$MODE" = small ] && echo " --small")$([ "$MODE" = full ] && echo " --full")$([ "$MODE" = custom ] && echo " --sizes \"$SIZES\"")$([ "$CACHE" -eq 1 ] && echo " --cache")$([ "$PG" -eq 0 ] && echo " --no-pg")\`, $(date -u '+%Y-%m-%d %H:%M UTC'), orchfs at $commit (binary built $(date -u -r "$W/bin/orchfs" '+%Y-%m-%d %H:%M UTC'))."
 	echo
 	echo "- Machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r); load average $LOAD0 before the run, $LOAD1 after (other work on the machine shows as noise)"
 	echo "- libfuse $(pkg-config --modversion fuse3 2>/dev/null || echo '?'), SQLite $(sqlite3 --version | cut -d' ' -f1) (sqlite3 shell), Python $(python3 -c 'import sqlite3, sys; print(sys.version.split()[0], "with SQLite", sqlite3.sqlite_version)')"
