@@ -722,11 +722,11 @@ void pgstmt_finalize(struct pgstmt *s)
 	free(s);
 }
 
-/* Run s: its result in s->res, or a result code. */
-static int pgstmt_run(struct pgstmt *s)
+/* Can s be sent now? Prepared on this session, no stream's rows still
+ * coming, the server there: SQLITE_OK, or why not. */
+static int pgstmt_ready(struct pgstmt *s)
 {
 	struct pgconn *c = s->c;
-	ExecStatusType t;
 	int rc;
 
 	if (s->epoch != c->epoch && (rc = pgstmt_prepare(s)) != SQLITE_OK)
@@ -739,6 +739,18 @@ static int pgstmt_run(struct pgstmt *s)
 		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
 		return DB_UNREACHABLE;
 	}
+	return SQLITE_OK;
+}
+
+/* Run s: its result in s->res, or a result code. */
+static int pgstmt_run(struct pgstmt *s)
+{
+	struct pgconn *c = s->c;
+	ExecStatusType t;
+	int rc;
+
+	if ((rc = pgstmt_ready(s)) != SQLITE_OK)
+		return rc;
 	s->res = PQexecPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values, s->lengths, s->formats,
 				0);
 	t = PQresultStatus(s->res);
@@ -798,13 +810,9 @@ static int pgstmt_send(struct pgstmt *s)
 	struct pgconn *c = s->c;
 	int rc;
 
-	if (s->epoch != c->epoch && (rc = pgstmt_prepare(s)) != SQLITE_OK)
+	if ((rc = pgstmt_ready(s)) != SQLITE_OK)
 		return rc;
-	if (c->streaming) {
-		pg_set(c, SQLITE_MISUSE, "another statement's rows are still coming on this connection");
-		return SQLITE_MISUSE;
-	}
-	if (pg_broken(c) || !PQsendQueryPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values,
+	if (!PQsendQueryPrepared(c->conn, s->name, s->nparams, (const char *const *)s->values,
 						 s->lengths, s->formats, 0)) {
 		pg_set(c, DB_UNREACHABLE, "lost the PostgreSQL server at %s", c->server);
 		return DB_UNREACHABLE;
@@ -820,30 +828,33 @@ static int pgstmt_send(struct pgstmt *s)
 	return SQLITE_OK;
 }
 
+/* The first step: run s (a stream: send it). The server restarted since
+ * this connection's last use: a read on its own is as good on a new
+ * connection (a write never runs outside a transaction, and a transaction
+ * is not retried behind its back). */
+static int pgstmt_start(struct pgstmt *s)
+{
+	struct pgconn *c = s->c;
+	bool idle = !c->txn && c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+	int rc = s->stream ? pgstmt_send(s) : pgstmt_run(s);
+
+	if (rc == DB_UNREACHABLE && idle && s->reads && pg_reset(c) == SQLITE_OK)
+		rc = s->stream ? pgstmt_send(s) : pgstmt_run(s);
+	return rc;
+}
+
 int pgstmt_step(struct pgstmt *s)
 {
 	struct pgconn *c = s->c;
+	int rc;
 
 	if (s->stream) {
-		if (!s->started && s->row < 0) { /* the first step */
-			bool idle = !c->txn && c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
-			int rc = pgstmt_send(s);
-			if (rc == DB_UNREACHABLE && idle && pg_reset(c) == SQLITE_OK)
-				rc = pgstmt_send(s);
-			if (rc != SQLITE_OK)
-				return rc;
-		}
+		if (!s->started && s->row < 0 && (rc = pgstmt_start(s)) != SQLITE_OK)
+			return rc;
 		return pgstmt_next(s);
 	}
 	if (!s->res) {
-		bool idle = !c->txn && c->conn && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
-		int rc = pgstmt_run(s);
-		/* The server restarted since this connection's last use: a read on
-		 * its own is as good on a new connection (a write never runs outside
-		 * a transaction, and a transaction is not retried behind its back). */
-		if (rc == DB_UNREACHABLE && idle && s->reads && pg_reset(c) == SQLITE_OK)
-			rc = pgstmt_run(s);
-		if (rc != SQLITE_OK)
+		if ((rc = pgstmt_start(s)) != SQLITE_OK)
 			return rc;
 		c->err = SQLITE_OK;
 		c->changes = *PQcmdTuples(s->res) ? strtoll(PQcmdTuples(s->res), NULL, 10) : 0;
