@@ -25,6 +25,16 @@
  * rows only (cache_tail_*). A log thus costs the rows appended since, not
  * its length.
  *
+ * The other exception keeps stats of the audit log and the change feed
+ * cheap whoever writes: their rows are appended in key order and a count
+ * in the database (store_rewrites) moves whenever anything else happens to
+ * them. An entry of such a stream (cache_stream_mark) keeps its size, that
+ * count, its last row's id and that row's length past its version: a stat
+ * at a later state with the same count renders from that row on (which
+ * must still be there, as long as it was) and adds what follows
+ * (view.c). The version does not matter for that, the file does: the
+ * entry is used only for the same file (store_version.gen).
+ *
  * Memory: entries hold the bytes (when they fit) or only the size, mtime and
  * last row id; the whole cache holds at most FS_CACHE_BYTES, least recently
  * used entries go first. A rendering larger than half of that (a stream) is
@@ -49,6 +59,9 @@ struct centry {
 	struct timespec mtime;
 	int64_t last_id;        /* logs: id of the newest row rendered */
 	int tail;               /* logs: rows appended after last_id, not rendered yet */
+	bool stream;            /* an append-only stream: outlives v (cache_stream) */
+	int64_t mark;           /* streams: store_rewrites as rendered */
+	size_t last_len;        /* streams: the length of the line of row last_id */
 	size_t cost;            /* bytes counted against the limit */
 	struct centry *hnext;   /* hash chain */
 	struct centry *prev, *next; /* LRU list, most recent first */
@@ -184,7 +197,15 @@ int cache_get(struct cache *c, const char *path, const struct store_version *v, 
 	if (!(e = cache_find(c, path, h)))
 		goto out;
 	if (!store_version_same(&e->v, v)) {
-		cache_unlink(c, e); /* never valid again: versions only move on */
+		if (!e->stream) {
+			cache_unlink(c, e); /* never valid again: versions only move on */
+		} else if (e->has_data) {
+			/* the size is what the next state is worked out from */
+			c->bytes -= e->data.alloc;
+			e->cost -= e->data.alloc;
+			strbuf_release(&e->data);
+			e->has_data = false;
+		}
 		goto out;
 	}
 	if (e->tail) {
@@ -276,6 +297,40 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 	c->bytes += e->cost;
 	c->count++;
 	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_stream_mark(struct cache *c, const char *path, const struct store_version *v, int64_t mark,
+		       size_t last_len)
+{
+	struct centry *e;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = cache_find(c, path, cache_hash(path))) && store_version_same(&e->v, v) && !e->tail) {
+		e->stream = true;
+		e->mark = mark;
+		e->last_len = last_len;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cache_stream(struct cache *c, const char *path, unsigned gen, size_t *size, struct timespec *mtime,
+		 int64_t *mark, int64_t *last_id, size_t *last_len)
+{
+	struct centry *e;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = cache_find(c, path, cache_hash(path))) && e->stream && e->v.gen == gen) {
+		*size = e->size;
+		*mtime = e->mtime;
+		*mark = e->mark;
+		*last_id = e->last_id;
+		*last_len = e->last_len;
+		cache_touch(c, e);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 void cache_advance(struct cache *c, const char *path, const struct store_version *before,

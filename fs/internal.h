@@ -236,7 +236,8 @@ void cache_free(struct cache *c);
 /* cache_get - CACHE_HIT with *size, *mtime and (if out) the bytes appended to
  * out when path's entry was rendered at version v; CACHE_TAIL when it was,
  * but rows appended since must be rendered first (cache_tail_*); else
- * CACHE_MISS (an entry of an older version is dropped). */
+ * CACHE_MISS (an entry of an older version is dropped, but for a stream's:
+ * cache_stream). */
 int cache_get(struct cache *c, const char *path, const struct store_version *v, struct strbuf *out,
 	      size_t *size, struct timespec *mtime);
 /* cache_put - keep path's rendering at version v: its size, mtime, last_id
@@ -260,6 +261,16 @@ int cache_tail_start(struct cache *c, const char *path, const struct store_versi
 void cache_tail_end(struct cache *c, const char *path, const struct store_version *v, int64_t from,
 		    int rows, const struct strbuf *add, const struct timespec *mtime, int64_t last_id);
 void cache_drop(struct cache *c, const char *path);
+/* cache_stream_mark - path's entry at version v (if any) is an append-only
+ * stream's, rendered with rewrite count mark (store_rewrites), its last
+ * row's line last_len bytes long: it stays past v, for cache_stream. */
+void cache_stream_mark(struct cache *c, const char *path, const struct store_version *v, int64_t mark,
+		       size_t last_len);
+/* cache_stream - path's stream entry, of any version of the file gen: 0 and
+ * its size, mtime, rewrite count, last row id (INT64_MIN: none) and that
+ * row's length; or -ENOENT. */
+int cache_stream(struct cache *c, const char *path, unsigned gen, size_t *size, struct timespec *mtime,
+		 int64_t *mark, int64_t *last_id, size_t *last_len);
 
 /* --- view.c --- */
 bool view_has_secret(const struct map_collection *c);

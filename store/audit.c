@@ -112,6 +112,29 @@ int store_changes_last(store *st, int64_t *seq)
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
+int store_rewrites(store *st, const struct map_collection *c, int64_t *n)
+{
+	const char *table = c ? st->db->audit : st->db->changes;
+	struct conn *cn;
+	dbstmt *s;
+	int rc;
+
+	if (!st->rewrites || !table || (c && (!store_is_audit(st, c) || !c->integer_key)))
+		return -ENOENT;
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->rewrites)))
+		return -ENOENT; /* a schema before 0008 (a mount that does not migrate) */
+	db_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	rc = db_step(s);
+	if (rc == SQLITE_ROW)
+		*n = db_column_int64(s, 0);
+	db_reset(s);
+	if (rc == SQLITE_DONE)
+		return -ENOENT;
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
 int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 {
 	static const char *const names[] = { "seq", "time", "collection", "key", "operation", "tool", "pid" };

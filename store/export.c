@@ -9,8 +9,9 @@
  * value}}. Integers and reals are printed exactly, text as JSON strings,
  * blobs as {"$hex": "..."}; secret columns are masked unless asked for.
  * What is derived is left out and rebuilt on import: SQLite's own tables,
- * the migration version table (the target is migrated to the same version)
- * and full-text indexes (their triggers refill them). So export, import
+ * the migration version table (the target is migrated to the same version),
+ * the rewrite counts of 0008_rewrites and full-text indexes (their triggers
+ * keep both). So export, import
  * into an empty database, export again gives the same bytes.
  */
 #include <errno.h>
@@ -48,7 +49,7 @@ static void export_string(struct strbuf *sb, const char *s)
 /* The tables an export holds, in name order. */
 static const char export_tables[] =
 	"SELECT s.name FROM sqlite_schema s WHERE s.type = 'table' AND s.name NOT LIKE 'sqlite_%'"
-	" AND s.name <> '_orchfs_migrations' AND s.sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+	" AND s.name NOT IN ('_orchfs_migrations', '_orchfs_rewrites') AND s.sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
 	" AND NOT EXISTS (SELECT 1 FROM sqlite_schema v WHERE v.type = 'table'"
 	"   AND v.sql LIKE 'CREATE VIRTUAL TABLE%' AND s.name LIKE v.name || '\\_%' ESCAPE '\\')"
 	" ORDER BY s.name";

@@ -85,6 +85,7 @@ struct store {
 	struct coll_sql *sql; /* indexed by map_collection.index */
 	char *audit_insert;   /* or NULL */
 	char *changes_max, *changes_stamp, *changes_list, *changes_last; /* or NULL: the change feed */
+	char *rewrites;       /* the rewrite count of a table (0008_rewrites), or NULL */
 	char *audit_q;        /* the audit table, quoted (and qualified), or NULL */
 	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */

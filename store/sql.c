@@ -344,6 +344,10 @@ void sql_build(store *st)
 	}
 	if (db->audit)
 		st->audit_q = sql_fmt("%s%q", own, db->audit);
+	/* the audit log's and the feed's rewrite counts: in orchfs's own
+	 * databases on SQLite (PostgreSQL has no rendering cache to use them) */
+	if ((db->audit || db->changes) && !db->sidecar && !st->pg)
+		st->rewrites = xstrdup("SELECT n FROM _orchfs_rewrites WHERE tbl = ?1");
 	if (db->approvals && db->audit && map_collection(db, db->approvals)) {
 		const char *a = st->sql[map_collection(db, db->approvals)->index].table_q;
 		st->approval_insert = sql_fmt("INSERT INTO %s (tool_name, pid, uid, operation, path, collection,"
@@ -436,6 +440,7 @@ void sql_release(store *st)
 	free(st->changes_stamp);
 	free(st->changes_list);
 	free(st->changes_last);
+	free(st->rewrites);
 	free(st->audit_q);
 	free(st->approval_insert);
 	free(st->approval_get);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # live.sh - the mount is a live view: what another writer (the sqlite3
 # shell) does shows at once in ls, cat and stat with exact sizes; tail -f
-# follows logs; inotify sees writes through the mount; the change feed
+# follows logs; the audit log's and the feed's sizes follow every change
+# without an open; inotify sees writes through the mount; the change feed
 # lists every writer; relations and views follow both sides; ln -s, rm and
 # mv change link tables in one transaction each; a reader never sees a
 # torn file; streams longer than the daemon's memory limits are read whole
@@ -157,6 +158,44 @@ size_ok "$MNT/bugs.jsonl" "stream size before"
 sql "UPDATE bugs SET title = 'short' WHERE id = 'BUG-001'"
 size_ok "$MNT/bugs.jsonl" "stream size after an update by sqlite3"
 assert_eq "short" "$(jq -r .title "$B/BUG-001.json")" "cat after the update"
+
+note "the sizes of the audit log and the feed follow appends, rewrites and deletes, stat before any open"
+# a stat first: an open renders the whole file and would answer the stat itself
+stat_ok() { local s; s=$(stat -c %s "$1"); assert_eq "$(cat "$1" | wc -c)" "$s" "$2"; }
+A=$MNT/audit.jsonl F=$MNT/changes.jsonl
+stat_ok "$A" "audit.jsonl size"
+stat_ok "$F" "changes.jsonl size"
+for i in 1 2 3; do
+	printf '{"priority":%d}\n' $((i % 2 + 2)) >"$B/BUG-001.json"
+	stat_ok "$A" "audit.jsonl size after save $i through the mount"
+	stat_ok "$F" "changes.jsonl size after save $i through the mount"
+done
+sql "INSERT INTO tool_executions (tool_name, operation, status, result) VALUES ('agent', 'tool_call', 'success', 'ok')"
+stat_ok "$A" "audit.jsonl size after sqlite3 appended a tool call"
+sql "INSERT INTO tool_executions (tool_name, operation, status) VALUES ('agent', 'tool_call', 'success');
+     INSERT INTO tool_executions (tool_name, operation, status) VALUES ('agent', 'tool_call', 'failure')"
+sql "UPDATE bugs SET title = 'by sqlite3 for the feed' WHERE id = 'BUG-001'"
+stat_ok "$A" "audit.jsonl size after two more commits"
+stat_ok "$F" "changes.jsonl size after an unsigned feed row"
+sql "UPDATE tool_executions SET result = 'rewritten, and longer than it was' WHERE id = (SELECT min(id) FROM tool_executions)"
+stat_ok "$A" "audit.jsonl size after sqlite3 rewrote its first row"
+first=$(sql "SELECT min(id) FROM tool_executions")
+sql "DELETE FROM tool_executions WHERE id = $first"
+stat_ok "$A" "audit.jsonl size after sqlite3 deleted its first row"
+sql "INSERT INTO tool_executions (id, tool_name, operation, status) VALUES ($first, 'agent', 'tool_call', 'success')"
+stat_ok "$A" "audit.jsonl size after sqlite3 put a row back below the newest"
+assert_eq "$first" "$(head -n 1 "$A" | jq .id)" "the row put back is first again"
+sql "UPDATE _orchfs_changes SET tool = 'someone' WHERE seq = (SELECT min(seq) FROM _orchfs_changes)"
+stat_ok "$F" "changes.jsonl size after its first row was rewritten"
+sql "DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes)"
+stat_ok "$F" "changes.jsonl size after its first row was deleted"
+printf '{"priority":2}\n' >"$B/BUG-001.json"
+stat_ok "$A" "audit.jsonl size after one more save"
+stat_ok "$F" "changes.jsonl size after one more save"
+for f in "$A" "$F"; do # the same size twice over, and each line whole JSON
+	assert_eq "$(stat -c %s "$f")" "$(stat -c %s "$f")" "$f: the same size twice"
+	jq -e . "$f" >/dev/null || fail "$f: not JSON Lines"
+done
 
 note "a reader never sees a torn file while another process rewrites the row"
 echo '{"title":"torn","description":"short"}' > "$B/new"

@@ -32,10 +32,13 @@ VERSION_TABLE = ("CREATE TABLE _orchfs_migrations (version INTEGER PRIMARY KEY, 
                  "applied_at %s NOT NULL DEFAULT %s)")
 
 # What SQLite has that PostgreSQL does not need, or has in another form.
-SQLITE_ONLY_TABLES = {"sqlite_sequence"}
+# 0008_rewrites: counts the SQLite mount's rendering cache reads; PostgreSQL has no such cache
+REWRITES_TRIGGERS = {t + "_rewrite_" + e for t in ("tool_executions", "_orchfs_changes")
+                     for e in ("insert", "update", "delete")}
+SQLITE_ONLY_TABLES = {"sqlite_sequence", "_orchfs_rewrites"}
 RUNNER_TABLES = {"_orchfs_migrations"}        # the runner's, made here by hand on both
 FTS = {"transcripts_fts"}                      # FTS5 tables: views in PostgreSQL
-SQLITE_ONLY_TRIGGERS = {"transcripts_fts_insert", "transcripts_fts_delete", "transcripts_fts_update"}
+SQLITE_ONLY_TRIGGERS = {"transcripts_fts_insert", "transcripts_fts_delete", "transcripts_fts_update"} | REWRITES_TRIGGERS
 PG_ONLY_TRIGGERS = {"_orchfs_changes_notify"}
 PG_ONLY_INDEXES = {"transcripts_fts_document"}  # the GIN index behind transcripts_fts
 PG_ONLY_VIEWS = {"zone_stats"}                  # a TEMP VIEW orchfs makes per connection on SQLite

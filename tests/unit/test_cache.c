@@ -3,8 +3,10 @@
  * served only at the version it was rendered at, a log's entry survives
  * the one commit that appended to it and then wants exactly those rows,
  * the least recently used entries go first, large renderings are handed
- * over once, and the bytes held never exceed the limit.
+ * over once, the bytes held never exceed the limit, and an append-only
+ * stream's entry outlives its version (its size, not its bytes).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +122,34 @@ int main(void)
 
 	cache_drop(c, "/bugs.jsonl");
 	CHECK_INT(cache_get(c, "/bugs.jsonl", &v1, NULL, &size, &got), CACHE_MISS);
+
+	/* an append-only stream's entry outlives its version, for the same file */
+	{
+		int64_t mark = -1, id = -1;
+		size_t len = 0;
+		sb = S("{\"seq\":1}\n{\"seq\":22}\n");
+		cache_put(c, "/changes.jsonl", &v2, &sb, 22, &mt, 22);
+		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen, &size, &got, &mark, &id, &len), -ENOENT);
+		cache_stream_mark(c, "/changes.jsonl", &v1, 4, 11); /* another version: not this entry */
+		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen, &size, &got, &mark, &id, &len), -ENOENT);
+		cache_stream_mark(c, "/changes.jsonl", &v2, 4, 12);
+		CHECK_INT(cache_get(c, "/changes.jsonl", &v3, NULL, &size, &got), CACHE_MISS);
+		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen, &size, &got, &mark, &id, &len), 0);
+		CHECK_INT(size, 22);
+		CHECK_INT(mark, 4);
+		CHECK_INT(id, 22);
+		CHECK_INT(len, 12);
+		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen + 1, &size, &got, &mark, &id, &len), -ENOENT);
+		CHECK_INT(cache_get(c, "/changes.jsonl", &v2, NULL, &size, &got), CACHE_HIT); /* its bytes went */
+		strbuf_init(&out, 0);
+		CHECK_INT(cache_get(c, "/changes.jsonl", &v2, &out, &size, &got), CACHE_MISS);
+		strbuf_release(&out);
+		/* a put of the next state is no stream entry until marked */
+		cache_put(c, "/changes.jsonl", &v3, NULL, 30, &mt, 23);
+		CHECK_INT(cache_stream(c, "/changes.jsonl", v3.gen, &size, &got, &mark, &id, &len), -ENOENT);
+		CHECK_INT(cache_get(c, "/changes.jsonl", &v5, NULL, &size, &got), CACHE_MISS);
+		CHECK_INT(cache_get(c, "/changes.jsonl", &v3, NULL, &size, &got), CACHE_MISS); /* dropped */
+	}
 	cache_free(c);
 	cache_free(NULL);
 	return check_done();

@@ -449,6 +449,10 @@ static const char *const project_fixture[] = {
 	"UPDATE documents SET content = 'be kind' WHERE name = 'constitution';"
 	"INSERT INTO task_attachments (task_id, filename, data) VALUES ('TASK-001', 'a.png', x'89504e47');"
 	"UPDATE zones SET name = 'Dev' WHERE id = 'zone-development';",
+	/* 8: rewrites */
+	"INSERT INTO tool_executions (tool_name, operation, status) VALUES ('vim', 'write', 'success');"
+	"UPDATE tool_executions SET result = 'ok';"
+	"DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes);",
 };
 
 static const char *const user_fixture[] = {
@@ -465,6 +469,8 @@ static const char *const user_fixture[] = {
 	" ('anthropic-sonnet', 'anthropic', 'claude-sonnet', 0.000003, 0.000015);"
 	"INSERT INTO usage_logs (budget_id, llm_provider, llm_model, cost_usd) VALUES ('b', 'anthropic',"
 	" 'claude-sonnet', 0.25);",
+	"UPDATE tool_executions SET result = 'ok';"
+	"DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes);",
 };
 
 /*
@@ -741,8 +747,8 @@ int main(void)
 	test_project();
 	test_foreign();
 	test_user();
-	/* Each step since the core schema round-trips (0004_agents, 0005_orc, 0006_more, 0007_documents;
-	 * user 0004_usage). */
+	/* Each step since the core schema round-trips (0004_agents, 0005_orc, 0006_more, 0007_documents,
+	 * 0008_rewrites; user 0004_usage, 0005_rewrites). */
 	for (int step = 4; step < (int)ARRAY_SIZE(project_fixture); step++)
 		roundtrip("project", pdb, step, project_fixture);
 	for (int step = 4; step < (int)ARRAY_SIZE(user_fixture); step++)

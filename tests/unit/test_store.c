@@ -807,6 +807,58 @@ static void test_versions(void)
 	strbuf_release(&sb);
 }
 
+/* The rewrite counts of the audit log and the feed (0008_rewrites,
+ * store_rewrites): appends and orchfs's own saves leave them; an update, a
+ * delete or an insert below the newest, by anyone, moves them. */
+static int64_t rewrites(const struct map_collection *c)
+{
+	int64_t n = -1;
+
+	CHECK_INT(store_rewrites(st, c, &n), 0);
+	return n;
+}
+
+static void test_rewrites(void)
+{
+	int64_t a0 = rewrites(audit), f0 = rewrites(NULL), n = -1;
+	long long top;
+
+	CHECK(a0 >= 0 && f0 >= 0);
+	CHECK_INT(store_rewrites(st, bugs, &n), -ENOENT); /* only the append-only streams */
+	CHANGED(store_patch(st, bugs, "BUG-001", J("{'title':'counted?'}"), W("write"), &cause), "write");
+	CHECK_INT(testdb_int(raw, "SELECT count(*) FROM _orchfs_changes WHERE audit_id IS NOT NULL"
+				  " AND audit_id = (SELECT max(id) FROM tool_executions)"), 1); /* signed */
+	CHECK_INT(testdb_exec(raw, "INSERT INTO tool_executions (tool_name, operation, status) VALUES"
+				   " ('agent', 'tool_call', 'success'); UPDATE bugs SET title = 'by sqlite3'"
+				   " WHERE id = 'BUG-001'"), SQLITE_OK);
+	CHANGED(store_audit_append(st, W("note"), "success", "a note", NULL, NULL, 0, &cause), "note");
+	CHECK_INT(rewrites(audit), a0); /* appended, by sqlite3 and by orchfs */
+	CHECK_INT(rewrites(NULL), f0);
+
+	top = testdb_int(raw, "SELECT max(id) FROM tool_executions");
+	CHECK_INT(testdb_exec(raw, "UPDATE tool_executions SET result = 'rewritten' WHERE id = 1"), SQLITE_OK);
+	CHECK_INT(rewrites(audit), a0 + 1);
+	CHECK_INT(testdb_exec(raw, "DELETE FROM tool_executions WHERE id = 2"), SQLITE_OK);
+	CHECK_INT(rewrites(audit), a0 + 2);
+	CHECK_INT(testdb_exec(raw, "INSERT INTO tool_executions (id, tool_name, operation, status) VALUES"
+				   " (2, 'agent', 'tool_call', 'success')"), SQLITE_OK);
+	CHECK_INT(rewrites(audit), a0 + 3); /* below the newest */
+	CHECK_INT(testdb_int(raw, "SELECT max(id) FROM tool_executions"), top);
+	CHECK_INT(rewrites(NULL), f0);
+
+	/* the feed: signing an old row is a rewrite, unless it is the newest audit row's own signing */
+	CHECK_INT(testdb_exec(raw, "UPDATE _orchfs_changes SET tool = 'x' WHERE seq = (SELECT min(seq) FROM"
+				   " _orchfs_changes WHERE tool IS NULL)"), SQLITE_OK);
+	CHECK_INT(rewrites(NULL), f0 + 1);
+	CHECK_INT(testdb_exec(raw, "UPDATE _orchfs_changes SET pid = 7 WHERE seq = (SELECT min(seq) FROM"
+				   " _orchfs_changes WHERE tool IS NOT NULL)"), SQLITE_OK);
+	CHECK_INT(rewrites(NULL), f0 + 2);
+	CHECK_INT(testdb_exec(raw, "DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes)"),
+		  SQLITE_OK);
+	CHECK_INT(rewrites(NULL), f0 + 3);
+	CHECK_INT(rewrites(audit), a0 + 3);
+}
+
 static void test_links(void)
 {
 	const struct map_relation *deps = &tasks->relations[0], *tbugs = &tasks->relations[1];
@@ -1066,6 +1118,7 @@ int main(void)
 	test_delete();
 	test_logs();
 	test_versions();
+	test_rewrites();
 	test_links();
 	test_readonly();
 	test_secrets();

@@ -1,0 +1,2 @@
+-- Undo 0008_rewrites on PostgreSQL: it added nothing.
+SELECT 1;
