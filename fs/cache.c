@@ -25,15 +25,15 @@
  * rows only (cache_tail_*). A log thus costs the rows appended since, not
  * its length.
  *
- * The other exception keeps stats of the audit log and the change feed
- * cheap whoever writes: their rows are appended in key order and a count
- * in the database (store_rewrites) moves whenever anything else happens to
- * them. An entry of such a stream (cache_stream_mark) keeps its size, that
- * count, its last row's id and that row's length past its version: a stat
- * at a later state with the same count renders from that row on (which
- * must still be there, as long as it was) and adds what follows
- * (view.c). The version does not matter for that, the file does: the
- * entry is used only for the same file (store_version.gen).
+ * The other exception keeps the stats of streams cheap, whoever writes: a
+ * stream's entry keeps what stream.c needs to work out its size at a later
+ * state from the rows changed since (struct stream_state, marked by
+ * cache_stream_keep), and so outlives its version. The version does not
+ * matter for that, the file does: the entry is used only for the same file
+ * (store_version.gen). A collection's state holds the length of each row's
+ * line (some 30 bytes a row): those maps have a budget of their own,
+ * CACHE_LINES_TIMES the limit (32 MiB by default), one map at most half
+ * of it (about 500,000 rows); a map that does not fit is not kept.
  *
  * Memory: entries hold the bytes (when they fit) or only the size, mtime and
  * last row id; the whole cache holds at most FS_CACHE_BYTES, least recently
@@ -59,9 +59,9 @@ struct centry {
 	struct timespec mtime;
 	int64_t last_id;        /* logs: id of the newest row rendered */
 	int tail;               /* logs: rows appended after last_id, not rendered yet */
-	bool stream;            /* an append-only stream: outlives v (cache_stream) */
-	int64_t mark;           /* streams: store_rewrites as rendered */
-	size_t last_len;        /* streams: the length of the line of row last_id */
+	bool stream;            /* a stream's: outlives v (cache_stream_take) */
+	struct stream_state ss; /* streams: what follows its size (stream.c) */
+	size_t ss_cost;         /* the bytes of ss.lines, in the cache's lines_bytes */
 	size_t cost;            /* bytes counted against the limit */
 	struct centry *hnext;   /* hash chain */
 	struct centry *prev, *next; /* LRU list, most recent first */
@@ -74,6 +74,7 @@ struct cache {
 	size_t count;
 	size_t bytes;           /* protected by lock */
 	size_t limit;
+	size_t lines_bytes;     /* the streams' line maps (ss_cost), at most CACHE_LINES_TIMES limit */
 	struct centry lru;      /* list head */
 	/* The last rendering too large to keep (a whole stream, a long log),
 	 * held for the OPEN that usually follows its LOOKUP, which takes it
@@ -86,6 +87,9 @@ struct cache {
 };
 
 #define CACHE_HANDOFF_SECONDS 2
+/* The line maps of streams (stream.c) may take this many times the limit
+ * of the renderings, on top of it; one map at most half of that. */
+#define CACHE_LINES_TIMES 4
 
 static void cache_big_drop(struct cache *c)
 {
@@ -133,8 +137,10 @@ static void cache_unlink(struct cache *c, struct centry *e)
 	e->prev->next = e->next;
 	e->next->prev = e->prev;
 	c->bytes -= e->cost;
+	c->lines_bytes -= e->ss_cost;
 	c->count--;
 	strbuf_release(&e->data);
+	stream_release(&e->ss);
 	free(e->path);
 	free(e);
 }
@@ -299,33 +305,46 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 	pthread_mutex_unlock(&c->lock);
 }
 
-void cache_stream_mark(struct cache *c, const char *path, const struct store_version *v, int64_t mark,
-		       size_t last_len)
+size_t cache_lines_max(const struct cache *c)
+{
+	return c->limit * CACHE_LINES_TIMES / 2;
+}
+
+void cache_stream_keep(struct cache *c, const char *path, const struct store_version *v, struct stream_state *s)
 {
 	struct centry *e;
 
 	pthread_mutex_lock(&c->lock);
 	if ((e = cache_find(c, path, cache_hash(path))) && store_version_same(&e->v, v) && !e->tail) {
-		e->stream = true;
-		e->mark = mark;
-		e->last_len = last_len;
+		size_t cost = s->lines ? linemap_bytes(s->lines) : 0;
+		stream_release(&e->ss);
+		c->lines_bytes -= e->ss_cost;
+		e->ss_cost = 0;
+		if (cost <= cache_lines_max(c) && c->lines_bytes + cost <= c->limit * CACHE_LINES_TIMES) {
+			e->ss = *s;
+			e->ss.size = e->size;
+			e->ss.mtime = e->mtime;
+			e->stream = true;
+			s->lines = NULL; /* taken */
+			e->ss_cost = cost;
+			c->lines_bytes += cost;
+			cache_touch(c, e);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
 }
 
-int cache_stream(struct cache *c, const char *path, unsigned gen, size_t *size, struct timespec *mtime,
-		 int64_t *mark, int64_t *last_id, size_t *last_len)
+int cache_stream_take(struct cache *c, const char *path, unsigned gen, struct stream_state *s)
 {
 	struct centry *e;
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&c->lock);
 	if ((e = cache_find(c, path, cache_hash(path))) && e->stream && e->v.gen == gen) {
-		*size = e->size;
-		*mtime = e->mtime;
-		*mark = e->mark;
-		*last_id = e->last_id;
-		*last_len = e->last_len;
+		*s = e->ss;
+		e->ss.lines = NULL; /* the caller's now */
+		c->lines_bytes -= e->ss_cost;
+		e->ss_cost = 0;
 		cache_touch(c, e);
 		rc = 0;
 	}

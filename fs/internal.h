@@ -261,16 +261,48 @@ int cache_tail_start(struct cache *c, const char *path, const struct store_versi
 void cache_tail_end(struct cache *c, const char *path, const struct store_version *v, int64_t from,
 		    int rows, const struct strbuf *add, const struct timespec *mtime, int64_t last_id);
 void cache_drop(struct cache *c, const char *path);
-/* cache_stream_mark - path's entry at version v (if any) is an append-only
- * stream's, rendered with rewrite count mark (store_rewrites), its last
- * row's line last_len bytes long: it stays past v, for cache_stream. */
-void cache_stream_mark(struct cache *c, const char *path, const struct store_version *v, int64_t mark,
-		       size_t last_len);
-/* cache_stream - path's stream entry, of any version of the file gen: 0 and
- * its size, mtime, rewrite count, last row id (INT64_MIN: none) and that
- * row's length; or -ENOENT. */
-int cache_stream(struct cache *c, const char *path, unsigned gen, size_t *size, struct timespec *mtime,
-		 int64_t *mark, int64_t *last_id, size_t *last_len);
+/* cache_lines_max - the bytes one stream's line map may take (stream.c). */
+size_t cache_lines_max(const struct cache *c);
+struct stream_state;
+/* cache_stream_keep - path's entry at version v (if any) is a stream's that
+ * s follows (stream.c): it stays past v, for cache_stream_take, with s
+ * (whose linemap it takes, when that fits: s->lines is left NULL). */
+void cache_stream_keep(struct cache *c, const char *path, const struct store_version *v, struct stream_state *s);
+/* cache_stream_take - 0 and the state of path's stream entry, of any
+ * version of the file gen, into s, its linemap taken over (the caller
+ * frees it, or gives it back with cache_stream_keep); or -ENOENT. */
+int cache_stream_take(struct cache *c, const char *path, unsigned gen, struct stream_state *s);
+
+/* --- stream.c --- */
+enum { STREAM_NONE, STREAM_APPEND, STREAM_KEYED };
+struct linemap;
+/* What a stream's cache entry keeps to work out its size at the next state
+ * of the database from the rows that changed (stream.c). */
+struct stream_state {
+	int kind;              /* STREAM_APPEND: the audit log, the feed; STREAM_KEYED: a collection */
+	size_t size;
+	struct timespec mtime;
+	int64_t mark;          /* the rewrite count its changes are read by (store_rewrites) */
+	int64_t last;          /* APPEND: the last row's id (INT64_MIN: none); KEYED: the feed's last seq */
+	size_t last_len;       /* APPEND: the length of that row's line */
+	struct linemap *lines; /* KEYED: the length of each row's line, by key */
+	size_t cap;            /* KEYED: the bytes lines may take */
+	const char *id;        /* the rows' field holding the id (APPEND) or the key (KEYED) */
+};
+/* stream_begin - before a stream is rendered whole: s, to give stream_row
+ * each row; 0, or -ENOENT if n is not a stream followed this way. */
+int stream_begin(fs *f, const struct node *n, struct stream_state *s);
+/* stream_row - a row of the stream, its line len bytes long. */
+void stream_row(struct stream_state *s, const cJSON *row, size_t len);
+/* stream_release - free what s holds. */
+void stream_release(struct stream_state *s);
+/* stream_advance - the size of the stream n at version v, from its cache
+ * entry of an earlier state and the rows changed since: 0 with *size and
+ * *mtime (the entry moves to v), or -ESTALE (render it whole). */
+int stream_advance(fs *f, const char *path, const struct node *n, const struct store_version *v, size_t *size,
+		   struct timespec *mtime);
+void linemap_free(struct linemap *m);
+size_t linemap_bytes(const struct linemap *m);
 
 /* --- view.c --- */
 bool view_has_secret(const struct map_collection *c);

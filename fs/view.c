@@ -76,7 +76,6 @@ struct view_out {
 	size_t moved;
 	int err;             /* the temporary file could not be made or written: -errno */
 	const char *dir;
-	size_t last_len;     /* the length of the last line rendered */
 };
 
 static int view_spill_open(const char *dir)
@@ -168,9 +167,7 @@ struct view_log_ctx {
 	const struct map_log *log;  /* for a log: its rows' time field moves st_mtime */
 	struct timespec *mtime;
 	int rows;
-	const char *id;             /* for an append-only stream: the field holding its rows' ids */
-	int64_t first, last;        /* the ids of the first and the last row */
-	size_t first_len;           /* the length of the first row's line */
+	struct stream_state *stream; /* a stream whose size the cache follows (stream.c), or NULL */
 };
 
 static int view_log_row(void *arg, const cJSON *row)
@@ -178,17 +175,10 @@ static int view_log_row(void *arg, const cJSON *row)
 	struct view_log_ctx *lc = arg;
 	size_t was = lc->out->sb->len;
 
-	render_line(row, lc->out->sb);
-	lc->out->last_len = lc->out->sb->len - was;
-	if (lc->id) {
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(row, lc->id);
-		lc->last = cJSON_IsNumber(id) ? (int64_t)id->valuedouble : INT64_MIN;
-		if (!lc->rows) {
-			lc->first = lc->last;
-			lc->first_len = lc->out->last_len;
-		}
-	}
 	lc->rows++;
+	render_line(row, lc->out->sb);
+	if (lc->stream)
+		stream_row(lc->stream, row, lc->out->sb->len - was);
 	view_out_check(lc->out);
 	if (lc->out->err)
 		return lc->out->err; /* no temporary file: stop here, rather than go on in memory */
@@ -214,7 +204,7 @@ static int view_log_row(void *arg, const cJSON *row)
  * log, *last_id (if not NULL) gets its newest row's id.
  */
 static int view_content_id(fs *f, const char *path, const struct node *n, pid_t sid, struct view_out *o,
-			   struct timespec *mtime, int64_t *last_id)
+			   struct timespec *mtime, int64_t *last_id, struct stream_state *stream)
 {
 	struct view_log_ctx lc = { o };
 	struct strbuf *out = o->sb;
@@ -238,15 +228,11 @@ static int view_content_id(fs *f, const char *path, const struct node *n, pid_t 
 		cJSON_Delete(doc);
 		return 0;
 	case NODE_STREAM:
+		lc.stream = stream;
+		return store_docs(n->st, n->c, view_log_row, &lc);
 	case NODE_FEED:
-		/* the audit log and the feed: *last_id gets the last row's id
-		 * (INTEGER PRIMARY KEYs, so numbers), for the cache (view_advance) */
-		lc.id = !last_id ? NULL : n->kind == NODE_FEED ? "seq" : store_is_audit(n->st, n->c) ? n->c->key->name : NULL;
-		rc = n->kind == NODE_FEED ? store_changes(n->st, 0, view_log_row, &lc)
-					  : store_docs(n->st, n->c, view_log_row, &lc);
-		if (rc == 0 && lc.id && lc.rows)
-			*last_id = lc.last;
-		return rc;
+		lc.stream = stream;
+		return store_changes(n->st, 0, view_log_row, &lc);
 	case NODE_SEARCH:
 		return store_log_search(n->st, n->c, n->log, n->value, view_log_row, &lc, NULL);
 	case NODE_BLOB: {
@@ -302,7 +288,7 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
 {
 	struct view_out o = { out, 0, false, -1, 0, 0, NULL };
 
-	return view_content_id(f, path, n, sid, &o, mtime, NULL);
+	return view_content_id(f, path, n, sid, &o, mtime, NULL, NULL);
 }
 
 /* What depends on the database alone (not on the session, the notes or the path). */
@@ -344,74 +330,24 @@ static void view_tail(fs *f, const char *path, const struct node *n, const struc
 	strbuf_release(&add);
 }
 
-/* cache_put, and for a stream with a rewrite count (mark), cache_stream_mark */
+/* cache_put, and for a stream the cache follows, cache_stream_keep */
 static void view_keep(fs *f, const char *path, const struct store_version *v, struct strbuf *data, size_t size,
-		      const struct timespec *mtime, int64_t last, const int64_t *mark, size_t last_len)
+		      const struct timespec *mtime, int64_t last, struct stream_state *stream)
 {
 	cache_put(f->cache, path, v, data, size, mtime, last);
-	if (mark)
-		cache_stream_mark(f->cache, path, v, *mark, last_len);
-}
-
-/* The rewrite count of n, if it is a stream rows are only appended to (the
- * audit log, the change feed): 0, or -ENOENT (store_rewrites). */
-static int view_stream_mark(const struct node *n, int64_t *mark)
-{
-	if (n->kind == NODE_FEED)
-		return store_rewrites(n->st, NULL, mark);
-	if (n->kind == NODE_STREAM)
-		return store_rewrites(n->st, n->c, mark);
-	return -ENOENT;
-}
-
-/*
- * The size of such a stream at version v from its size at an earlier state
- * (cache.c, cache_stream): when the rewrite count is still what it was then,
- * its rows up to the last one it had are as they were, and the rows after
- * that one are all that is new. They are rendered from that last row on,
- * which must come first, as long as it was (so v is not a state before
- * the entry's: the rows up to it were all there). 0 with *size and *mtime,
- * or -ESTALE: render it whole. Memory: the new rows are only counted.
- */
-static int view_advance(fs *f, const char *path, const struct node *n, const struct store_version *v,
-			int64_t mark, size_t *size, struct timespec *mtime)
-{
-	struct strbuf sb = STRBUF_INIT;
-	struct view_out o = { &sb, 1 << 16, true, -1, 0, 0, NULL, 0 };
-	struct view_log_ctx lc = { &o, NULL, NULL, 0, n->kind == NODE_FEED ? "seq" : n->c->key->name, 0, 0, 0 };
-	struct store_version after;
-	int64_t was_mark, from;
-	size_t was, from_len, total;
-	int rc;
-
-	if (cache_stream(f->cache, path, v->gen, &was, mtime, &was_mark, &from, &from_len) || was_mark != mark)
-		return -ESTALE;
-	if (from == INT64_MIN) /* it had no rows */
-		rc = n->kind == NODE_FEED ? store_changes(n->st, INT64_MIN, view_log_row, &lc)
-					  : store_docs(n->st, n->c, view_log_row, &lc);
-	else
-		rc = n->kind == NODE_FEED ? store_changes(n->st, from - 1, view_log_row, &lc)
-					  : store_docs_after(n->st, n->c, from - 1, view_log_row, &lc);
-	if (rc == 0)
-		rc = view_out_end(&o, &total);
-	strbuf_release(&sb);
-	if (rc || store_version(n->st, &after) || !store_version_same(v, &after))
-		return -ESTALE;
-	if (from != INT64_MIN && (!lc.rows || lc.first != from || lc.first_len != from_len))
-		return -ESTALE;
-	*size = was + total - (from == INT64_MIN ? 0 : from_len);
-	view_keep(f, path, v, NULL, *size, mtime, lc.rows ? lc.last : from, &mark, lc.rows ? o.last_len : from_len);
-	return 0;
+	if (stream && stream->kind)
+		cache_stream_keep(f->cache, path, v, stream);
 }
 
 int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, int *spill,
 		size_t *size, struct timespec *mtime)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct view_out o = { &sb, out && !spill ? 0 : f->spill_bytes, !out, -1, 0, 0, f->spill_dir, 0 };
+	struct view_out o = { &sb, out && !spill ? 0 : f->spill_bytes, !out, -1, 0, 0, f->spill_dir };
+	struct stream_state ss = { STREAM_NONE };
 	struct store_version before, after;
-	int64_t last = INT64_MIN, mark = 0;
-	bool cached, same, stream = false;
+	int64_t last = INT64_MIN;
+	bool cached, same;
 	int rc;
 
 	if (spill)
@@ -425,14 +361,14 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 		}
 		if (rc == CACHE_HIT)
 			return 0;
-		/* read after the version: what it renders is at least that recent */
-		stream = view_stream_mark(n, &mark) == 0;
-		if (stream && !out && view_advance(f, path, n, &before, mark, size, mtime) == 0)
+		/* a stream's size from the rows changed since its entry (stream.c) */
+		if (!out && stream_advance(f, path, n, &before, size, mtime) == 0)
 			return 0;
+		stream_begin(f, n, &ss); /* read after the version: at least that recent */
 	}
 	strbuf_init(&sb, 960); /* an entity file in one allocation (below 1 KiB: glibc's large requests
 				* would consolidate its free lists every time) */
-	if ((rc = view_content_id(f, path, n, sid, &o, mtime, cached ? &last : NULL)) == 0)
+	if ((rc = view_content_id(f, path, n, sid, &o, mtime, cached ? &last : NULL, ss.kind ? &ss : NULL)) == 0)
 		rc = view_out_end(&o, size);
 	if (o.err)
 		fs_log("%s: cannot keep its %zu bytes and more in a temporary file in %s: %s", path, o.moved + sb.len,
@@ -441,6 +377,7 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 		if (o.fd >= 0)
 			close(o.fd);
 		strbuf_release(&sb);
+		stream_release(&ss);
 		return rc;
 	}
 	/* no commit while it rendered: it is exactly the state of version before */
@@ -448,10 +385,11 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 	if (o.moved) {
 		/* in the temporary file, or counted: the cache keeps the size */
 		if (same)
-			view_keep(f, path, &before, NULL, *size, mtime, last, stream ? &mark : NULL, o.last_len);
+			view_keep(f, path, &before, NULL, *size, mtime, last, &ss);
 		if (spill)
 			*spill = o.fd;
 		strbuf_release(&sb);
+		stream_release(&ss);
 		return 0;
 	}
 	if (!cached) {
@@ -461,6 +399,7 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 		} else {
 			strbuf_release(&sb);
 		}
+		stream_release(&ss);
 		return 0;
 	}
 	if (out && cache_keeps(f->cache, sb.len)) {
@@ -471,12 +410,14 @@ int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct
 		*out = sb;
 		strbuf_init(&sb, 0);
 		if (same)
-			view_keep(f, path, &before, NULL, *size, mtime, last, stream ? &mark : NULL, o.last_len);
+			view_keep(f, path, &before, NULL, *size, mtime, last, &ss);
+		stream_release(&ss);
 		return 0;
 	}
 	if (same)
-		view_keep(f, path, &before, &sb, *size, mtime, last, stream ? &mark : NULL, o.last_len);
+		view_keep(f, path, &before, &sb, *size, mtime, last, &ss);
 	strbuf_release(&sb);
+	stream_release(&ss);
 	return 0;
 }
 

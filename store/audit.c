@@ -135,6 +135,44 @@ int store_rewrites(store *st, const struct map_collection *c, int64_t *n)
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
+int store_feeds(store *st, const struct map_collection *c)
+{
+	/* the three triggers on the table that write the feed row naming c
+	 * (0002_changes), and where the UPDATE one waits for the revision to
+	 * move, the trigger that moves it on every other update */
+	static const char sql[] =
+		"WITH f AS (SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1"
+		"   AND instr(sql, 'INSERT INTO _orchfs_changes') > 0 AND instr(sql, 'VALUES (''' || ?2 || ''', ') > 0)"
+		" SELECT (SELECT count(DISTINCT CASE WHEN sql LIKE '%AFTER INSERT ON%' THEN 1"
+		"   WHEN sql LIKE '%AFTER UPDATE ON%' THEN 2 WHEN sql LIKE '%AFTER DELETE ON%' THEN 3 END) FROM f) = 3"
+		" AND (NOT EXISTS (SELECT 1 FROM f WHERE sql LIKE '%AFTER UPDATE ON%WHEN new.revision <> old.revision%')"
+		"   OR EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1"
+		"     AND sql LIKE '%AFTER UPDATE ON%WHEN new.revision = old.revision%SET revision = old.revision + 1%'))";
+	struct coll_sql *q = &st->sql[c->index];
+	struct conn *cn;
+	int64_t n;
+	dbstmt *s;
+	int rc, fed = __atomic_load_n(&q->fed, __ATOMIC_RELAXED);
+
+	if (fed)
+		return fed > 0 ? 0 : -ENOENT;
+	if (!st->rewrites || !st->db->changes || c->sidecar || store_rewrites(st, NULL, &n))
+		return -ENOENT; /* answered each time: a schema before 0008 is migrated by the next mount */
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, sql)))
+		return store_errno(conn_errcode(cn));
+	db_bind_text(s, 1, c->table, -1, SQLITE_STATIC);
+	db_bind_text(s, 2, c->dir, -1, SQLITE_STATIC);
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		fed = db_column_int64(s, 0) == 1 ? 1 : -1;
+	db_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_errno(rc);
+	__atomic_store_n(&q->fed, fed, __ATOMIC_RELAXED); /* the same answer whichever thread writes it */
+	return fed > 0 ? 0 : -ENOENT;
+}
+
 int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)
 {
 	static const char *const names[] = { "seq", "time", "collection", "key", "operation", "tool", "pid" };

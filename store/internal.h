@@ -46,6 +46,7 @@ struct coll_update {
 struct coll_sql {
 	char *get, *exists, *list, *all, *after, *update, *delete;
 	char *get_lock;                  /* get, locking the row until the transaction ends (PostgreSQL) */
+	int fed;                         /* store_feeds: 0 not asked yet, 1 yes, -1 no */
 	struct coll_update *narrow;      /* protected by store.lock; freed by sql_release */
 	char *exists_any;                /* the key is taken, in .trash/ or not */
 	char *trash_list, *trash_get, *trash, *restore, *purge; /* soft deletes (.trash/), or NULL */

@@ -211,6 +211,11 @@ bool store_has_changes(const store *st);
  * keeps it (PostgreSQL, a tool's own file, a schema before 0008, another
  * collection). */
 int store_rewrites(store *st, const struct map_collection *c, int64_t *n);
+/* store_feeds - 0 if every change to a row of c, by any writer, is in the
+ * change feed as a row naming c and the key, because triggers in the
+ * database file write it (an INSERT, an UPDATE and a DELETE trigger on its
+ * table), and the feed keeps a rewrite count; else -ENOENT. */
+int store_feeds(store *st, const struct map_collection *c);
 
 /* --- changing (each call is one transaction with its audit row) --- */
 

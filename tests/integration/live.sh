@@ -1,8 +1,8 @@
 #!/bin/bash
 # live.sh - the mount is a live view: what another writer (the sqlite3
 # shell) does shows at once in ls, cat and stat with exact sizes; tail -f
-# follows logs; the audit log's and the feed's sizes follow every change
-# without an open; inotify sees writes through the mount; the change feed
+# follows logs; the sizes of the audit log, the feed and the collections'
+# streams follow every change without an open; inotify sees writes through the mount; the change feed
 # lists every writer; relations and views follow both sides; ln -s, rm and
 # mv change link tables in one transaction each; a reader never sees a
 # torn file; streams longer than the daemon's memory limits are read whole
@@ -196,6 +196,38 @@ for f in "$A" "$F"; do # the same size twice over, and each line whole JSON
 	assert_eq "$(stat -c %s "$f")" "$(stat -c %s "$f")" "$f: the same size twice"
 	jq -e . "$f" >/dev/null || fail "$f: not JSON Lines"
 done
+
+note "a collection's stream size follows saves, sqlite3, rm to .trash and back, and a pruned feed, stat before any open"
+S=$MNT/bugs.jsonl
+stat_ok "$S" "bugs.jsonl size"
+printf '{"title":"retitled through the mount, longer than before"}\n' >"$B/BUG-001.json"
+stat_ok "$S" "bugs.jsonl size after a save through the mount"
+printf '{"title":"short"}\n' >"$B/BUG-001.json"
+stat_ok "$S" "bugs.jsonl size after a shorter save"
+sql "UPDATE bugs SET description = 'rewritten by sqlite3, at some length' WHERE id = 'BUG-001'"
+stat_ok "$S" "bugs.jsonl size after an update by sqlite3"
+sql "INSERT INTO bugs (id, title) VALUES ('BUG-600', 'inserted by sqlite3'), ('BUG-601', 'and another')"
+stat_ok "$S" "bugs.jsonl size after two inserts by sqlite3"
+sql "DELETE FROM bugs WHERE id = 'BUG-600'"
+stat_ok "$S" "bugs.jsonl size after a delete by sqlite3"
+rm "$B/BUG-601.json"
+stat_ok "$S" "bugs.jsonl size after rm (to .trash)"
+mv "$B/.trash/BUG-601.json" "$B/BUG-601.json"
+stat_ok "$S" "bugs.jsonl size after mv back from .trash"
+sql "INSERT INTO bugs (id, title) VALUES ('BUG-600', 'the same key again')"
+stat_ok "$S" "bugs.jsonl size after a key came back"
+sql "UPDATE bugs SET title = 'one' WHERE id = 'BUG-600'; UPDATE bugs SET title = 'two, longer' WHERE id = 'BUG-600'"
+stat_ok "$S" "bugs.jsonl size after two updates of one row"
+sql "UPDATE bugs SET title = 'its feed row is deleted' WHERE id = 'BUG-001';
+     DELETE FROM _orchfs_changes WHERE seq = (SELECT max(seq) FROM _orchfs_changes)"
+stat_ok "$S" "bugs.jsonl size after a change whose feed row was deleted"
+sql "DELETE FROM _orchfs_changes WHERE seq > (SELECT max(seq) - 2 FROM _orchfs_changes)"
+sql "UPDATE bugs SET title = 'after the feed lost rows' WHERE id = 'BUG-600'"
+stat_ok "$S" "bugs.jsonl size after feed rows were deleted"
+assert_eq "$(sql "SELECT count(*) FROM bugs WHERE deleted_at IS NULL")" "$(wc -l <"$S")" "one line a live bug"
+stat_ok "$MNT/tasks.jsonl" "tasks.jsonl size"
+sql "UPDATE tasks SET title = title || ' (a longer title)' WHERE id = 'TASK-001'"
+stat_ok "$MNT/tasks.jsonl" "tasks.jsonl size after an update by sqlite3"
 
 note "a reader never sees a torn file while another process rewrites the row"
 echo '{"title":"torn","description":"short"}' > "$B/new"

@@ -123,30 +123,34 @@ int main(void)
 	cache_drop(c, "/bugs.jsonl");
 	CHECK_INT(cache_get(c, "/bugs.jsonl", &v1, NULL, &size, &got), CACHE_MISS);
 
-	/* an append-only stream's entry outlives its version, for the same file */
+	/* a stream's entry outlives its version, for the same file */
 	{
-		int64_t mark = -1, id = -1;
-		size_t len = 0;
+		struct stream_state ss = { STREAM_APPEND }, got_ss;
+		ss.mark = 4;
+		ss.last = 22;
+		ss.last_len = 12;
 		sb = S("{\"seq\":1}\n{\"seq\":22}\n");
-		cache_put(c, "/changes.jsonl", &v2, &sb, 22, &mt, 22);
-		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen, &size, &got, &mark, &id, &len), -ENOENT);
-		cache_stream_mark(c, "/changes.jsonl", &v1, 4, 11); /* another version: not this entry */
-		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen, &size, &got, &mark, &id, &len), -ENOENT);
-		cache_stream_mark(c, "/changes.jsonl", &v2, 4, 12);
+		cache_put(c, "/changes.jsonl", &v2, &sb, 22, &mt, INT64_MIN);
+		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen, &got_ss), -ENOENT);
+		cache_stream_keep(c, "/changes.jsonl", &v1, &ss); /* another version: not this entry */
+		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen, &got_ss), -ENOENT);
+		cache_stream_keep(c, "/changes.jsonl", &v2, &ss);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v3, NULL, &size, &got), CACHE_MISS);
-		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen, &size, &got, &mark, &id, &len), 0);
-		CHECK_INT(size, 22);
-		CHECK_INT(mark, 4);
-		CHECK_INT(id, 22);
-		CHECK_INT(len, 12);
-		CHECK_INT(cache_stream(c, "/changes.jsonl", v2.gen + 1, &size, &got, &mark, &id, &len), -ENOENT);
+		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen, &got_ss), 0);
+		CHECK_INT(got_ss.kind, STREAM_APPEND);
+		CHECK_INT(got_ss.size, 22);
+		CHECK_INT(got_ss.mark, 4);
+		CHECK_INT(got_ss.last, 22);
+		CHECK_INT(got_ss.last_len, 12);
+		CHECK_INT(got_ss.mtime.tv_sec, 100);
+		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen + 1, &got_ss), -ENOENT);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v2, NULL, &size, &got), CACHE_HIT); /* its bytes went */
 		strbuf_init(&out, 0);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v2, &out, &size, &got), CACHE_MISS);
 		strbuf_release(&out);
-		/* a put of the next state is no stream entry until marked */
-		cache_put(c, "/changes.jsonl", &v3, NULL, 30, &mt, 23);
-		CHECK_INT(cache_stream(c, "/changes.jsonl", v3.gen, &size, &got, &mark, &id, &len), -ENOENT);
+		/* a put of the next state is no stream's until kept as one */
+		cache_put(c, "/changes.jsonl", &v3, NULL, 30, &mt, INT64_MIN);
+		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v3.gen, &got_ss), -ENOENT);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v5, NULL, &size, &got), CACHE_MISS);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v3, NULL, &size, &got), CACHE_MISS); /* dropped */
 	}
