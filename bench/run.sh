@@ -53,6 +53,7 @@ DOC=$ROOT/docs/PERFORMANCE.md
 SIZES="1000 10000"
 RUNS=5
 OPS=200		# writes per update and append run
+SAVES=10	# saves per save-and-stat run
 READERS=8
 NEEDLE=deadline_exceeded
 WRITE_DOC=1
@@ -274,6 +275,15 @@ w_append() {
 		echo "{\"role\":\"user\",\"content\":\"bench append $k\"}" >>"$f" || return 1
 	done
 }
+# SAVES times: a save of one bug (not the one the updates write), then a
+# stat of the two streams it changed, as `ls -l` of the mount's root does
+w_savestat() {
+	local k
+	for ((k = 0; k < SAVES; k++)); do
+		printf '{"priority":%d}\n' $((2 + k % 2)) >"$1/bugs/$SKEY.json" || return 1
+		stat -c %s "$1/bugs.jsonl" "$1/audit.jsonl" >/dev/null || return 1
+	done
+}
 read_all() (cd "$1" && find bugs tasks bugs.jsonl audit.jsonl -type f -print0 | xargs -0 cat >/dev/null)
 
 # What a read workload outputs, to compare across the three trees.
@@ -374,6 +384,7 @@ bench_size() { # bench_size N
 	mid=$((N / 2))
 	REF=$(printf 'BUG-%03d' "$mid")		# find -newer: about half the bugs are newer
 	WKEY=$REF				# the bug the updates write (priority 1 before)
+	SKEY=$(printf 'BUG-%03d' 1)		# the bug the save-and-stat runs write
 	ATASK=$(printf 'TASK-%03d' 1)		# the task whose transcript takes the appends
 	mkdir -p "$D" "$OMNT" "$FMNT" "$CMNT" "$TREE"
 
@@ -478,6 +489,13 @@ bench_size() { # bench_size N
 	[ $((rows1 - rows0)) -eq $(((RUNS + 1) * OPS)) ] ||
 		die "append: expected $(((RUNS + 1) * OPS)) new transcript rows, found $((rows1 - rows0))"
 
+	m=$(measure wall w_savestat "${ROOTS[@]}")
+	read -r o f t p <<<"$m"
+	row savestat "$N" "$o" "$f" "$t" - "${p:--}"
+	for f in bugs.jsonl audit.jsonl; do # the sizes those stats gave are what a read gives
+		[ "$(stat -c %s "$OMNT/$f")" -eq "$(wc -c <"$OMNT/$f")" ] || die "savestat: $f: st_size is not what a read gives"
+	done
+
 	echo "# N=$N: memory" >&2
 	read_all "$OMNT" || die "reading the orchfs mount failed"
 	rss1=$(rss_kib "$OPID")
@@ -522,7 +540,7 @@ awk -F'\t' '{ for (i = 3; i <= 8; i++) if ($i != "-" && $i !~ /^[0-9]+$/) { prin
 	END { exit bad }' "$RES" || exit 1
 
 TABLE=$W/table.md
-awk -F'\t' -v ops="$OPS" -v readers="$READERS" '
+awk -F'\t' -v ops="$OPS" -v saves="$SAVES" -v readers="$READERS" '
 function ms(v) { return v == "-" ? "-" : sprintf(v >= 100000 ? "%.0f" : "%.1f", v / 1000) }
 function mib(v) { return v == "-" ? "-" : sprintf("%.1f", v / 1024) }
 function ratio(a, b) { return (a == "-" || b == "-" || b == 0) ? "-" : sprintf("%.2f", a / b) }
@@ -536,6 +554,7 @@ BEGIN {
 	name["par"] = readers " parallel `cat` readers (ms)"
 	name["update"] = ops " updates, open/O_TRUNC/write/close (ms)"
 	name["append"] = ops " appends `>>` to a transcript (ms)"
+	name["savestat"] = saves " saves, each then `stat bugs.jsonl audit.jsonl` (ms)"
 	name["rss"] = "daemon RSS after reading all twice (MiB)"
 	target["cat"] = 1.3; target["update"] = 1.5
 	print "| workload | N | orchfs | floorfs | tmpfs | direct SQLite | floorfs + commit | orchfs/floorfs | orchfs/tmpfs | orchfs/SQLite | orchfs/(floorfs + commit) | (floorfs + commit)/floorfs | SPEC §9 | orchfs on PostgreSQL | PostgreSQL/floorfs |"
@@ -600,10 +619,11 @@ output is checked to be the same on all three before it is timed.
 - **jq**: \`jq 'select(.priority == 1) | .id'\` over \`bugs.jsonl\`, the collection in
   one JSON Lines stream: one open, large sequential reads.
 - **tail**: \`tail -n 1 audit.jsonl\`, the audit log's stream of 10 N tool calls
-  (a million at N = 100,000): a stat, then a read at the end. The file's size
-  must be exact, so orchfs renders the whole stream to answer the first stat
-  after any commit (into a temporary file past twice the cache's limit, so
-  memory stays bounded); floorfs and tmpfs know it.
+  (a million at N = 100,000): a stat, then a read at the end. The stat costs
+  orchfs the rows added since it last knew the size (fs/stream.c), but the
+  open renders the whole stream (into a temporary file past twice the cache's
+  limit, so memory stays bounded), so one read sees one state; floorfs and
+  tmpfs serve the bytes they hold.
 - **parallel readers**: $READERS \`cat\` processes at once, each reading every bug file
   (the \`cat\` workload, $READERS times over, concurrently on $(nproc) CPUs).
 - **updates**: one python3 process, $OPS times: open(O_WRONLY|O_TRUNC), write

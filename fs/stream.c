@@ -41,8 +41,11 @@
 #include "fs/internal.h"
 #include "fs/render.h"
 
-/* More changed rows than this, or than an eighth of the collection: render it whole. */
+/* More changed rows than this, or than an eighth of the collection, or more
+ * feed rows than 16 times this: render it whole. */
 #define STREAM_MAX_CHANGES 4096
+/* The integers a JSON number (a double) holds exactly. */
+#define STREAM_EXACT 9007199254740992.0
 
 /* --- the length of each row's line, by key --- */
 
@@ -143,11 +146,11 @@ static const char *stream_key(const cJSON *row, const char *field, char buf[32])
 
 	if (cJSON_IsString(v))
 		return v->valuestring;
-	if (cJSON_IsNumber(v)) {
+	if (cJSON_IsNumber(v) && v->valuedouble >= -STREAM_EXACT && v->valuedouble <= STREAM_EXACT) {
 		snprintf(buf, 32, "%lld", (long long)v->valuedouble);
 		return buf;
 	}
-	return NULL;
+	return NULL; /* no key, or one a double does not hold exactly */
 }
 
 /* Which kind of stream n is, and the rewrite count its changes are read by, at this state. */
@@ -250,7 +253,7 @@ static int stream_feed_row(void *arg, const cJSON *row)
 	const cJSON *coll = cJSON_GetObjectItemCaseSensitive(row, "collection");
 	const cJSON *key = cJSON_GetObjectItemCaseSensitive(row, "key");
 
-	if (!cJSON_IsNumber(seq))
+	if (!cJSON_IsNumber(seq) || r->rows >= 16 * STREAM_MAX_CHANGES)
 		return -ESTALE;
 	if (!r->rows++)
 		r->first = (int64_t)seq->valuedouble;

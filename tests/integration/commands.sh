@@ -698,7 +698,8 @@ rc=0
 out=$("$ORCHFS" health --db "$T/copy.db" 2>&1) || rc=$?
 check_rc 0 "$rc" "orchfs health of the copy before corrupting it ($out)"
 size=$(stat -c %s "$T/copy.db")
-dd if=/dev/urandom of="$T/copy.db" bs=4096 seek=$((size / 8192)) count=4 conv=notrunc status=none
+# four pages among the filler rows at the end (the schema's pages come first)
+dd if=/dev/urandom of="$T/copy.db" bs=4096 seek=$((size / 4096 - 8)) count=4 conv=notrunc status=none
 rc=0
 out=$("$ORCHFS" health --db "$T/copy.db" 2>&1) || rc=$?
 check_rc 1 "$rc" "orchfs health of a corrupted database ($out)"

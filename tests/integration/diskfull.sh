@@ -6,8 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 DISK=$T/disk
 mkdir -p "$DISK"
-# 3 MiB: the empty schema takes 700 KB, its first checkpoint needs room too,
-# and so does the VACUUM that makes room again below.
+# 3 MiB: the empty schema takes 600 KB, and its first checkpoint needs room too.
 mount -t tmpfs -o size=3m orchfs-test "$DISK" || fail "cannot mount a small tmpfs"
 FIXTURE_CLEANUP="umount -l '$DISK' 2>/dev/null"
 (cd "$DISK" && ORCHFS_DB= "$ORCHFS" init >/dev/null) || fail "init on the small disk"
@@ -31,9 +30,9 @@ assert_eq "ok" "$(sql "PRAGMA integrity_check")" "integrity_check on the full di
 assert_eq "$acked" "$(sql "SELECT count(*) FROM bugs")" "every acknowledged bug is there, no other"
 
 note "room again: writes work"
-sql "DELETE FROM bugs WHERE id IN (SELECT id FROM bugs ORDER BY id LIMIT 3)" 2>/dev/null || true
-sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null 2>&1 || true
-sql "VACUUM" 2>/dev/null || true
+# room made the way an administrator makes it: the file system grows (deleting
+# rows on a disk this full cannot work: even a DELETE appends to the log)
+mount -o remount,size=4m "$DISK" || fail "cannot grow the small tmpfs"
 assert_eq "OK" "$(echo '{"title":"after"}' | close_errno "$MNT/bugs/new")" "a small write after making room"
 
 note "a 100 MB write is EFBIG"
