@@ -307,7 +307,9 @@ void cache_put(struct cache *c, const char *path, const struct store_version *v,
 
 size_t cache_lines_max(const struct cache *c)
 {
-	return c->limit * CACHE_LINES_TIMES / 2;
+	size_t max = c->limit * CACHE_LINES_TIMES / 2;
+
+	return max < UINT32_MAX / 2 ? max : UINT32_MAX / 2; /* a linemap's offsets are 32 bits */
 }
 
 void cache_stream_keep(struct cache *c, const char *path, const struct store_version *v, struct stream_state *s)

@@ -149,28 +149,37 @@ int store_feeds(store *st, const struct map_collection *c)
 		"   OR EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1"
 		"     AND sql LIKE '%AFTER UPDATE ON%WHEN new.revision = old.revision%SET revision = old.revision + 1%'))";
 	struct coll_sql *q = &st->sql[c->index];
+	int64_t n, cookie = -1, fed;
 	struct conn *cn;
-	int64_t n;
 	dbstmt *s;
-	int rc, fed = __atomic_load_n(&q->fed, __ATOMIC_RELAXED);
+	int rc;
 
-	if (fed)
-		return fed > 0 ? 0 : -ENOENT;
 	if (!st->rewrites || !st->db->changes || c->sidecar || store_rewrites(st, NULL, &n))
-		return -ENOENT; /* answered each time: a schema before 0008 is migrated by the next mount */
+		return -ENOENT; /* a schema before 0008 is migrated by the next mount */
 	if ((rc = conn_get(st, &cn)))
 		return rc;
+	/* asked again whenever the schema changed (a trigger dropped or added) */
+	if (!(s = conn_stmt(cn, "PRAGMA schema_version")))
+		return store_errno(conn_errcode(cn));
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		cookie = db_column_int64(s, 0);
+	db_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_errno(rc);
+	fed = __atomic_load_n(&q->fed, __ATOMIC_RELAXED);
+	if (fed && fed / 4 == cookie)
+		return fed % 4 == 1 ? 0 : -ENOENT;
 	if (!(s = conn_stmt(cn, sql)))
 		return store_errno(conn_errcode(cn));
 	db_bind_text(s, 1, c->table, -1, SQLITE_STATIC);
 	db_bind_text(s, 2, c->dir, -1, SQLITE_STATIC);
 	if ((rc = db_step(s)) == SQLITE_ROW)
-		fed = db_column_int64(s, 0) == 1 ? 1 : -1;
+		fed = cookie * 4 + (db_column_int64(s, 0) == 1 ? 1 : 2);
 	db_reset(s);
 	if (rc != SQLITE_ROW)
 		return store_errno(rc);
 	__atomic_store_n(&q->fed, fed, __ATOMIC_RELAXED); /* the same answer whichever thread writes it */
-	return fed > 0 ? 0 : -ENOENT;
+	return fed % 4 == 1 ? 0 : -ENOENT;
 }
 
 int store_changes(store *st, int64_t since, store_row_fn fn, void *arg)

@@ -114,6 +114,22 @@ int store_exists(store *st, const struct map_collection *c, const char *key)
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
+int store_count(store *st, const struct map_collection *c, int64_t *n)
+{
+	struct conn *cn;
+	dbstmt *s;
+	int rc;
+
+	if ((rc = conn_get(st, &cn)))
+		return rc;
+	if (!(s = conn_stmt(cn, st->sql[c->index].count)))
+		return store_errno(conn_errcode(cn));
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		*n = db_column_int64(s, 0);
+	db_reset(s);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
 /* Run a one-parameter (or none) query and call fn with column 0 of each row. */
 int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, void *arg)
 {

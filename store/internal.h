@@ -45,8 +45,10 @@ struct coll_update {
 /* SQL generated once per collection from the mapping (see sql.c). */
 struct coll_sql {
 	char *get, *exists, *list, *all, *after, *update, *delete;
+	char *count;                     /* the number of rows in the collection (its live rows) */
 	char *get_lock;                  /* get, locking the row until the transaction ends (PostgreSQL) */
-	int fed;                         /* store_feeds: 0 not asked yet, 1 yes, -1 no */
+	int64_t fed;                     /* store_feeds: 0 not asked yet; else the schema's version
+					  * it was asked at, times 4, + 1 (yes) or 2 (no) */
 	struct coll_update *narrow;      /* protected by store.lock; freed by sql_release */
 	char *exists_any;                /* the key is taken, in .trash/ or not */
 	char *trash_list, *trash_get, *trash, *restore, *purge; /* soft deletes (.trash/), or NULL */

@@ -106,6 +106,10 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->exists = sql_fmt("SELECT 1 FROM %s WHERE %q = ?1 AND %s", t, key, live);
 	q->exists_any = sql_fmt("SELECT 1 FROM %s WHERE %q = ?1", t, key);
 	q->list = sql_fmt("SELECT %q FROM %s WHERE %s ORDER BY %q", key, t, live, key);
+	/* all rows less those in .trash/ (an index of their own): no scan of the table */
+	q->count = c->soft_delete ? sql_fmt("SELECT (SELECT count(*) FROM %s) - (SELECT count(*) FROM %s WHERE %q IS NOT NULL)",
+					    t, t, c->soft_delete)
+				  : sql_fmt("SELECT count(*) FROM %s", t);
 	q->delete = sql_fmt("DELETE FROM %s WHERE %q = ?1", t, key);
 	if (c->soft_delete) {
 		const char *d = c->soft_delete;
@@ -399,6 +403,7 @@ void sql_release(store *st)
 		free(q->get_lock);
 		free(q->exists);
 		free(q->list);
+		free(q->count);
 		free(q->all);
 		free(q->after);
 		free(q->update);

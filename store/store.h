@@ -146,6 +146,8 @@ int store_get(store *st, const struct map_collection *c, const char *key, unsign
 
 /* store_exists - 1 if the key exists, 0 if not, or a negative errno. */
 int store_exists(store *st, const struct map_collection *c, const char *key);
+/* store_count - the number of rows of c (not those in .trash/): 0, or a negative errno. */
+int store_count(store *st, const struct map_collection *c, int64_t *n);
 
 /* Called once per key or value, in order; a non-zero return stops the walk and
  * is returned by the walker. key is valid only during the call. */
@@ -214,7 +216,11 @@ int store_rewrites(store *st, const struct map_collection *c, int64_t *n);
 /* store_feeds - 0 if every change to a row of c, by any writer, is in the
  * change feed as a row naming c and the key, because triggers in the
  * database file write it (an INSERT, an UPDATE and a DELETE trigger on its
- * table), and the feed keeps a rewrite count; else -ENOENT. */
+ * table), and the feed keeps a rewrite count; else -ENOENT. Two changes
+ * escape even those triggers: a row an INSERT OR REPLACE deletes to make
+ * room for another (SQLite runs no DELETE trigger for it), and a key an
+ * UPDATE changes (the feed names the new key only); both leave fewer rows
+ * than the feed accounts for, which store_count tells. */
 int store_feeds(store *st, const struct map_collection *c);
 
 /* --- changing (each call is one transaction with its audit row) --- */

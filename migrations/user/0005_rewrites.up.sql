@@ -9,7 +9,9 @@
 -- an export (store/export.c). One update leaves n alone: orchfs signing
 -- the feed rows its own transaction wrote (tool, pid and audit_id set where
 -- all three were unset, audit_id the audit row it has just written, the
--- newest), which the readers of the stream see as new rows anyway.
+-- newest), which the readers of the stream see as new rows anyway. (Another
+-- writer signing old rows that way would not be counted; none does: the
+-- feed's tool, pid and audit_id are orchfs's.)
 CREATE TABLE _orchfs_rewrites (
   tbl TEXT PRIMARY KEY NOT NULL,
   n   INTEGER NOT NULL DEFAULT 0

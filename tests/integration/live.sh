@@ -225,6 +225,16 @@ sql "DELETE FROM _orchfs_changes WHERE seq > (SELECT max(seq) - 2 FROM _orchfs_c
 sql "UPDATE bugs SET title = 'after the feed lost rows' WHERE id = 'BUG-600'"
 stat_ok "$S" "bugs.jsonl size after feed rows were deleted"
 assert_eq "$(sql "SELECT count(*) FROM bugs WHERE deleted_at IS NULL")" "$(wc -l <"$S")" "one line a live bug"
+sql "UPDATE bugs SET id = 'BUG-700' WHERE id = 'BUG-600'"
+stat_ok "$S" "bugs.jsonl size after sqlite3 changed a key (the feed names the new one only)"
+W=$MNT/worktrees.jsonl
+sql "INSERT INTO worktrees (id, path, port) VALUES ('wt-a', '/srv/a', 8401), ('wt-b', '/srv/b', 8402)"
+stat_ok "$W" "worktrees.jsonl size"
+if ! on_pg; then # SQLite's REPLACE deletes the row in the way, and runs no trigger for it
+	sql "INSERT OR REPLACE INTO worktrees (id, path, port) VALUES ('wt-c', '/srv/c', 8401)"
+	stat_ok "$W" "worktrees.jsonl size after a REPLACE deleted another row"
+	assert_eq "wt-b wt-c" "$(jq -r .id "$W" | grep '^wt-' | paste -sd' ')" "the worktrees after the REPLACE"
+fi
 stat_ok "$MNT/tasks.jsonl" "tasks.jsonl size"
 sql "UPDATE tasks SET title = title || ' (a longer title)' WHERE id = 'TASK-001'"
 stat_ok "$MNT/tasks.jsonl" "tasks.jsonl size after an update by sqlite3"
