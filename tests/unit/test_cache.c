@@ -131,6 +131,7 @@ int main(void)
 		ss.last_len = 12;
 		sb = S("{\"seq\":1}\n{\"seq\":22}\n");
 		cache_put(c, "/changes.jsonl", &v2, &sb, 22, &mt, INT64_MIN);
+		strbuf_release(&sb); /* taken over: what is left is empty */
 		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen, &got_ss), -ENOENT);
 		cache_stream_keep(c, "/changes.jsonl", &v1, &ss); /* another version: not this entry */
 		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen, &got_ss), -ENOENT);
