@@ -323,9 +323,7 @@ void cache_stream_keep(struct cache *c, const char *path, const struct store_ver
 		c->lines_bytes -= e->ss_cost;
 		e->ss_cost = 0;
 		if (cost <= cache_lines_max(c) && c->lines_bytes + cost <= c->limit * CACHE_LINES_TIMES) {
-			e->ss = *s;
-			e->ss.size = e->size;
-			e->ss.mtime = e->mtime;
+			e->ss = *s; /* its size and mtime are the entry's own (cache_stream_take) */
 			e->stream = true;
 			s->lines = NULL; /* taken */
 			e->ss_cost = cost;
@@ -344,6 +342,8 @@ int cache_stream_take(struct cache *c, const char *path, unsigned gen, struct st
 	pthread_mutex_lock(&c->lock);
 	if ((e = cache_find(c, path, cache_hash(path))) && e->stream && e->v.gen == gen) {
 		*s = e->ss;
+		s->size = e->size;
+		s->mtime = e->mtime;
 		e->ss.lines = NULL; /* the caller's now */
 		c->lines_bytes -= e->ss_cost;
 		e->ss_cost = 0;

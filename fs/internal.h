@@ -280,7 +280,7 @@ struct linemap;
  * of the database from the rows that changed (stream.c). */
 struct stream_state {
 	int kind;              /* STREAM_APPEND: the audit log, the feed; STREAM_KEYED: a collection */
-	size_t size;
+	size_t size;           /* size and mtime: the entry's, given by cache_stream_take */
 	struct timespec mtime;
 	int64_t mark;          /* the rewrite count its changes are read by (store_rewrites) */
 	int64_t last;          /* APPEND: the last row's id (INT64_MIN: none); KEYED: the feed's last seq */

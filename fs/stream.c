@@ -167,7 +167,7 @@ static int stream_kind(const struct node *n, int64_t *mark)
 		return STREAM_NONE;
 	if (store_rewrites(n->st, n->c, mark) == 0)
 		return STREAM_APPEND;
-	if (store_feeds(n->st, n->c) == 0 && store_rewrites(n->st, NULL, mark) == 0)
+	if (store_rewrites(n->st, NULL, mark) == 0 && store_feeds(n->st, n->c) == 0)
 		return STREAM_KEYED;
 	return STREAM_NONE;
 }
@@ -316,10 +316,11 @@ int stream_advance(fs *f, const char *path, const struct node *n, const struct s
 	size_t from_len;
 	int kind, rc;
 
-	if (!f->cache || !(kind = stream_kind(n, &mark)))
+	/* no entry to start from: no query either (every stat of a file that misses comes here) */
+	if (!f->cache || (n->kind != NODE_STREAM && n->kind != NODE_FEED) ||
+	    cache_stream_take(f->cache, path, v->gen, &s))
 		return -ESTALE;
-	if (cache_stream_take(f->cache, path, v->gen, &s))
-		return -ESTALE;
+	kind = stream_kind(n, &mark);
 	if (s.kind != kind || s.mark != mark || (kind == STREAM_KEYED && !s.lines)) {
 		stream_release(&s);
 		return -ESTALE;

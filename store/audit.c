@@ -149,13 +149,13 @@ int store_feeds(store *st, const struct map_collection *c)
 		"   OR EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1"
 		"     AND sql LIKE '%AFTER UPDATE ON%WHEN new.revision = old.revision%SET revision = old.revision + 1%'))";
 	struct coll_sql *q = &st->sql[c->index];
-	int64_t n, cookie = -1, fed;
+	int64_t cookie = -1, fed;
 	struct conn *cn;
 	dbstmt *s;
 	int rc;
 
-	if (!st->rewrites || !st->db->changes || c->sidecar || store_rewrites(st, NULL, &n))
-		return -ENOENT; /* a schema before 0008 is migrated by the next mount */
+	if (!st->rewrites || !st->db->changes || c->sidecar)
+		return -ENOENT;
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	/* asked again whenever the schema changed (a trigger dropped or added) */

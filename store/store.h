@@ -216,7 +216,9 @@ int store_rewrites(store *st, const struct map_collection *c, int64_t *n);
 /* store_feeds - 0 if every change to a row of c, by any writer, is in the
  * change feed as a row naming c and the key, because triggers in the
  * database file write it (an INSERT, an UPDATE and a DELETE trigger on its
- * table), and the feed keeps a rewrite count; else -ENOENT. Two changes
+ * table); else -ENOENT. Whether a feed row went since is the feed's
+ * rewrite count's to tell (store_rewrites, which fails on a schema before
+ * 0008: ask it first). Two changes
  * escape even those triggers: a row an INSERT OR REPLACE deletes to make
  * room for another (SQLite runs no DELETE trigger for it), and a key an
  * UPDATE changes (the feed names the new key only); both leave fewer rows

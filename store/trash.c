@@ -122,15 +122,13 @@ static void trash_note_clear(struct trash_note *n)
 	memset(n, 0, sizeof(*n));
 }
 
-#define TRASH_NOTES (sizeof(((store *)0)->trashed) / sizeof(((store *)0)->trashed[0]))
-
 void trash_note(store *st, const struct map_collection *c, const char *key, const struct store_actor *who,
 		cJSON *before, cJSON *trashed)
 {
 	struct trash_note *n;
 
 	pthread_mutex_lock(&st->lock);
-	n = &st->trashed[st->ntrashed % TRASH_NOTES];
+	n = &st->trashed[st->ntrashed % ARRAY_SIZE(st->trashed)];
 	trash_note_clear(n);
 	n->c = c;
 	n->key = xstrdup(key);
@@ -151,7 +149,7 @@ cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, 
 	if (!who || !who->pid)
 		return NULL;
 	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < TRASH_NOTES; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(st->trashed); i++) {
 		struct trash_note *n = &st->trashed[i];
 		if (n->c == c && n->key && strcmp(n->key, key) == 0 && (!best || n->seq > best->seq))
 			best = n;
@@ -168,7 +166,7 @@ cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, 
 void trash_forget(store *st, const struct map_collection *c, const char *key)
 {
 	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < TRASH_NOTES; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(st->trashed); i++)
 		if (st->trashed[i].c == c && st->trashed[i].key && strcmp(st->trashed[i].key, key) == 0)
 			trash_note_clear(&st->trashed[i]);
 	pthread_mutex_unlock(&st->lock);
@@ -176,6 +174,6 @@ void trash_forget(store *st, const struct map_collection *c, const char *key)
 
 void trash_notes_free(store *st)
 {
-	for (size_t i = 0; i < TRASH_NOTES; i++)
+	for (size_t i = 0; i < ARRAY_SIZE(st->trashed); i++)
 		trash_note_clear(&st->trashed[i]);
 }
