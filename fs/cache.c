@@ -326,6 +326,7 @@ void cache_stream_keep(struct cache *c, const char *path, const struct store_ver
 			e->ss = *s; /* its size and mtime are the entry's own (cache_stream_take) */
 			e->stream = true;
 			s->lines = NULL; /* taken */
+			s->index = NULL;
 			e->ss_cost = cost;
 			c->lines_bytes += cost;
 			cache_touch(c, e);
@@ -345,8 +346,29 @@ int cache_stream_take(struct cache *c, const char *path, unsigned gen, struct st
 		s->size = e->size;
 		s->mtime = e->mtime;
 		e->ss.lines = NULL; /* the caller's now */
+		if (s->index)
+			stream_index_ref(s->index);
 		c->lines_bytes -= e->ss_cost;
 		e->ss_cost = 0;
+		cache_touch(c, e);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int cache_stream_peek(struct cache *c, const char *path, const struct store_version *v, struct stream_state *s)
+{
+	struct centry *e;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	if ((e = cache_find(c, path, cache_hash(path))) && e->stream && e->ss.kind == STREAM_APPEND && e->ss.index &&
+	    store_version_same(&e->v, v) && !e->tail) {
+		*s = e->ss;
+		s->size = e->size;
+		s->mtime = e->mtime;
+		stream_index_ref(s->index);
 		cache_touch(c, e);
 		rc = 0;
 	}

@@ -110,6 +110,8 @@ struct handle {
 	struct strbuf data;      /* the bytes a read sees; for writers, what was written */
 	int spill;               /* readers of a long stream or log: a temporary file holding
 				  * the bytes instead of data (-1: none; view.c) */
+	struct stream_reader *lazy; /* readers of the audit log or the feed: rows rendered as
+				  * read, data a window of them (stream.c), or NULL */
 	size_t spill_len;        /* the bytes in spill */
 	size_t base;             /* logs: bytes already in the database */
 	bool writable;
@@ -272,10 +274,21 @@ void cache_stream_keep(struct cache *c, const char *path, const struct store_ver
  * version of the file gen, into s, its linemap taken over (the caller
  * frees it, or gives it back with cache_stream_keep); or -ENOENT. */
 int cache_stream_take(struct cache *c, const char *path, unsigned gen, struct stream_state *s);
+/* cache_stream_peek - 0 and a copy of path's append-only stream state at
+ * exactly version v (with its size and mtime, a reference to its index, no
+ * pending anchors), or -ENOENT. */
+int cache_stream_peek(struct cache *c, const char *path, const struct store_version *v, struct stream_state *s);
 
 /* --- stream.c --- */
 enum { STREAM_NONE, STREAM_APPEND, STREAM_KEYED };
 struct linemap;
+struct stream_index;
+struct stream_reader;
+/* Where the line of row id starts in an append-only stream. */
+struct stream_anchor {
+	int64_t id;
+	size_t off;
+};
 /* What a stream's cache entry keeps to work out its size at the next state
  * of the database from the rows that changed (stream.c). */
 struct stream_state {
@@ -288,6 +301,11 @@ struct stream_state {
 	struct linemap *lines; /* KEYED: the length of each row's line, by key */
 	size_t cap;            /* KEYED: the bytes lines may take */
 	const char *id;        /* the rows' field holding the id (APPEND) or the key (KEYED) */
+	struct stream_index *index; /* APPEND: where rows start (a reference; readers share it) */
+	size_t off;            /* APPEND: where the next row's line starts, while rows are given */
+	struct stream_anchor top;   /* APPEND: the newest anchor, in index or pend */
+	struct stream_anchor *pend; /* APPEND: anchors found, for index once the state is accepted */
+	size_t npend;
 };
 /* stream_begin - before a stream is rendered whole: s, to give stream_row
  * each row; 0, or -ENOENT if n is not a stream followed this way. */
@@ -301,8 +319,32 @@ void stream_release(struct stream_state *s);
  * *mtime (the entry moves to v), or -ESTALE (render it whole). */
 int stream_advance(fs *f, const char *path, const struct node *n, const struct store_version *v, size_t *size,
 		   struct timespec *mtime);
+/* stream_settle - s is accepted (kept by the cache): the anchors it found go into its index. */
+void stream_settle(struct stream_state *s);
+void stream_index_ref(struct stream_index *ix);
 void linemap_free(struct linemap *m);
 size_t linemap_bytes(const struct linemap *m);
+/* The least a reader of an append-only stream renders at once. */
+#define STREAM_WINDOW (256u << 10)
+/* stream_reader_open - a reader of the audit log or the feed at its state
+ * of now that renders only the rows it reads (stream_reader_read): 0 with
+ * *r, its size and mtime; -ENOENT if n is not followed that way (render it
+ * whole). */
+int stream_reader_open(fs *f, const char *path, const struct node *n, struct stream_reader **r, size_t *size,
+		       struct timespec *mtime);
+/* stream_reader_read - the bytes of r from off on, at least want of them
+ * (fewer at the end), into win (emptied first): 0, or -ESTALE when a row
+ * before r's end changed since it opened (the snapshot cannot be read). */
+int stream_reader_read(const struct node *n, struct stream_reader *r, struct strbuf *win, size_t off, size_t want);
+/* stream_reader_window - where the bytes in the reader's window (the last
+ * stream_reader_read's win) start. */
+size_t stream_reader_window(const struct stream_reader *r);
+/* stream_reader_size - the bytes r shows */
+size_t stream_reader_size(const struct stream_reader *r);
+/* stream_reader_refresh - r takes in the rows appended since (tail -f), if
+ * none before its end changed; 1 if it grew. */
+int stream_reader_refresh(fs *f, const char *path, const struct node *n, struct stream_reader *r);
+void stream_reader_free(struct stream_reader *r);
 
 /* --- view.c --- */
 bool view_has_secret(const struct map_collection *c);

@@ -327,12 +327,15 @@ void handle_free(fs *f, struct handle *h)
 	strbuf_release(&h->data);
 	if (h->spill >= 0)
 		close(h->spill);
+	stream_reader_free(h->lazy);
 	free(h->path);
 	free(h);
 }
 
 size_t handle_size(const struct handle *h)
 {
+	if (h->lazy)
+		return stream_reader_size(h->lazy);
 	return h->spill >= 0 ? h->spill_len : h->data.len;
 }
 
@@ -345,7 +348,7 @@ void handle_refresh(fs *f, struct handle *h)
 	size_t size;
 	int fd;
 
-	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED) || h->writable || h->scratch)
+	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED && !h->lazy) || h->writable || h->scratch)
 		return;
 	/* A reader at the end of a log (tail -f) sees rows appended since it
 	 * opened: logs only grow, so the new rendering extends the old. Nothing
@@ -353,6 +356,12 @@ void handle_refresh(fs *f, struct handle *h)
 	known = store_version(h->n.st, &v) == 0;
 	if (known && h->have_v && store_version_same(&v, &h->v))
 		return;
+	if (h->lazy) { /* the audit log or the feed: the new rows' lines only (stream.c) */
+		stream_reader_refresh(f, h->path, &h->n, h->lazy);
+		h->v = v;
+		h->have_v = known;
+		return;
+	}
 	strbuf_init(&sb, h->spill >= 0 ? 0 : h->data.len + 4096);
 	if (view_render(f, h->path, &h->n, h->sid, &sb, &fd, &size, &mt) == 0 && size > handle_size(h) &&
 	    view_prefix(&h->data, h->spill, handle_size(h), &sb, fd, size) == 1) {
@@ -619,6 +628,9 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		h->written = h->dirty && write_is_raw(n); /* `> doc.md` empties it */
 		if (n->kind == NODE_NEW && !writing)
 			view_content(f, path, n, h->sid, &h->data, &mt);
+	} else if (!writing && (n->kind == NODE_STREAM || n->kind == NODE_FEED) &&
+		   stream_reader_open(f, path, n, &h->lazy, &size, &mt) == 0) {
+		/* the audit log or the feed: rows are rendered as they are read (stream.c) */
 	} else if ((rc = view_render(f, path, n, h->sid, &h->data, writing ? NULL : &h->spill, &size, &mt))) {
 		handle_free(f, h);
 		return rc;
@@ -836,7 +848,22 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		n = handle_size(h) - (size_t)off;
 		n = n < size ? n : size;
 	}
-	if (h->spill >= 0 && n) {
+	if (h->lazy && n) {
+		size_t win = stream_reader_window(h->lazy);
+		int rc = 0;
+		if ((size_t)off < win || (size_t)off + n > win + h->data.len) {
+			if ((rc = stream_reader_read(&h->n, h->lazy, &h->data, (size_t)off, n)) == -ESTALE)
+				fs_log("%s: rows before the end its reader opened at were changed or deleted since "
+				       "(the rewrite count moved): open it again", h->path);
+			win = (size_t)off;
+		}
+		if (rc)
+			fuse_reply_err(req, -rc);
+		else if ((size_t)off + n > win + h->data.len)
+			fuse_reply_err(req, EIO); /* the rows render shorter than the snapshot: cannot be */
+		else
+			fuse_reply_buf(req, h->data.buf + (off - win), n);
+	} else if (h->spill >= 0 && n) {
 		ssize_t got;
 		copy = xmalloc(n);
 		while ((got = pread(h->spill, copy, n, off)) < 0 && errno == EINTR)

@@ -320,46 +320,73 @@ fi
 python3 - "$MNT" "$T/spill" "$DAEMON_PID" "$DB" > "$T/spill.out" 2>&1 <<'PY' || fail "reading from the temporary file: $(cat "$T/spill.out")"
 import os, sqlite3, subprocess, sys, time
 mnt, spill, pid, db = sys.argv[1:]
+pg = db.startswith("postgres")
 def spilled():
     fds = os.listdir("/proc/%s/fd" % pid)
     return [l for l in (os.readlink("/proc/%s/fd/%s" % (pid, f)) for f in fds) if l.startswith(spill + "/")]
+def no_spill_left(what):
+    for _ in range(100):  # RELEASE, which closes it, reaches the daemon after close() returns
+        if not spilled():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the temporary file outlived the open file of " + what)
 def add_row(sql):
-    if db.startswith("postgres"):
+    if pg:
         subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], check=True)
     else:
         c = sqlite3.connect(db, timeout=10)
         c.execute(sql)
         c.commit()
         c.close()
-# a reader of audit.jsonl holds one version, whole, while rows are added
+def read_upto(fd, n):
+    data = b""
+    while len(data) < n:
+        b = os.read(fd, min(1 << 16, n - len(data)))
+        assert b, "the file ended at %d of %d bytes" % (len(data), n)
+        data += b
+    return data
+def read_rest(fd):
+    data = b""
+    while True:
+        b = os.read(fd, 1 << 16)
+        if not b:
+            return data
+        data += b
+# a reader of bugs.jsonl (a collection too large for this cache to follow)
+# holds one version, whole, from a temporary file, while rows are added
+fd = os.open(mnt + "/bugs.jsonl", os.O_RDONLY)
+size = os.fstat(fd).st_size
+first = os.read(fd, 1 << 20)
+assert spilled(), "no temporary file in the daemon while bugs.jsonl is open"
+add_row("INSERT INTO bugs (id, title) VALUES ('LATE-1', 'late')")
+data = first + read_rest(fd)
+assert len(data) == size, "read %d bytes of a %d-byte snapshot" % (len(data), size)
+assert b'"LATE-1"' not in data, "the snapshot of bugs.jsonl changed under its reader"
+os.close(fd)
+no_spill_left("bugs.jsonl")
+# a reader of audit.jsonl holds the state it opened at while rows are added:
+# on SQLite it renders the rows it reads (no temporary file) and, like a
+# log, reads on into the rows added since (tail -f); on PostgreSQL it holds
+# a temporary file
 fd = os.open(mnt + "/audit.jsonl", os.O_RDONLY)
 size = os.fstat(fd).st_size
 first = os.read(fd, 1 << 20)
-assert spilled(), "no temporary file in the daemon while audit.jsonl is open"
+assert bool(spilled()) == pg, "temporary files while audit.jsonl is open: %r" % spilled()
 add_row("INSERT INTO tool_executions (tool_name, operation, status) VALUES ('late', 'tool_call', 'success')")
-rest = b""
-while True:
-    b = os.read(fd, 1 << 16)
-    if not b:
-        break
-    rest += b
-data = first + rest
-assert len(data) == size, "read %d bytes of a %d-byte snapshot" % (len(data), size)
-assert b'"late"' not in data, "the snapshot changed under its reader"
+grown = os.fstat(fd).st_size  # what tail -f polls
+data = first + read_upto(fd, size - len(first))
+assert b'"late"' not in data, "the snapshot of audit.jsonl changed under its reader"
+more = read_rest(fd)
+if pg:
+    assert more == b"" and grown == size, "audit.jsonl read on past its snapshot on PostgreSQL: %r" % more[:300]
+else:
+    assert more.count(b"\n") == 1 and b'"tool_name":"late"' in more, "tail of audit.jsonl: %r" % more[:300]
+    assert grown == size + len(more), "fstat of the open audit.jsonl: %d, then read %d + %d" % (grown, size, len(more))
 os.close(fd)
-for _ in range(100):  # RELEASE, which closes it, reaches the daemon after close() returns
-    if not spilled():
-        break
-    time.sleep(0.05)
-assert not spilled(), "the temporary file outlived the open file"
+no_spill_left("audit.jsonl")
 # a reader at the end of the change feed (tail -f) sees the rows added since
 fd = os.open(mnt + "/changes.jsonl", os.O_RDONLY)
-n = 0
-while True:
-    b = os.read(fd, 1 << 16)
-    if not b:
-        break
-    n += len(b)
+n = len(read_rest(fd))
 assert n > 2 << 20, "changes.jsonl is only %d bytes" % n
 with open(mnt + "/bugs/BUG-001.json", "w") as f:
     f.write('{"priority":4}')
@@ -375,7 +402,87 @@ export ORCHFS_CACHE_MB=1 TMPDIR=$T/missing
 mount_fs
 unset ORCHFS_CACHE_MB
 export TMPDIR=/tmp
-[ "$(stat -c %s "$MNT/audit.jsonl")" -gt $((2 << 20)) ] || fail "stat of audit.jsonl"
-check_eq ENOENT "$(syscall_errno 'open(a[0]).read()' "$MNT/audit.jsonl")" "open of audit.jsonl without a TMPDIR"
-grep -q "audit.jsonl: cannot keep its .* in a temporary file in $T/missing" "$T/daemon.err" || fail "no log line says why"
+[ "$(stat -c %s "$MNT/bugs.jsonl")" -gt $((2 << 20)) ] || fail "stat of bugs.jsonl"
+check_eq ENOENT "$(syscall_errno 'open(a[0]).read()' "$MNT/bugs.jsonl")" "open of bugs.jsonl without a TMPDIR"
+grep -q "bugs.jsonl: cannot keep its .* in a temporary file in $T/missing" "$T/daemon.err" || fail "no log line says why"
+if ! on_pg; then # the audit log needs no temporary file: its reader renders what it reads
+	cmp -s <("$ORCHFS" cat audit) "$MNT/audit.jsonl" || fail "audit.jsonl without a TMPDIR differs from orchfs cat audit"
+fi
 umount_fs || fail "clean unmount"
+
+if ! on_pg; then
+note "a reader of the audit log or the feed renders the rows it reads: any offset, tail -f, and a rewrite under it"
+mount_fs
+python3 - "$MNT" "$DB" "$ORCHFS" > "$T/lazy.out" 2>&1 <<'PY' || fail "reading the audit log and the feed: $(cat "$T/lazy.out")"
+import errno, os, random, sqlite3, subprocess, sys
+mnt, db, orchfs = sys.argv[1:]
+def sql(q):
+    c = sqlite3.connect(db, timeout=10)
+    c.execute(q)
+    c.commit()
+    c.close()
+def truth(name):
+    cmd = [orchfs, "cat", "audit"] if name == "audit.jsonl" else [orchfs, "watch", "--no-follow"]
+    return subprocess.run(cmd, check=True, capture_output=True).stdout
+rnd = random.Random(8)
+for name in ("audit.jsonl", "changes.jsonl"):
+    # rows added after the daemon knew the file: their anchors come from following its size
+    os.stat(mnt + "/" + name)
+    if name == "audit.jsonl":
+        sql("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+            "INSERT INTO tool_executions (tool_name, operation, status) SELECT 'added', 'tool_call', 'success' FROM n")
+    else:
+        sql("UPDATE bugs SET priority = 2 WHERE id IN (SELECT id FROM bugs WHERE id LIKE 'BULK-%' LIMIT 3000)")
+    want = truth(name)
+    size = os.stat(mnt + "/" + name).st_size
+    assert size == len(want) and size > 4 << 20, "%s: %d bytes, orchfs says %d" % (name, size, len(want))
+    a = os.open(mnt + "/" + name, os.O_RDONLY)
+    b = os.open(mnt + "/" + name, os.O_RDONLY)
+    # anywhere, in any order, by two readers at once: the bytes orchfs cat gives
+    offs = [0, 1, size - 1, size - 100, size, size + 10] + [rnd.randrange(size) for _ in range(60)] + \
+        [rnd.randrange(size - 500000, size) for _ in range(20)]
+    for i, off in enumerate(offs):
+        n = rnd.choice([1, 100, 4096, 70000, 300000])
+        got = os.pread(a if i % 2 else b, n, off)
+        assert got == want[off:off + n], "%s: %d bytes at %d differ" % (name, n, off)
+    # front to back in 16 KiB reads
+    data = b"".join(iter(lambda: os.read(a, 16384), b""))
+    assert data == want, "%s: read through, %d bytes against %d" % (name, len(data), len(want))
+    # a row before the end changed under its reader (same length): ESTALE, never other bytes
+    first = os.pread(b, 1000, 0)
+    if name == "audit.jsonl":
+        sql("UPDATE tool_executions SET status = 'failure' WHERE id = (SELECT min(id) FROM tool_executions)")
+    else:
+        sql("UPDATE _orchfs_changes SET time = replace(time, '20', '19') WHERE seq = (SELECT min(seq) FROM _orchfs_changes)")
+    try:
+        got = os.pread(b, 1000, size // 2)
+        raise AssertionError("%s: read after a rewrite under its reader: %r" % (name, got[:200]))
+    except OSError as e:
+        assert e.errno == errno.ESTALE, "%s: %s" % (name, e)
+    os.close(a)
+    os.close(b)
+    # a new reader reads the new state
+    want = truth(name)
+    with open(mnt + "/" + name, "rb") as f:
+        assert f.read() == want, "%s: the reopened file differs from orchfs" % name
+PY
+grep -q "audit.jsonl: rows before the end its reader opened at were changed" "$T/daemon.err" || fail "no log line says why the read failed"
+
+note "tail -f audit.jsonl prints the tool calls recorded after it started, by sqlite3 and through the mount"
+tail -n 0 -f "$MNT/audit.jsonl" > "$T/audit-tail.out" &
+TAIL=$!
+FIXTURE_CLEANUP="kill $TAIL 2>/dev/null"
+sleep 0.5
+sql "INSERT INTO tool_executions (tool_name, operation, status) VALUES ('from-sqlite3', 'tool_call', 'success')"
+echo '{"title":"seen by tail -f"}' > "$B/BUG-777.json"
+for _ in $(seq 1 50); do
+	[ "$(wc -l < "$T/audit-tail.out")" -ge 2 ] && break
+	sleep 0.1
+done
+kill $TAIL
+wait $TAIL 2>/dev/null
+FIXTURE_CLEANUP=
+assert_eq "from-sqlite3 tool_call|bash create /bugs/BUG-777.json" \
+	"$(jq -r '[.tool_name, .operation, .path // empty] | join(" ")' "$T/audit-tail.out" | paste -sd'|')" "tail -f audit.jsonl"
+umount_fs || fail "clean unmount"
+fi
