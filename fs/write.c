@@ -348,11 +348,13 @@ void handle_refresh(fs *f, struct handle *h)
 	size_t size;
 	int fd;
 
-	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED && !h->lazy) || h->writable || h->scratch)
+	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED &&
+	     !(h->n.kind == NODE_STREAM && store_is_audit(h->n.st, h->n.c))) || h->writable || h->scratch)
 		return;
-	/* A reader at the end of a log (tail -f) sees rows appended since it
-	 * opened: logs only grow, so the new rendering extends the old. Nothing
-	 * committed since the last look: nothing to render. */
+	/* A reader at the end of a log, the feed or the audit log (tail -f) sees
+	 * rows appended since it opened: they only grow, so the new rendering
+	 * extends the old. Nothing committed since the last look: nothing to
+	 * render. */
 	known = store_version(h->n.st, &v) == 0;
 	if (known && h->have_v && store_version_same(&v, &h->v))
 		return;
