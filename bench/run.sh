@@ -620,10 +620,11 @@ output is checked to be the same on all three before it is timed.
   one JSON Lines stream: one open, large sequential reads.
 - **tail**: \`tail -n 1 audit.jsonl\`, the audit log's stream of 10 N tool calls
   (a million at N = 100,000): a stat, then a read at the end. The stat costs
-  orchfs the rows added since it last knew the size (fs/stream.c), but the
-  open renders the whole stream (into a temporary file past twice the cache's
-  limit, so memory stays bounded), so one read sees one state; floorfs and
-  tmpfs serve the bytes they hold.
+  orchfs the rows added since it last knew the size, and the read renders
+  the rows from the anchor before its offset (an index of where rows start,
+  one every 64 KiB: fs/stream.c); floorfs and tmpfs serve the bytes they hold.
+  The warm-up run pays the first stat, which renders the whole stream once
+  to count it.
 - **parallel readers**: $READERS \`cat\` processes at once, each reading every bug file
   (the \`cat\` workload, $READERS times over, concurrently on $(nproc) CPUs).
 - **updates**: one python3 process, $OPS times: open(O_WRONLY|O_TRUNC), write

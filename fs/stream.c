@@ -1,5 +1,6 @@
 /*
- * stream.c - a stream's size after a commit, without rendering the stream.
+ * stream.c - a stream's size after a commit, without rendering the stream;
+ * reading the audit log and the feed without rendering them whole.
  *
  * A stat must give the exact size of what a read returns, and a stream
  * (audit.jsonl, changes.jsonl, bugs.jsonl) is every row of a table, so a
@@ -36,6 +37,10 @@
  * Memory: a linemap costs some 30 bytes a row, within a budget of the
  * cache's (cache.c); a collection whose map would not fit is not followed
  * this way (rendered whole after a commit, as before).
+ *
+ * The same entry lets a reader of an append-only stream render only what
+ * it reads: an index of where rows start, grown with the size, and
+ * readers that keep the state they opened at (see "readers" below).
  */
 #include <errno.h>
 #include <pthread.h>

@@ -14,6 +14,9 @@
  * cache holds it, and gives it back under pressure) which reads are served
  * from, and a stat's rendering is only counted. One open still sees one
  * version, whole; the daemon's memory stays bounded by limits, not rows.
+ * The audit log and the feed, the longest, are not rendered at the open
+ * at all where the cache follows them: their readers render the rows
+ * they read (stream_reader_*, stream.c).
  */
 #include <dirent.h>
 #include <errno.h>
