@@ -323,6 +323,7 @@ void cache_stream_keep(struct cache *c, const char *path, const struct store_ver
 		c->lines_bytes -= e->ss_cost;
 		e->ss_cost = 0;
 		if (cost <= cache_lines_max(c) && c->lines_bytes + cost <= c->limit * CACHE_LINES_TIMES) {
+			stream_settle(s); /* an entry's state has no anchors pending */
 			e->ss = *s; /* its size and mtime are the entry's own (cache_stream_take) */
 			e->stream = true;
 			s->lines = NULL; /* taken */
@@ -346,7 +347,7 @@ int cache_stream_take(struct cache *c, const char *path, unsigned gen, struct st
 		s->size = e->size;
 		s->mtime = e->mtime;
 		e->ss.lines = NULL; /* the caller's now */
-		if (s->index)
+		if (s->index) /* shared: a reference each */
 			stream_index_ref(s->index);
 		c->lines_bytes -= e->ss_cost;
 		e->ss_cost = 0;
@@ -368,6 +369,7 @@ int cache_stream_peek(struct cache *c, const char *path, const struct store_vers
 		*s = e->ss;
 		s->size = e->size;
 		s->mtime = e->mtime;
+		s->lines = NULL; /* the entry's (an append-only stream's has none) */
 		stream_index_ref(s->index);
 		cache_touch(c, e);
 		rc = 0;

@@ -319,7 +319,7 @@ void stream_release(struct stream_state *s);
  * *mtime (the entry moves to v), or -ESTALE (render it whole). */
 int stream_advance(fs *f, const char *path, const struct node *n, const struct store_version *v, size_t *size,
 		   struct timespec *mtime);
-/* stream_settle - s is accepted (kept by the cache): the anchors it found go into its index. */
+/* stream_settle - s is accepted (cache_stream_keep): the anchors it found go into its index. */
 void stream_settle(struct stream_state *s);
 void stream_index_ref(struct stream_index *ix);
 void linemap_free(struct linemap *m);
@@ -334,8 +334,10 @@ int stream_reader_open(fs *f, const char *path, const struct node *n, struct str
 		       struct timespec *mtime);
 /* stream_reader_read - the bytes of r from off on, at least want of them
  * (fewer at the end), into win (emptied first): 0, or -ESTALE when a row
- * before r's end changed since it opened (the snapshot cannot be read). */
-int stream_reader_read(const struct node *n, struct stream_reader *r, struct strbuf *win, size_t off, size_t want);
+ * before r's end changed since it opened (the snapshot cannot be read:
+ * logged once, and every read after fails too). */
+int stream_reader_read(const char *path, const struct node *n, struct stream_reader *r, struct strbuf *win,
+		       size_t off, size_t want);
 /* stream_reader_window - where the bytes in the reader's window (the last
  * stream_reader_read's win) start. */
 size_t stream_reader_window(const struct stream_reader *r);

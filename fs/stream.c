@@ -321,7 +321,8 @@ void stream_row(struct stream_state *s, const cJSON *row, size_t len)
 		    (s->top.id == INT64_MIN || s->off >= s->top.off + STREAM_STEP)) {
 			s->top.id = s->last;
 			s->top.off = s->off;
-			s->pend = xrealloc(s->pend, (s->npend + 1) * sizeof(*s->pend));
+			if (!(s->npend & (s->npend - 1))) /* at 0, 1, 2, 4, ...: double */
+				s->pend = xrealloc(s->pend, (s->npend ? 2 * s->npend : 1) * sizeof(*s->pend));
 			s->pend[s->npend++] = s->top;
 		}
 		s->off += len;
@@ -494,7 +495,6 @@ int stream_advance(fs *f, const char *path, const struct node *n, const struct s
 	}
 	*size = s.size;
 	*mtime = s.mtime;
-	stream_settle(&s);
 	cache_put(f->cache, path, v, NULL, s.size, &s.mtime, INT64_MIN);
 	cache_stream_keep(f->cache, path, v, &s);
 	stream_release(&s);
@@ -523,12 +523,22 @@ struct stream_reader {
 	size_t size;
 	size_t win;                /* where the window (the handle's data) starts */
 	struct stream_anchor next; /* the row after the window, where it starts (id INT64_MIN: not known) */
+	bool stale;                /* a read found the snapshot gone: every read fails */
 };
+
+/* What r opened at is gone: every read fails from now on, and the log says why, once. */
+static void stream_reader_gone(struct stream_reader *r, const char *path)
+{
+	r->stale = true;
+	fs_log("%s: rows before the end its reader opened at were changed or deleted since (the rewrite count "
+	       "moved), or the database file was replaced: open it again", path);
+}
 
 /* The state of path's stream entry as of now (view_render makes or advances it), into s. */
 static int stream_snapshot(fs *f, const char *path, const struct node *n, struct stream_state *s, unsigned *gen)
 {
-	if (!f->cache || (n->kind != NODE_STREAM && n->kind != NODE_FEED))
+	/* the streams appended to in key order; the others' entries never have an index */
+	if (!f->cache || (n->kind != NODE_FEED && (n->kind != NODE_STREAM || !store_is_audit(n->st, n->c))))
 		return -ENOENT;
 	for (int tries = 0; tries < 3; tries++) {
 		struct store_version v;
@@ -573,10 +583,13 @@ int stream_reader_refresh(fs *f, const char *path, const struct node *n, struct 
 	unsigned gen;
 	int grew = 0;
 
-	if (stream_snapshot(f, path, n, &s, &gen))
+	if (r->stale || stream_snapshot(f, path, n, &s, &gen))
 		return 0;
-	/* the same rows up to r's end (no rewrite since: the count only grows), and more */
-	if (gen == r->gen && s.mark == r->mark && s.last >= r->last && s.size >= r->size) {
+	if (gen != r->gen || s.mark != r->mark) {
+		/* rows before r's end changed: what it opened at is gone (its next read says so) */
+		stream_reader_gone(r, path);
+	} else if (s.last >= r->last && s.size >= r->size) {
+		/* the same rows up to r's end (no rewrite since: the count only grows), and more */
 		grew = s.size > r->size;
 		r->last = s.last;
 		r->size = s.size;
@@ -654,15 +667,19 @@ static int stream_window_row(void *arg, const cJSON *row)
 	return 0;
 }
 
-int stream_reader_read(const struct node *n, struct stream_reader *r, struct strbuf *win, size_t off, size_t want)
+int stream_reader_read(const char *path, const struct node *n, struct stream_reader *r, struct strbuf *win,
+		       size_t off, size_t want)
 {
 	struct stream_window w = { r, n->kind == NODE_FEED ? "seq" : n->c->key->name, win };
 	struct stream_anchor a = stream_index_find(r->ix, off);
+	struct store_version v;
 	int64_t mark;
 	int rc;
 
 	win->len = 0;
 	r->win = off;
+	if (r->stale)
+		return -ESTALE;
 	if (off >= r->size)
 		return 0;
 	/* reading on from the last window: its next row is nearer than any anchor */
@@ -684,12 +701,16 @@ int stream_reader_read(const struct node *n, struct stream_reader *r, struct str
 	/* the rows ran out before the last one, or it does not end where it did */
 	if (rc == 0 && r->next.id == INT64_MIN && (!w.done || w.at != r->size))
 		rc = -ESTALE;
-	/* read after the rows: a rewrite up to now shows, and then they may not be the snapshot's */
-	if (rc == 0 && (stream_kind(n, &mark) != STREAM_APPEND || mark != r->mark))
+	/* read after the rows: a rewrite up to now shows, and then they may not be the
+	 * snapshot's; so does another file in the database's place (a restore) */
+	if (rc == 0 && (stream_kind(n, &mark) != STREAM_APPEND || mark != r->mark || store_version(n->st, &v) ||
+			v.gen != r->gen))
 		rc = -ESTALE;
 	if (rc) {
 		win->len = 0;
 		r->next.id = INT64_MIN;
 	}
+	if (rc == -ESTALE)
+		stream_reader_gone(r, path);
 	return rc;
 }

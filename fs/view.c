@@ -338,10 +338,8 @@ static void view_keep(fs *f, const char *path, const struct store_version *v, st
 		      const struct timespec *mtime, int64_t last, struct stream_state *stream)
 {
 	cache_put(f->cache, path, v, data, size, mtime, last);
-	if (stream && stream->kind) {
-		stream_settle(stream);
+	if (stream && stream->kind)
 		cache_stream_keep(f->cache, path, v, stream);
-	}
 }
 
 int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, int *spill,

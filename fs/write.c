@@ -850,13 +850,12 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		n = handle_size(h) - (size_t)off;
 		n = n < size ? n : size;
 	}
-	if (h->lazy && n) {
+	if (h->lazy) {
 		size_t win = stream_reader_window(h->lazy);
 		int rc = 0;
-		if ((size_t)off < win || (size_t)off + n > win + h->data.len) {
-			if ((rc = stream_reader_read(&h->n, h->lazy, &h->data, (size_t)off, n)) == -ESTALE)
-				fs_log("%s: rows before the end its reader opened at were changed or deleted since "
-				       "(the rewrite count moved): open it again", h->path);
+		/* at the end too: a reader whose snapshot went is told so, not given an end */
+		if (!n || (size_t)off < win || (size_t)off + n > win + h->data.len) {
+			rc = stream_reader_read(h->path, &h->n, h->lazy, &h->data, (size_t)off, n);
 			win = (size_t)off;
 		}
 		if (rc)
@@ -864,7 +863,7 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		else if ((size_t)off + n > win + h->data.len)
 			fuse_reply_err(req, EIO); /* the rows render shorter than the snapshot: cannot be */
 		else
-			fuse_reply_buf(req, h->data.buf + (off - win), n);
+			fuse_reply_buf(req, n ? h->data.buf + (off - win) : NULL, n);
 	} else if (h->spill >= 0 && n) {
 		ssize_t got;
 		copy = xmalloc(n);

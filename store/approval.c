@@ -207,23 +207,12 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 	who.process = decider;
 	if (approve) {
 		cn->nested++;
+		cn->approving = true; /* its audit row is written approved (audit_insert) */
 		rc = approval_apply(st, c, key, payload, &who, cause);
+		cn->approving = false;
 		cn->nested--;
 		if (rc)
 			goto fail;
-		if (!(s = conn_stmt(cn, cn->st->approval_mark))) {
-			rc = store_sqlerr(cn, conn_errcode(cn), cause);
-			goto fail;
-		}
-		db_bind_int64(s, 1, cn->last_audit); /* the applied change's row */
-		db_bind_text(s, 2, "approved", -1, SQLITE_STATIC);
-		db_bind_int64(s, 3, 1);
-		rc = db_step(s);
-		db_reset(s);
-		if (rc != SQLITE_DONE) {
-			rc = store_sqlerr(cn, rc, cause);
-			goto fail;
-		}
 	} else {
 		struct audit_row row = { .who = &who, .c = c, .key = key, .status = "rejected", .arguments = payload,
 					 .changes_from = -1, .user_approval = 0, .start_ms = time_now_ms() };

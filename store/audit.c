@@ -31,6 +31,11 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	store *st = cn->st;
 	dbstmt *s;
 	int64_t now = time_now_ms();
+	/* an approved change is written as approved: no UPDATE of its row after
+	 * (the audit log is appended to, never rewritten: stream.c follows it) */
+	bool approved = cn->approving && row->status && strcmp(row->status, "success") == 0;
+	const char *status = approved ? "approved" : row->status;
+	int user_approval = approved ? 1 : row->user_approval;
 	int rc;
 
 	if (!st->audit_insert)
@@ -48,7 +53,7 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	audit_bind_json(s, 6, row->arguments);
 	if (row->result)
 		db_bind_text(s, 7, row->result, -1, SQLITE_STATIC);
-	db_bind_text(s, 8, row->status, -1, SQLITE_STATIC);
+	db_bind_text(s, 8, status, -1, SQLITE_STATIC);
 	if (row->duration_ms > 0)
 		db_bind_double(s, 9, row->duration_ms);
 	else if (row->start_ms)
@@ -64,9 +69,8 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	value_bind_now(MAP_TIME_ISO, now, s, 15); /* orchfs's own table */
 	db_bind_text(s, 16, who && who->process ? who->process : who && who->tool ? who->tool : "orchfs", -1,
 			  SQLITE_STATIC);
-	if (row->user_approval >= 0 && row->status && (strcmp(row->status, "approved") == 0 ||
-						       strcmp(row->status, "rejected") == 0))
-		db_bind_int64(s, 17, row->user_approval);
+	if (user_approval >= 0 && status && (strcmp(status, "approved") == 0 || strcmp(status, "rejected") == 0))
+		db_bind_int64(s, 17, user_approval);
 	if ((rc = db_step(s)) == SQLITE_ROW) { /* RETURNING id */
 		cn->last_audit = db_column_int64(s, 0);
 		rc = SQLITE_DONE;
@@ -74,8 +78,8 @@ int audit_insert(struct conn *cn, const struct audit_row *row)
 	db_reset(s);
 	if (rc != SQLITE_DONE)
 		return rc;
-	if (st->changes_stamp && row->changes_from >= 0 && row->status &&
-	    (strcmp(row->status, "success") == 0 || strcmp(row->status, "pending") == 0)) {
+	if (st->changes_stamp && row->changes_from >= 0 && status &&
+	    (strcmp(status, "success") == 0 || strcmp(status, "approved") == 0 || strcmp(status, "pending") == 0)) {
 		/* Sign the feed rows the triggers wrote for this change. */
 		int64_t audit_id = cn->last_audit;
 		if (!(s = conn_stmt(cn, st->changes_stamp)))

@@ -24,6 +24,7 @@ struct conn {
 	struct pgconn *pg; /* or PostgreSQL's (store->pg) */
 	int64_t last_audit; /* id of the last audit row audit_insert wrote */
 	int nested;        /* changes run inside a caller's transaction (store_decide) */
+	bool approving;    /* store_decide applies an approved change: its audit rows say so */
 	unsigned gen;      /* the store's generation when this connection was opened */
 	struct store *st;
 	struct conn *next; /* protected by st->lock */
@@ -90,7 +91,7 @@ struct store {
 	char *changes_max, *changes_stamp, *changes_list, *changes_last; /* or NULL: the change feed */
 	char *rewrites;       /* the rewrite count of a table (0008_rewrites), or NULL */
 	char *audit_q;        /* the audit table, quoted (and qualified), or NULL */
-	char *approval_insert, *approval_get, *approval_close, *approval_mark; /* or NULL */
+	char *approval_insert, *approval_get, *approval_close; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
 	bool sidecar_made;    /* store_open created it: removed again if the open fails */
 	char *conn_setup;     /* TEMP views and feed triggers for each connection, or NULL (sql.c) */

@@ -361,7 +361,6 @@ void sql_build(store *st)
 					   " payload, status FROM %s WHERE id = ?1", a);
 		st->approval_close = sql_fmt("UPDATE %s SET status = ?2, reason = ?3, decided_by = ?4, decided_at = ?5,"
 					     " revision = revision + 1, updated_at = ?5 WHERE id = ?1", a);
-		st->approval_mark = sql_fmt("UPDATE %s SET status = ?2, user_approval = ?3 WHERE id = ?1", st->audit_q);
 	}
 	for (size_t i = 0; i < db->ncollections; i++) {
 		const struct map_collection *c = &db->collections[i];
@@ -450,7 +449,6 @@ void sql_release(store *st)
 	free(st->approval_insert);
 	free(st->approval_get);
 	free(st->approval_close);
-	free(st->approval_mark);
 	free(st->conn_setup);
 	st->sql = NULL;
 }

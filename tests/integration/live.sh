@@ -444,8 +444,11 @@ for name in ("audit.jsonl", "changes.jsonl"):
     # front to back in 16 KiB reads
     data = b"".join(iter(lambda: os.read(a, 16384), b""))
     assert data == want, "%s: read through, %d bytes against %d" % (name, len(data), len(want))
-    # a row before the end changed under its reader (same length): ESTALE, never other bytes
+    # a row before the end changed under its reader (same length): ESTALE, never other bytes;
+    # and a reader at the end (tail -f) is told, not given an end
     first = os.pread(b, 1000, 0)
+    c = os.open(mnt + "/" + name, os.O_RDONLY)
+    assert len(b"".join(iter(lambda: os.read(c, 1 << 16), b""))) == size, "%s: read to the end" % name
     if name == "audit.jsonl":
         sql("UPDATE tool_executions SET status = 'failure' WHERE id = (SELECT min(id) FROM tool_executions)")
     else:
@@ -455,8 +458,14 @@ for name in ("audit.jsonl", "changes.jsonl"):
         raise AssertionError("%s: read after a rewrite under its reader: %r" % (name, got[:200]))
     except OSError as e:
         assert e.errno == errno.ESTALE, "%s: %s" % (name, e)
+    try:
+        got = os.read(c, 1 << 16)
+        raise AssertionError("%s: read at the end after a rewrite: %r" % (name, got[:200]))
+    except OSError as e:
+        assert e.errno == errno.ESTALE, "%s: at the end: %s" % (name, e)
     os.close(a)
     os.close(b)
+    os.close(c)
     # a new reader reads the new state
     want = truth(name)
     with open(mnt + "/" + name, "rb") as f:

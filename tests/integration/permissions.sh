@@ -566,8 +566,12 @@ check_eq "create|agentq|$QPID" "$(sql "SELECT operation || '|' || tool || '|' ||
 	"$CASE: the change feed names who parked it"
 
 begin "orchfs approve applies it"
+on_pg || rewrites=$(sql "SELECT n FROM _orchfs_rewrites WHERE tbl = 'tool_executions'")
 out=$("$ORCHFS" approve "$N1" 2>&1)
 check_rc 0 "$?" "$CASE: orchfs approve $N1 ($out)"
+# its audit row is written approved, not updated after: the audit log is only appended to
+on_pg || check_eq "$rewrites" "$(sql "SELECT n FROM _orchfs_rewrites WHERE tbl = 'tool_executions'")" \
+	"$CASE: the audit log's rewrite count"
 check_eq 5 "$(bug BUG-003 priority)" "$CASE: the row changed"
 check_eq "approved" "$(sql "SELECT status FROM approvals WHERE id = $N1")" "$CASE: the approval's status"
 one_row "tool_name || '|' || status || '|' || CAST(user_approval AS INTEGER) || '|' || path || '|' || (after_json ->> 'priority')" \
