@@ -361,6 +361,10 @@ int view_content(fs *f, const char *path, const struct node *n, pid_t sid, struc
  * that are only counted: memory never follows a stream's length. */
 int view_render(fs *f, const char *path, const struct node *n, pid_t sid, struct strbuf *out, int *spill,
 		size_t *size, struct timespec *mtime);
+/* view_spill_add - add's bytes after what a reader holds (data, or the
+ * temporary file spill of spill_len bytes), which moves to a new temporary
+ * file when it grows past fs->spill_bytes: 0, or -errno (nothing added). */
+int view_spill_add(fs *f, struct strbuf *data, int *spill, size_t *spill_len, const struct strbuf *add);
 /* view_prefix - are the first alen bytes of (a, afd) those of (b, bfd)? A
  * descriptor >= 0 is read instead of its strbuf. 0, 1, or -errno. */
 int view_prefix(const struct strbuf *a, int afd, size_t alen, const struct strbuf *b, int bfd, size_t blen);
@@ -382,7 +386,8 @@ void handle_free(fs *f, struct handle *h);
 struct handle *handle_of(struct fuse_file_info *fi);
 /* handle_size - the length of what a handle holds (in data or its spill file) */
 size_t handle_size(const struct handle *h);
-/* handle_refresh - a reader of a log takes in rows appended since (h->lock held) */
+/* handle_refresh - a reader of a log, the feed or the audit log takes in rows
+ * appended since (h->lock held) */
 void handle_refresh(fs *f, struct handle *h);
 /* write_apply_scratch - commit scratch s (at from) onto the entity at path */
 int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,

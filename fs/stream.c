@@ -11,7 +11,7 @@
  * database says which rows changed, whoever changed them:
  *
  * - The audit log and the change feed (STREAM_APPEND) are appended to in
- *   key order, and a count kept by triggers (0008_rewrites,
+ *   key order, and a count kept by triggers (0008_rewrites, 0009_replaces,
  *   store_rewrites) moves on anything else. While it stays, the rows after
  *   the last one the entry saw are all that changed: the new size is the
  *   old one and their lines.

@@ -96,19 +96,56 @@ static int view_spill_open(const char *dir)
 	return fd >= 0 ? fd : -errno;
 }
 
+/* All of buf at off in fd: 0 or -errno. */
+static int view_pwrite(int fd, const char *buf, size_t len, size_t off)
+{
+	while (len) {
+		ssize_t w = pwrite(fd, buf, len, (off_t)off);
+		if (w < 0 && errno != EINTR)
+			return -errno;
+		if (w > 0) {
+			buf += w;
+			len -= (size_t)w;
+			off += (size_t)w;
+		}
+	}
+	return 0;
+}
+
 static void view_out_write(struct view_out *o)
 {
-	size_t done = 0;
-
-	while (!o->err && done < o->sb->len) {
-		ssize_t w = pwrite(o->fd, o->sb->buf + done, o->sb->len - done, (off_t)(o->moved + done));
-		if (w < 0 && errno != EINTR)
-			o->err = -errno;
-		else if (w > 0)
-			done += (size_t)w;
-	}
-	o->moved += done;
+	if (!o->err && !(o->err = view_pwrite(o->fd, o->sb->buf, o->sb->len, o->moved)))
+		o->moved += o->sb->len;
 	o->sb->len = 0;
+}
+
+int view_spill_add(fs *f, struct strbuf *data, int *spill, size_t *spill_len, const struct strbuf *add)
+{
+	size_t at = *spill >= 0 ? *spill_len : data->len;
+	int fd = *spill, rc;
+
+	if (fd < 0 && (!f->spill_bytes || data->len + add->len <= f->spill_bytes)) {
+		strbuf_add(data, add->buf, add->len);
+		return 0;
+	}
+	/* past the limit: what it holds goes to a temporary file first */
+	if (fd < 0 && (fd = view_spill_open(f->spill_dir)) >= 0 && (rc = view_pwrite(fd, data->buf, data->len, 0))) {
+		close(fd);
+		return rc;
+	}
+	if (fd < 0)
+		return fd;
+	if ((rc = view_pwrite(fd, add->buf, add->len, at))) {
+		if (fd != *spill)
+			close(fd);
+		return rc;
+	}
+	if (fd != *spill) {
+		strbuf_release(data);
+		*spill = fd;
+	}
+	*spill_len = at + add->len;
+	return 0;
 }
 
 /* After each row: past the limit, the bytes leave memory. */

@@ -339,6 +339,73 @@ size_t handle_size(const struct handle *h)
 	return h->spill >= 0 ? h->spill_len : h->data.len;
 }
 
+/* The id (its field named id) of the last line h holds, or INT64_MIN (none). */
+static int64_t handle_last_id(const struct handle *h, const char *id)
+{
+	size_t len = handle_size(h), chunk = 1 << 14;
+	int64_t last = INT64_MIN;
+	char *buf = NULL;
+
+	while (len) {
+		size_t from = len > chunk ? len - chunk : 0, n = len - from, start;
+		const cJSON *v;
+		const char *p;
+		cJSON *row;
+		if (h->spill >= 0) {
+			buf = xrealloc(buf, n);
+			if (pread(h->spill, buf, n, (off_t)from) != (ssize_t)n)
+				break;
+			p = buf;
+		} else {
+			p = h->data.buf + from;
+		}
+		/* the line starts after the newline before its own */
+		for (start = n - 1; start > 0 && p[start - 1] != '\n'; start--)
+			;
+		if (start == 0 && from > 0) {
+			chunk *= 4; /* a line longer than that: look further back */
+			continue;
+		}
+		row = cJSON_ParseWithLength(p + start, n - start);
+		v = cJSON_GetObjectItemCaseSensitive(row, id);
+		if (cJSON_IsNumber(v))
+			last = (int64_t)v->valuedouble;
+		cJSON_Delete(row);
+		break;
+	}
+	free(buf);
+	return last;
+}
+
+static int handle_add_row(void *arg, const cJSON *row)
+{
+	render_line(row, arg);
+	return 0;
+}
+
+/*
+ * The audit log and the feed are appended to in id order: a reader that
+ * holds their whole rendering (no stream reader: PostgreSQL, no cache)
+ * takes the rows after its last one. Rows changed before its end since it
+ * opened are not seen: it reads on from what it has, never other bytes.
+ */
+static void handle_refresh_rows(fs *f, struct handle *h)
+{
+	struct strbuf add = STRBUF_INIT;
+	bool feed = h->n.kind == NODE_FEED;
+	int64_t last = handle_last_id(h, feed ? "seq" : h->n.c->key->name);
+	int rc;
+
+	if (last == INT64_MIN && handle_size(h))
+		return; /* its last line has no id: not one of these */
+	strbuf_init(&add, 1024);
+	rc = feed ? store_changes(h->n.st, last == INT64_MIN ? 0 : last, handle_add_row, &add)
+		  : store_docs_after(h->n.st, h->n.c, last, handle_add_row, &add);
+	if (rc == 0 && add.len && (rc = view_spill_add(f, &h->data, &h->spill, &h->spill_len, &add)))
+		fs_log("%s: cannot keep the rows added since its reader opened: %s", h->path, strerror(-rc));
+	strbuf_release(&add);
+}
+
 void handle_refresh(fs *f, struct handle *h)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -358,8 +425,11 @@ void handle_refresh(fs *f, struct handle *h)
 	known = store_version(h->n.st, &v) == 0;
 	if (known && h->have_v && store_version_same(&v, &h->v))
 		return;
-	if (h->lazy) { /* the audit log or the feed: the new rows' lines only (stream.c) */
-		stream_reader_refresh(f, h->path, &h->n, h->lazy);
+	if (h->lazy || h->n.kind != NODE_LOG) { /* the audit log or the feed: the new rows' lines only */
+		if (h->lazy)
+			stream_reader_refresh(f, h->path, &h->n, h->lazy); /* stream.c */
+		else
+			handle_refresh_rows(f, h);
 		h->v = v;
 		h->have_v = known;
 		return;

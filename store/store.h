@@ -207,11 +207,11 @@ int store_changes_last(store *st, int64_t *seq);
 bool store_has_changes(const store *st);
 /* store_rewrites - for a table rows are appended to in key order - the
  * audit log (c its collection) or the change feed (c NULL) - a count that
- * moves whenever a row already written is changed or deleted, or one is
- * inserted below the newest (0008_rewrites): while it stays, the rows above
- * the last one a reader saw are all that changed. -ENOENT where nothing
- * keeps it (PostgreSQL, a tool's own file, a schema before 0008, another
- * collection). */
+ * moves whenever a row already written is changed, deleted or replaced, or
+ * one is inserted below the newest (0008_rewrites, 0009_replaces): while it
+ * stays, the rows above the last one a reader saw are all that changed.
+ * -ENOENT where nothing keeps it (PostgreSQL, a tool's own file, a schema
+ * before 0008, another collection). */
 int store_rewrites(store *st, const struct map_collection *c, int64_t *n);
 /* store_feeds - 0 if every change to a row of c, by any writer, is in the
  * change feed as a row naming c and the key, because triggers in the

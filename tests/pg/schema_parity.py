@@ -32,9 +32,9 @@ VERSION_TABLE = ("CREATE TABLE _orchfs_migrations (version INTEGER PRIMARY KEY, 
                  "applied_at %s NOT NULL DEFAULT %s)")
 
 # What SQLite has that PostgreSQL does not need, or has in another form.
-# 0008_rewrites: counts the SQLite mount's rendering cache reads; PostgreSQL has no such cache
+# 0008_rewrites, 0009_replaces: counts the SQLite mount's rendering cache reads; PostgreSQL has no such cache
 REWRITES_TRIGGERS = {t + "_rewrite_" + e for t in ("tool_executions", "_orchfs_changes")
-                     for e in ("insert", "update", "delete")}
+                     for e in ("insert", "update", "delete", "replace")}
 SQLITE_ONLY_TABLES = {"sqlite_sequence", "_orchfs_rewrites"}
 RUNNER_TABLES = {"_orchfs_migrations"}        # the runner's, made here by hand on both
 FTS = {"transcripts_fts"}                      # FTS5 tables: views in PostgreSQL

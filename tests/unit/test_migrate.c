@@ -453,6 +453,9 @@ static const char *const project_fixture[] = {
 	"INSERT INTO tool_executions (tool_name, operation, status) VALUES ('vim', 'write', 'success');"
 	"UPDATE tool_executions SET result = 'ok';"
 	"DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes);",
+	/* 9: replaces */
+	"INSERT OR REPLACE INTO tool_executions (id, tool_name, operation, status) SELECT max(id), 'vim', 'write',"
+	" 'failure' FROM tool_executions;",
 };
 
 static const char *const user_fixture[] = {
@@ -471,6 +474,9 @@ static const char *const user_fixture[] = {
 	" 'claude-sonnet', 0.25);",
 	"UPDATE tool_executions SET result = 'ok';"
 	"DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes);",
+	/* 6: replaces */
+	"INSERT OR REPLACE INTO tool_executions (id, tool_name, operation, status) SELECT max(id), 'vim', 'write',"
+	" 'failure' FROM tool_executions;",
 };
 
 /*
@@ -748,7 +754,7 @@ int main(void)
 	test_foreign();
 	test_user();
 	/* Each step since the core schema round-trips (0004_agents, 0005_orc, 0006_more, 0007_documents,
-	 * 0008_rewrites; user 0004_usage, 0005_rewrites). */
+	 * 0008_rewrites, 0009_replaces; user 0004_usage, 0005_rewrites, 0006_replaces). */
 	for (int step = 4; step < (int)ARRAY_SIZE(project_fixture); step++)
 		roundtrip("project", pdb, step, project_fixture);
 	for (int step = 4; step < (int)ARRAY_SIZE(user_fixture); step++)

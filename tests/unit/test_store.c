@@ -844,6 +844,9 @@ static void test_rewrites(void)
 				   " (2, 'agent', 'tool_call', 'success')"), SQLITE_OK);
 	CHECK_INT(rewrites(audit), a0 + 3); /* below the newest */
 	CHECK_INT(testdb_int(raw, "SELECT max(id) FROM tool_executions"), top);
+	CHECK_INT(testdb_exec(raw, "INSERT OR REPLACE INTO tool_executions (id, tool_name, operation, status)"
+				   " SELECT max(id), 'agent', 'tool_call', 'failure' FROM tool_executions"), SQLITE_OK);
+	CHECK_INT(rewrites(audit), a0 + 4); /* the newest, replaced (0009_replaces) */
 	CHECK_INT(rewrites(NULL), f0);
 
 	/* the feed: signing an old row is a rewrite, unless it is the newest audit row's own signing */
@@ -856,7 +859,10 @@ static void test_rewrites(void)
 	CHECK_INT(testdb_exec(raw, "DELETE FROM _orchfs_changes WHERE seq = (SELECT min(seq) FROM _orchfs_changes)"),
 		  SQLITE_OK);
 	CHECK_INT(rewrites(NULL), f0 + 3);
-	CHECK_INT(rewrites(audit), a0 + 3);
+	CHECK_INT(testdb_exec(raw, "INSERT OR REPLACE INTO _orchfs_changes (seq, collection, entity_key, operation)"
+				   " SELECT max(seq), 'bugs', 'BUG-001', 'update' FROM _orchfs_changes"), SQLITE_OK);
+	CHECK_INT(rewrites(NULL), f0 + 4);
+	CHECK_INT(rewrites(audit), a0 + 4);
 }
 
 static void test_links(void)

@@ -1,0 +1,2 @@
+-- Undo 0009_replaces: nothing to undo on PostgreSQL.
+SELECT 1;
