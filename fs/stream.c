@@ -676,7 +676,17 @@ int stream_reader_read(const char *path, const struct node *n, struct stream_rea
 	int64_t mark;
 	int rc;
 
-	win->len = 0;
+	size_t keep = 0;
+
+	/* a read from inside the last window to past its end: its bytes from off on
+	 * stay, and the rows after it follow */
+	if (!r->stale && r->next.id != INT64_MIN && off >= r->win && off < r->next.off &&
+	    r->next.off == r->win + win->len) {
+		keep = r->next.off - off;
+		memmove(win->buf, win->buf + (off - r->win), keep);
+		a = r->next;
+	}
+	win->len = keep;
 	r->win = off;
 	if (r->stale)
 		return -ESTALE;
@@ -691,7 +701,7 @@ int stream_reader_read(const char *path, const struct node *n, struct stream_rea
 	strbuf_init(&w.line, 1024);
 	w.first = a.id;
 	w.at = a.off;
-	w.off = off;
+	w.off = keep ? a.off : off;
 	w.end = off + (want > STREAM_WINDOW ? want : STREAM_WINDOW);
 	rc = n->kind == NODE_FEED ? store_changes(n->st, a.id - 1, stream_window_row, &w)
 				  : store_docs_after(n->st, n->c, a.id - 1, stream_window_row, &w);
