@@ -325,7 +325,7 @@ void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 			goto out;
 		}
 		s = scratch_new(f, path, S_IFLNK | 0777, ctx->uid, ctx->gid);
-		scratch_set_owner(s, ctx->pid);
+		scratch_set_owner(s, fs_pid(req));
 		s->is_link = true;
 		strbuf_addstr(&s->data, link);
 		pthread_mutex_unlock(&f->lock);
@@ -525,7 +525,7 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 			scratch_unname(f, d);
 		}
 		d = scratch_new(f, to, S_IFREG | (view_has_secret(fn.c) ? 0600 : 0644), f->uid, f->gid);
-		scratch_set_owner(d, fuse_req_ctx(req)->pid);
+		scratch_set_owner(d, fs_pid(req));
 		strbuf_add(&d->data, sb.buf, sb.len);
 		d->mtime = mt;
 		pthread_mutex_unlock(&f->lock);

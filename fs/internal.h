@@ -123,7 +123,7 @@ struct handle {
 	int failed;              /* errno of the last commit, if the bytes have not changed
 				  * since: fsync then close report it once, audit it once */
 	pid_t sid;               /* session of the opener (for `new`) */
-	pid_t pid;               /* the opener: whose save fs_stop refuses */
+	pid_t pid;               /* a writer's process: whose save fs_stop refuses */
 	uid_t uid;               /* the opener's uid */
 	struct timespec mtime;   /* of the row when the snapshot was taken */
 	struct store_version v;  /* readers: the database's version before the snapshot */
@@ -201,6 +201,11 @@ static inline fs *fs_of(fuse_req_t req)
 void fs_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* fs_child - "parent/name" (caller frees) */
 char *fs_child(const char *parent, const char *name);
+/* fs_pid - the process behind a request: FUSE names the calling thread, and
+ * a thread of a writer (node's libuv workers, a python thread) has an id
+ * and a name of its own; the audit log, the rules and the owner of a
+ * scratch file are the process's. */
+pid_t fs_pid(fuse_req_t req);
 /* fs_actor - who makes the request: pid, uid, process name, for op on path */
 void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa);
 /* fs_actor_pid - the same for process pid (no request) */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fs/internal.h"
@@ -66,19 +67,45 @@ void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct
 	oa->a.path = path;
 }
 
+pid_t fs_pid(fuse_req_t req)
+{
+	pid_t tid = fuse_req_ctx(req)->pid, pid = tid;
+	char file[64], buf[512], *p;
+	ssize_t len;
+	int fd;
+
+	if (tid <= 0)
+		return tid;
+	/* a thread group's leader, the process itself (most writers): one system call */
+	if ((fd = (int)syscall(SYS_pidfd_open, tid, 0)) >= 0) {
+		close(fd);
+		return tid;
+	}
+	/* another thread (or gone): its process is the Tgid of its status */
+	snprintf(file, sizeof(file), "/proc/%d/status", (int)tid);
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return tid;
+	if ((len = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[len] = 0;
+		if ((p = strstr(buf, "\nTgid:")) && (pid = (pid_t)strtol(p + 6, NULL, 10)) <= 0)
+			pid = tid;
+	}
+	close(fd);
+	return pid;
+}
+
 void fs_actor(fuse_req_t req, const char *op, const char *path, struct fs_actor *oa)
 {
 	const struct fuse_ctx *ctx = req ? fuse_req_ctx(req) : NULL;
 
-	fs_actor_pid(ctx ? ctx->pid : 0, ctx ? ctx->uid : 0, op, path, oa);
+	fs_actor_pid(ctx ? fs_pid(req) : 0, ctx ? ctx->uid : 0, op, path, oa);
 }
 
 pid_t fs_sid(fuse_req_t req)
 {
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	pid_t sid = getsid(ctx->pid);
+	pid_t pid = fs_pid(req), sid = getsid(pid);
 
-	return sid > 0 ? sid : ctx->pid;
+	return sid > 0 ? sid : pid;
 }
 
 bool fs_writable(fs *f, const struct node *n)

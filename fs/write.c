@@ -682,7 +682,7 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		return -EPERM;
 	/* only `new` remembers what a session created: no getsid for every open */
 	h = handle_new(f, path, n, writing, n->kind == NODE_NEW ? fs_sid(req) : 0);
-	h->pid = fuse_req_ctx(req)->pid;
+	h->pid = writing ? fs_pid(req) : 0; /* whose save fs_stop refuses: a writer's only */
 	h->uid = fuse_req_ctx(req)->uid;
 	h->creating = creating;
 	if (!writing)
@@ -813,7 +813,7 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	}
 	if (n.kind == NODE_SCRATCH && n.writable_dir && fs_writable(f, &n)) {
 		s = scratch_new(f, path, S_IFREG | (mode & 07777), ctx->uid, ctx->gid);
-		scratch_set_owner(s, ctx->pid);
+		scratch_set_owner(s, fs_pid(req));
 		s->refs++;
 		pthread_mutex_unlock(&f->lock);
 		goto scratch;

@@ -137,6 +137,20 @@ check_rc 0 "$RC" "$CASE: python3"
 check_eq 4 "$(bug BUG-002 priority)" "$CASE: the row"
 changed python3 write /bugs/BUG-002.json BUG-002 priority 3 4
 
+begin "a thread of python3, named by itself, writes a bug: the row names the process and its pid"
+# FUSE gives the writing thread's id; a thread has its own name (node's
+# libuv workers are "libuv-worker"): the audit row and the rules are the process's
+echo '{"priority":5}' > "$W/p.json"
+spawn "$W/p.json" python3 -c 'import ctypes, sys, threading
+def save():
+    ctypes.CDLL(None).prctl(15, b"saver-thread", 0, 0, 0)  # PR_SET_NAME
+    open(sys.argv[1], "w").write(sys.stdin.read())
+t = threading.Thread(target=save)
+t.start()
+t.join()' "$B/BUG-002.json"
+check_rc 0 "$RC" "$CASE: python3"
+changed python3 write /bugs/BUG-002.json BUG-002 priority 4 5
+
 begin "python3 writes a task's file: the row names the task"
 echo '{"priority":7}' > "$W/t.json"
 spawn "$W/t.json" python3 "$FW" "$MNT/tasks/TASK-001/task.json"
