@@ -37,7 +37,7 @@
  *
  * Memory: entries hold the bytes (when they fit) or only the size, mtime and
  * last row id; the whole cache holds at most FS_CACHE_BYTES, least recently
- * used entries go first. A rendering larger than half of that (a stream) is
+ * used entries go first (a stream's entry gives up its bytes, not itself). A rendering larger than half of that (a stream) is
  * not kept, except the last one up to twice the limit, for the OPEN that
  * follows its LOOKUP, which takes it over (no copy); so the daemon holds at
  * most one such rendering more than its open files do, briefly. Thread-safe: one mutex, never held across a query.
@@ -157,6 +157,15 @@ void cache_free(struct cache *c)
 	free(c);
 }
 
+/* e keeps its size, not its bytes. */
+static void cache_drop_bytes(struct cache *c, struct centry *e)
+{
+	c->bytes -= e->data.alloc;
+	e->cost -= e->data.alloc;
+	strbuf_release(&e->data);
+	e->has_data = false;
+}
+
 static struct centry *cache_find(struct cache *c, const char *path, uint64_t h)
 {
 	for (struct centry *e = c->buckets[h % c->nbuckets]; e; e = e->hnext)
@@ -207,10 +216,7 @@ int cache_get(struct cache *c, const char *path, const struct store_version *v, 
 			cache_unlink(c, e); /* never valid again: versions only move on */
 		} else if (e->has_data) {
 			/* the size is what the next state is worked out from */
-			c->bytes -= e->data.alloc;
-			e->cost -= e->data.alloc;
-			strbuf_release(&e->data);
-			e->has_data = false;
+			cache_drop_bytes(c, e);
 		}
 		goto out;
 	}
@@ -240,11 +246,23 @@ out:
 	return rc;
 }
 
-/* Make room for cost more bytes, dropping the least recently used entries. */
+/* Make room for cost more bytes, dropping the least recently used entries.
+ * A stream's entry only drops its bytes: what follows the stream's size
+ * stays (there are a few, one per stream of the mapping, and the line maps
+ * have a budget of their own), or a stat after reading many files would
+ * render a million audit rows again. */
 static void cache_evict(struct cache *c, size_t cost)
 {
-	while (c->bytes + cost > c->limit && c->lru.prev != &c->lru)
-		cache_unlink(c, c->lru.prev);
+	struct centry *e, *prev;
+
+	for (e = c->lru.prev; c->bytes + cost > c->limit && e != &c->lru; e = prev) {
+		prev = e->prev;
+		if (!e->stream) {
+			cache_unlink(c, e);
+		} else if (e->has_data) {
+			cache_drop_bytes(c, e);
+		}
+	}
 }
 
 bool cache_keeps(struct cache *c, size_t len)
@@ -433,10 +451,7 @@ void cache_tail_end(struct cache *c, const char *path, const struct store_versio
 		e->cost += e->data.alloc - before;
 		if (e->cost > c->limit / 2) {
 			/* grown too large to keep its bytes: keep what a stat needs */
-			c->bytes -= e->data.alloc;
-			e->cost -= e->data.alloc;
-			strbuf_release(&e->data);
-			e->has_data = false;
+			cache_drop_bytes(c, e);
 		}
 	}
 	e->size += add->len;

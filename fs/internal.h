@@ -348,9 +348,10 @@ int stream_reader_read(const char *path, const struct node *n, struct stream_rea
 size_t stream_reader_window(const struct stream_reader *r);
 /* stream_reader_size - the bytes r shows */
 size_t stream_reader_size(const struct stream_reader *r);
-/* stream_reader_refresh - r takes in the rows appended since (tail -f), if
- * none before its end changed; 1 if it grew. */
-int stream_reader_refresh(fs *f, const char *path, const struct node *n, struct stream_reader *r);
+/* stream_reader_refresh - r takes in the rows appended since (tail -f),
+ * from its own state (one query for them, whatever the cache holds), if
+ * none before its end changed (else it goes stale); 1 if it grew. */
+int stream_reader_refresh(const char *path, const struct node *n, struct stream_reader *r);
 void stream_reader_free(struct stream_reader *r);
 
 /* --- view.c --- */

@@ -577,28 +577,40 @@ int stream_reader_open(fs *f, const char *path, const struct node *n, struct str
 	return 0;
 }
 
-int stream_reader_refresh(fs *f, const char *path, const struct node *n, struct stream_reader *r)
+int stream_reader_refresh(const char *path, const struct node *n, struct stream_reader *r)
 {
-	struct stream_state s;
-	unsigned gen;
-	int grew = 0;
+	struct stream_state s = { STREAM_APPEND };
+	struct stream_rows rows = { &s };
+	struct store_version v;
+	int64_t mark;
+	int rc;
 
-	if (r->stale || stream_snapshot(f, path, n, &s, &gen))
+	if (r->stale)
 		return 0;
-	if (gen != r->gen || s.mark != r->mark) {
-		/* rows before r's end changed: what it opened at is gone (its next read says so) */
+	/* from the reader's own state, not the cache's entry (which may have gone):
+	 * the rows after its last one, their lines counted and anchored */
+	s.id = n->kind == NODE_FEED ? "seq" : n->c->key->name;
+	s.index = r->ix; /* borrowed */
+	s.top = stream_index_top(r->ix);
+	s.last = r->last;
+	s.off = r->size;
+	strbuf_init(&rows.line, 1024);
+	rc = n->kind == NODE_FEED ? store_changes(n->st, r->last == INT64_MIN ? 0 : r->last, stream_count_row, &rows)
+				  : store_docs_after(n->st, n->c, r->last, stream_count_row, &rows);
+	strbuf_release(&rows.line);
+	/* read after the rows, as a read does: the rows before them are still r's */
+	if (rc == 0 && (stream_kind(n, &mark) != STREAM_APPEND || mark != r->mark || store_version(n->st, &v) ||
+			v.gen != r->gen)) {
 		stream_reader_gone(r, path);
-	} else if (s.last >= r->last && s.size >= r->size) {
-		/* the same rows up to r's end (no rewrite since: the count only grows), and more */
-		grew = s.size > r->size;
-		r->last = s.last;
-		r->size = s.size;
-		stream_index_unref(r->ix);
-		r->ix = s.index; /* the newer entry's index knows at least as much */
-		s.index = NULL;
+		rc = -ESTALE;
 	}
-	stream_release(&s);
-	return grew;
+	if (rc == 0 && rows.rows) {
+		stream_settle(&s); /* the anchors of the new rows, for every reader of the index */
+		r->last = s.last;
+		r->size += rows.bytes;
+	}
+	free(s.pend);
+	return rc == 0 && rows.rows;
 }
 
 size_t stream_reader_size(const struct stream_reader *r)

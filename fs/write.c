@@ -427,7 +427,7 @@ void handle_refresh(fs *f, struct handle *h)
 		return;
 	if (h->lazy || h->n.kind != NODE_LOG) { /* the audit log or the feed: the new rows' lines only */
 		if (h->lazy)
-			stream_reader_refresh(f, h->path, &h->n, h->lazy); /* stream.c */
+			stream_reader_refresh(h->path, &h->n, h->lazy); /* stream.c */
 		else
 			handle_refresh_rows(f, h);
 		h->v = v;

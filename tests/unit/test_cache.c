@@ -145,6 +145,17 @@ int main(void)
 		CHECK_INT(got_ss.last_len, 12);
 		CHECK_INT(got_ss.mtime.tv_sec, 100);
 		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen + 1, &got_ss), -ENOENT);
+		/* files read by the hundred push out renderings, never what follows a stream */
+		for (int i = 0; i < 200; i++) {
+			char path[32];
+			snprintf(path, sizeof(path), "/audit/%d.json", i);
+			sb = S("0123456789012345678901234567890123456789012345678901234567890123456789");
+			cache_put(c, path, &v2, &sb, 70, &mt, INT64_MIN);
+			strbuf_release(&sb);
+		}
+		CHECK_INT(cache_get(c, "/audit/0.json", &v2, NULL, &size, &got), CACHE_MISS); /* pushed out */
+		CHECK_INT(cache_stream_take(c, "/changes.jsonl", v2.gen, &got_ss), 0);
+		CHECK_INT(got_ss.last, 22);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v2, NULL, &size, &got), CACHE_HIT); /* its bytes went */
 		strbuf_init(&out, 0);
 		CHECK_INT(cache_get(c, "/changes.jsonl", &v2, &out, &size, &got), CACHE_MISS);
