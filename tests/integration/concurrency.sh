@@ -4,6 +4,8 @@
 # update is lost (the counter equals the sum of acknowledged increments), no
 # read is torn, and the only errors writers see are ESTALE (retry: someone
 # else changed the row since it was read) and EAGAIN (busy past the timeout).
+# Then readers of audit.jsonl and changes.jsonl while rows are added: each
+# read is the start of the final stream, and reads again agree with it.
 . "$(dirname "$0")/lib.sh"
 mount_fs
 echo '{"title":"counter","description":"0"}' > "$MNT/bugs/new"
@@ -121,4 +123,71 @@ assert_eq "" "$other" "errors other than ESTALE and EAGAIN"
 on_pg || assert_eq "ok" "$(sql "PRAGMA integrity_check")" "integrity_check"
 assert_eq "$(jq .mount "$T/result.json")" "$(sql "SELECT count(*) FROM tool_executions WHERE status = 'success' AND operation = 'write' AND entity_key = 'BUG-001'")" \
 	"one audit row per acknowledged write through the mount"
+
+note "readers of audit.jsonl and changes.jsonl while rows are added through the mount$(on_pg || echo ' and by sqlite3'): each read is the stream as it was, or grew"
+cat > "$T/streams.py" <<'PY'
+import os, random, sqlite3, subprocess, sys, threading, time
+mnt, db, orchfs, pg = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+stop = False
+reads, errs = [], []
+def writer_mount():
+    i = 0
+    while not stop:
+        with open(mnt + "/audit.jsonl", "a") as f:
+            f.write('{"tool_name":"agent","result":"%d"}\n' % i)
+        with open(mnt + "/bugs/BUG-001.json", "w") as f:
+            f.write('{"priority":%d}' % (i % 4 + 1))
+        i += 1
+def writer_sql():
+    c = sqlite3.connect(db, timeout=10)
+    while not stop:
+        c.execute("INSERT INTO tool_executions (tool_name, operation, status) VALUES ('direct', 'tool_call', 'success')")
+        c.execute("UPDATE bugs SET title = title WHERE id = 'BUG-001'")
+        c.commit()
+        time.sleep(0.002)
+def reader(k):
+    rnd = random.Random(k)
+    try:
+        for _ in range(6):
+            name = rnd.choice(["audit.jsonl", "changes.jsonl"])
+            fd = os.open(mnt + "/" + name, os.O_RDONLY)
+            data = b""
+            while True:
+                b = os.read(fd, rnd.choice([4096, 16384, 65536, 300000]))
+                if not b:
+                    break
+                data += b
+            for _ in range(30 if data else 0):  # anywhere again: the same bytes (or more, at the end)
+                off, n = rnd.randrange(len(data)), rnd.randrange(1, 50000)
+                want = data[off:off + n]
+                if os.pread(fd, n, off)[:len(want)] != want:
+                    errs.append("%s: %d bytes at %d read again differ" % (name, n, off))
+            os.close(fd)
+            reads.append((name, data))
+    except OSError as e:
+        errs.append("%s: %s" % (name, e))
+writers = [threading.Thread(target=writer_mount)] + ([] if pg else [threading.Thread(target=writer_sql)])
+readers = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+for t in writers + readers:
+    t.start()
+for t in readers:
+    t.join()
+stop = True
+for t in writers:
+    t.join()
+final = {"audit.jsonl": subprocess.run([orchfs, "cat", "audit"], check=True, capture_output=True).stdout,
+         "changes.jsonl": subprocess.run([orchfs, "watch", "--no-follow"], check=True, capture_output=True).stdout}
+for name, data in reads:
+    if not final[name].startswith(data):
+        errs.append("%s: a read of %d bytes is not the start of the stream" % (name, len(data)))
+for name, data in final.items():
+    if os.stat(mnt + "/" + name).st_size != len(data):
+        errs.append("%s: stat says %d bytes, orchfs %d" % (name, os.stat(mnt + "/" + name).st_size, len(data)))
+print("%d reads, %d bytes" % (len(reads), sum(len(d) for n, d in reads)))
+for e in errs[:10]:
+    print("FAIL:", e)
+sys.exit(1 if errs or len(reads) < 24 else 0)
+PY
+out=$(python3 "$T/streams.py" "$MNT" "$DB" "$ORCHFS" "$(on_pg && echo 1 || echo 0)" 2>&1) || fail "stream readers: $out"
+echo "# $out"
 umount_fs || fail "clean unmount"
