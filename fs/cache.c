@@ -37,10 +37,12 @@
  *
  * Memory: entries hold the bytes (when they fit) or only the size, mtime and
  * last row id; the whole cache holds at most FS_CACHE_BYTES, least recently
- * used entries go first (a stream's entry gives up its bytes, not itself). A rendering larger than half of that (a stream) is
- * not kept, except the last one up to twice the limit, for the OPEN that
- * follows its LOOKUP, which takes it over (no copy); so the daemon holds at
- * most one such rendering more than its open files do, briefly. Thread-safe: one mutex, never held across a query.
+ * used entries go first (a stream's entry gives up its bytes, not itself).
+ * A rendering larger than half of that (a stream) is not kept, except the
+ * last one up to twice the limit, for the OPEN that follows its LOOKUP,
+ * which takes it over (no copy); so the daemon holds at most one such
+ * rendering more than its open files do, briefly. Thread-safe: one mutex,
+ * never held across a query.
  */
 #include <errno.h>
 #include <stdlib.h>

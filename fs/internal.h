@@ -312,6 +312,12 @@ struct stream_state {
 	struct stream_anchor *pend; /* APPEND: anchors found, for index once the state is accepted */
 	size_t npend;
 };
+/* stream_id_field - the rows' field holding the id (the audit log, the
+ * feed: "seq") or the key (a collection) of stream n. */
+const char *stream_id_field(const struct node *n);
+/* stream_rows_after - the rows of the audit log or the feed n after id
+ * after (INT64_MIN: all), oldest first. */
+int stream_rows_after(const struct node *n, int64_t after, store_row_fn fn, void *arg);
 /* stream_begin - before a stream is rendered whole: s, to give stream_row
  * each row; 0, or -ENOENT if n is not a stream followed this way. */
 int stream_begin(fs *f, const struct node *n, struct stream_state *s);

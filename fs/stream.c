@@ -257,6 +257,18 @@ void stream_settle(struct stream_state *s)
 
 /* --- following a stream --- */
 
+const char *stream_id_field(const struct node *n)
+{
+	return n->kind == NODE_FEED ? "seq" : n->c->key->name;
+}
+
+int stream_rows_after(const struct node *n, int64_t after, store_row_fn fn, void *arg)
+{
+	if (n->kind == NODE_FEED) /* seqs start at 1 */
+		return store_changes(n->st, after == INT64_MIN ? 0 : after, fn, arg);
+	return after == INT64_MIN ? store_docs(n->st, n->c, fn, arg) : store_docs_after(n->st, n->c, after, fn, arg);
+}
+
 /* The key of a row as the feed names it: text, an integer's digits. */
 static const char *stream_key(const cJSON *row, const char *field, char buf[32])
 {
@@ -292,7 +304,7 @@ int stream_begin(fs *f, const struct node *n, struct stream_state *s)
 	s->last = INT64_MIN;
 	if (!f->cache || !(s->kind = stream_kind(n, &s->mark)))
 		return -ENOENT;
-	s->id = n->kind == NODE_FEED ? "seq" : n->c->key->name;
+	s->id = stream_id_field(n);
 	s->top.id = INT64_MIN;
 	if (s->kind == STREAM_APPEND)
 		s->index = stream_index_new();
@@ -464,9 +476,7 @@ int stream_advance(fs *f, const char *path, const struct node *n, const struct s
 		int64_t since = from == INT64_MIN ? INT64_MIN : from - 1;
 		s.off = from == INT64_MIN ? 0 : s.size - from_len;
 		s.top = s.index ? stream_index_top(s.index) : (struct stream_anchor){ INT64_MIN, 0 };
-		rc = n->kind == NODE_FEED ? store_changes(n->st, from == INT64_MIN ? 0 : since, stream_count_row, &r)
-					  : since == INT64_MIN ? store_docs(n->st, n->c, stream_count_row, &r)
-							       : store_docs_after(n->st, n->c, since, stream_count_row, &r);
+		rc = stream_rows_after(n, since, stream_count_row, &r);
 		if (rc == 0 && from != INT64_MIN && (!r.rows || r.first != from || r.first_len != from_len))
 			rc = -ESTALE;
 		if (rc == 0) /* stream_row left s.last and s.last_len at the last row */
@@ -534,6 +544,18 @@ static void stream_reader_gone(struct stream_reader *r, const char *path)
 	       "moved), or the database file was replaced: open it again", path);
 }
 
+/* Are the rows up to r's end still those it opened at? Asked after reading
+ * rows: the rewrite count had not moved when they were read (it only grows),
+ * and the database is still the same file (a restore replaces it). */
+static bool stream_reader_holds(const struct node *n, const struct stream_reader *r)
+{
+	struct store_version v;
+	int64_t mark;
+
+	return stream_kind(n, &mark) == STREAM_APPEND && mark == r->mark && store_version(n->st, &v) == 0 &&
+	       v.gen == r->gen;
+}
+
 /* The state of path's stream entry as of now (view_render makes or advances it), into s. */
 static int stream_snapshot(fs *f, const char *path, const struct node *n, struct stream_state *s, unsigned *gen)
 {
@@ -581,26 +603,22 @@ int stream_reader_refresh(const char *path, const struct node *n, struct stream_
 {
 	struct stream_state s = { STREAM_APPEND };
 	struct stream_rows rows = { &s };
-	struct store_version v;
-	int64_t mark;
 	int rc;
 
 	if (r->stale)
 		return 0;
 	/* from the reader's own state, not the cache's entry (which may have gone):
 	 * the rows after its last one, their lines counted and anchored */
-	s.id = n->kind == NODE_FEED ? "seq" : n->c->key->name;
+	s.id = stream_id_field(n);
 	s.index = r->ix; /* borrowed */
 	s.top = stream_index_top(r->ix);
 	s.last = r->last;
 	s.off = r->size;
 	strbuf_init(&rows.line, 1024);
-	rc = n->kind == NODE_FEED ? store_changes(n->st, r->last == INT64_MIN ? 0 : r->last, stream_count_row, &rows)
-				  : store_docs_after(n->st, n->c, r->last, stream_count_row, &rows);
+	rc = stream_rows_after(n, r->last, stream_count_row, &rows);
 	strbuf_release(&rows.line);
 	/* read after the rows, as a read does: the rows before them are still r's */
-	if (rc == 0 && (stream_kind(n, &mark) != STREAM_APPEND || mark != r->mark || store_version(n->st, &v) ||
-			v.gen != r->gen)) {
+	if (rc == 0 && !stream_reader_holds(n, r)) {
 		stream_reader_gone(r, path);
 		rc = -ESTALE;
 	}
@@ -682,13 +700,10 @@ static int stream_window_row(void *arg, const cJSON *row)
 int stream_reader_read(const char *path, const struct node *n, struct stream_reader *r, struct strbuf *win,
 		       size_t off, size_t want)
 {
-	struct stream_window w = { r, n->kind == NODE_FEED ? "seq" : n->c->key->name, win };
-	struct stream_anchor a = stream_index_find(r->ix, off);
-	struct store_version v;
-	int64_t mark;
-	int rc;
-
+	struct stream_window w = { r, stream_id_field(n), win };
+	struct stream_anchor a;
 	size_t keep = 0;
+	int rc;
 
 	/* a read from inside the last window to past its end: its bytes from off on
 	 * stay, and the rows after it follow */
@@ -697,6 +712,8 @@ int stream_reader_read(const char *path, const struct node *n, struct stream_rea
 		keep = r->next.off - off;
 		memmove(win->buf, win->buf + (off - r->win), keep);
 		a = r->next;
+	} else {
+		a = stream_index_find(r->ix, off);
 	}
 	win->len = keep;
 	r->win = off;
@@ -715,18 +732,14 @@ int stream_reader_read(const char *path, const struct node *n, struct stream_rea
 	w.at = a.off;
 	w.off = keep ? a.off : off;
 	w.end = off + (want > STREAM_WINDOW ? want : STREAM_WINDOW);
-	rc = n->kind == NODE_FEED ? store_changes(n->st, a.id - 1, stream_window_row, &w)
-				  : store_docs_after(n->st, n->c, a.id - 1, stream_window_row, &w);
+	rc = stream_rows_after(n, a.id - 1, stream_window_row, &w);
 	strbuf_release(&w.line);
 	if (rc == STREAM_STOP)
 		rc = w.err;
 	/* the rows ran out before the last one, or it does not end where it did */
 	if (rc == 0 && r->next.id == INT64_MIN && (!w.done || w.at != r->size))
 		rc = -ESTALE;
-	/* read after the rows: a rewrite up to now shows, and then they may not be the
-	 * snapshot's; so does another file in the database's place (a restore) */
-	if (rc == 0 && (stream_kind(n, &mark) != STREAM_APPEND || mark != r->mark || store_version(n->st, &v) ||
-			v.gen != r->gen))
+	if (rc == 0 && !stream_reader_holds(n, r))
 		rc = -ESTALE;
 	if (rc) {
 		win->len = 0;

@@ -392,15 +392,13 @@ static int handle_add_row(void *arg, const cJSON *row)
 static void handle_refresh_rows(fs *f, struct handle *h)
 {
 	struct strbuf add = STRBUF_INIT;
-	bool feed = h->n.kind == NODE_FEED;
-	int64_t last = handle_last_id(h, feed ? "seq" : h->n.c->key->name);
+	int64_t last = handle_last_id(h, stream_id_field(&h->n));
 	int rc;
 
 	if (last == INT64_MIN && handle_size(h))
 		return; /* its last line has no id: not one of these */
 	strbuf_init(&add, 1024);
-	rc = feed ? store_changes(h->n.st, last == INT64_MIN ? 0 : last, handle_add_row, &add)
-		  : store_docs_after(h->n.st, h->n.c, last, handle_add_row, &add);
+	rc = stream_rows_after(&h->n, last, handle_add_row, &add);
 	if (rc == 0 && add.len && (rc = view_spill_add(f, &h->data, &h->spill, &h->spill_len, &add)))
 		fs_log("%s: cannot keep the rows added since its reader opened: %s", h->path, strerror(-rc));
 	strbuf_release(&add);
