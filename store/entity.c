@@ -1076,11 +1076,77 @@ out:
 	return rc;
 }
 
+/*
+ * The INSERT of a log row that sets the columns in set[] (the log's column
+ * i bound as ?i+2, the owner's key as ?1). A tool appends rows of a few
+ * shapes, so the statement of each shape is made once and kept, like the
+ * collection's other SQL, up to LOG_SHAPES per log; past them (or with more
+ * columns than a mask holds) *own is a statement text for this row alone,
+ * which the caller frees.
+ */
+#define LOG_SHAPES 32
+static const char *log_insert_sql(store *st, const struct map_collection *c, size_t li, const bool *set,
+				  char **own)
+{
+	const struct map_log *l = &c->logs[li];
+	struct coll_update **shapes = &st->sql[c->index].log_insert[li], *u;
+	struct strbuf sb = STRBUF_INIT, vals = STRBUF_INIT;
+	uint64_t mask = 0;
+	size_t kept = 0;
+	const char *sql = NULL;
+
+	*own = NULL;
+	for (size_t i = 0; i < l->ncolumns && i < 64; i++)
+		mask |= set[i] ? UINT64_C(1) << i : 0;
+	if (l->ncolumns <= 64) {
+		pthread_mutex_lock(&st->lock);
+		for (u = *shapes; u && u->mask != mask; u = u->next)
+			kept++;
+		if (u)
+			sql = u->sql;
+		pthread_mutex_unlock(&st->lock);
+		if (sql)
+			return sql;
+	}
+	strbuf_addstr(&sb, "INSERT INTO ");
+	sql_quote(&sb, l->table);
+	strbuf_addstr(&sb, " (");
+	sql_quote(&sb, l->owner);
+	strbuf_addstr(&vals, "?1");
+	for (size_t i = 0; i < l->ncolumns; i++) {
+		if (!set[i])
+			continue;
+		strbuf_addstr(&sb, ", ");
+		sql_quote(&sb, l->columns[i].column);
+		strbuf_addf(&vals, ", ?%zu", i + 2);
+	}
+	strbuf_addf(&sb, ") VALUES (%s)", vals.buf);
+	strbuf_release(&vals);
+	if (l->ncolumns > 64 || kept >= LOG_SHAPES)
+		return *own = strbuf_detach(&sb, NULL);
+	u = xcalloc(1, sizeof(*u));
+	u->mask = mask;
+	u->sql = strbuf_detach(&sb, NULL);
+	pthread_mutex_lock(&st->lock);
+	u->next = *shapes; /* another thread may have added the same shape: both work */
+	*shapes = u;
+	pthread_mutex_unlock(&st->lock);
+	return u->sql;
+}
+
+/* The columns of a log that orchfs fills when a row does not: a second key
+ * (uuid), the time of the row. */
+static bool log_filled(const struct map_column *col)
+{
+	return col->uuid || col->type == MAP_CREATED || col->type == MAP_UPDATED;
+}
+
 int store_log_append(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
 		     const cJSON *rows, const struct store_actor *who, char **cause)
 {
 	struct change ch;
 	const cJSON *row;
+	bool *set = xcalloc(l->ncolumns + 1, sizeof(*set));
 	int rc, line = 0;
 
 	if ((rc = change_begin(&ch, st, c, key, who, cause)))
@@ -1095,28 +1161,24 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 	cJSON_AddStringToObject(ch.args, "log", l->file);
 	cJSON_AddNumberToObject(ch.args, "rows", cJSON_GetArraySize(rows));
 	cJSON_ArrayForEach(row, rows) {
-		struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
+		const struct map_column *col;
 		const cJSON *f;
+		const char *sql;
+		char *own = NULL;
 		dbstmt *s = NULL;
-		int n = 1;
 
 		line++;
 		if (!cJSON_IsObject(row)) {
 			rc = store_cause(cause, -EINVAL, "line %d: expected a JSON object", line);
 			goto out;
 		}
-		strbuf_addstr(&sql, "INSERT INTO ");
-		sql_quote(&sql, l->table);
-		strbuf_addstr(&sql, " (");
-		sql_quote(&sql, l->owner);
-		strbuf_addstr(&vals, "?1");
+		memset(set, 0, l->ncolumns * sizeof(*set));
 		cJSON_ArrayForEach(f, row) {
-			const struct map_column *col = map_log_column(l, f->string);
 			cJSON *val = NULL;
-			if (!col || col->readonly) {
+			if (!(col = map_log_column(l, f->string)) || col->readonly) {
 				rc = store_cause(cause, -EINVAL, "line %d: %s field \"%.80s\"", line,
 						 col ? "read-only" : "unknown", f->string);
-				break;
+				goto out;
 			}
 			if ((rc = value_check(col, f, &val, cause))) {
 				char *inner = cause ? *cause : NULL;
@@ -1124,63 +1186,65 @@ int store_log_append(store *st, const struct map_collection *c, const struct map
 					*cause = NULL;
 				store_cause(cause, rc, "line %d: %s", line, inner);
 				free(inner);
-				break;
+				goto out;
 			}
 			cJSON_Delete(val);
-			strbuf_addstr(&sql, ", ");
-			sql_quote(&sql, col->column);
-			strbuf_addf(&vals, ", ?%d", ++n);
+			/* the owner is the entity the log is in, whatever a row says */
+			set[col - l->columns] = strcmp(col->column, l->owner) != 0;
 		}
-		/* columns orchfs fills: a second key (uuid), the time of the row (created) */
-		for (size_t i = 0; !rc && i < l->ncolumns; i++) {
-			const struct map_column *col = &l->columns[i];
-			if (!col->uuid && col->type != MAP_CREATED && col->type != MAP_UPDATED)
-				continue;
-			strbuf_addstr(&sql, ", ");
-			sql_quote(&sql, col->column);
-			strbuf_addf(&vals, ", ?%d", ++n);
-		}
-		if (!rc) {
-			strbuf_addf(&sql, ") VALUES (%s)", vals.buf);
-			rc = db_prepare(ch.cn, sql.buf, &s);
-			if (rc == SQLITE_OK) {
-				n = 1;
-				db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-				cJSON_ArrayForEach(f, row) {
-					cJSON *val = NULL;
-					const struct map_column *col = map_log_column(l, f->string);
-					value_check(col, f, &val, NULL);
-					value_bind(col, val, s, ++n);
-					cJSON_Delete(val);
-				}
-				for (size_t i = 0; i < l->ncolumns; i++) {
-					const struct map_column *col = &l->columns[i];
-					if (col->uuid) {
-						char uuid[37];
-						uuid_v4(uuid);
-						db_bind_text(s, ++n, uuid, -1, SQLITE_TRANSIENT);
-					} else if (col->type == MAP_CREATED || col->type == MAP_UPDATED)
-						value_bind_now(col->time, time_now_ms(), s, ++n);
-				}
-				rc = db_step(s);
-				rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		for (size_t i = 0; i < l->ncolumns; i++)
+			set[i] = set[i] || log_filled(&l->columns[i]);
+
+		sql = log_insert_sql(st, c, (size_t)(l - c->logs), set, &own);
+		if (own)
+			rc = db_prepare(ch.cn, own, &s);
+		else
+			rc = (s = conn_stmt(ch.cn, sql)) ? SQLITE_OK : conn_errcode(ch.cn);
+		if (rc == SQLITE_OK) {
+			db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
+			memset(set, 0, l->ncolumns * sizeof(*set));
+			cJSON_ArrayForEach(f, row) { /* a field given twice: the last one, as in a patch */
+				cJSON *val = NULL;
+				col = map_log_column(l, f->string);
+				if (strcmp(col->column, l->owner) == 0)
+					continue;
+				value_check(col, f, &val, NULL);
+				value_bind(col, val, s, (int)(col - l->columns) + 2);
+				cJSON_Delete(val);
+				set[col - l->columns] = true;
 			}
-			if (rc != SQLITE_OK) {
-				rc = entity_sqlerr(ch.cn, l->columns, l->ncolumns, rc, cause);
-				if (cause && *cause) {
-					char *inner = *cause;
-					*cause = xasprintf("line %d: %s", line, inner);
-					free(inner);
-				}
+			for (size_t i = 0; i < l->ncolumns; i++) {
+				col = &l->columns[i];
+				if (set[i] || !log_filled(col))
+					continue;
+				if (col->uuid) {
+					char uuid[37];
+					uuid_v4(uuid);
+					db_bind_text(s, (int)i + 2, uuid, -1, SQLITE_TRANSIENT);
+				} else
+					value_bind_now(col->time, time_now_ms(), s, (int)i + 2);
+			}
+			rc = db_step(s);
+			rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		}
+		if (rc != SQLITE_OK) {
+			rc = entity_sqlerr(ch.cn, l->columns, l->ncolumns, rc, cause);
+			if (cause && *cause) {
+				char *inner = *cause;
+				*cause = xasprintf("line %d: %s", line, inner);
+				free(inner);
 			}
 		}
-		db_finalize(s);
-		strbuf_release(&sql);
-		strbuf_release(&vals);
+		if (own)
+			db_finalize(s);
+		else if (s)
+			db_reset(s);
+		free(own);
 		if (rc)
 			goto out;
 	}
 out:
+	free(set);
 	return change_end(&ch, rc, cause);
 }
 

@@ -35,8 +35,9 @@ struct conn {
 	} cache[CONN_CACHE];
 };
 
-/* An UPDATE of some columns only (entity.c): made the first time a save
- * changes exactly those, kept as long as the store, like the rest. */
+/* An UPDATE of some columns only, or the INSERT of a log row that sets some
+ * (entity.c): made the first time a save changes exactly those, or a row
+ * sets them, kept as long as the store, like the rest. */
 struct coll_update {
 	uint64_t mask;            /* bit i: column i is set (?i+2, as in update) */
 	char *sql;
@@ -61,6 +62,8 @@ struct coll_sql {
 	char **log_rows;                 /* per log */
 	char **log_after;                /* per log: rows after an id, the id last */
 	char **log_search;               /* per log: rows matching an FTS query, or NULL */
+	struct coll_update **log_insert; /* per log: a row's INSERT per set of columns (entity.c);
+					  * protected by store.lock, freed by sql_release */
 	char **blob_list, **blob_get;    /* per blobs: names of an entity's files, one file's bytes */
 	char *table_q;                   /* quoted table name */
 	char *alloc_get, *alloc_put;     /* the key counter: last number (?1 name), set it (?1 name, ?2 n) */

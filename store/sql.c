@@ -205,6 +205,7 @@ static void sql_build_collection(const struct map_collection *c, struct coll_sql
 	q->log_rows = xcalloc(c->nlogs + 1, sizeof(char *));
 	q->log_after = xcalloc(c->nlogs + 1, sizeof(char *));
 	q->log_search = xcalloc(c->nlogs + 1, sizeof(char *));
+	q->log_insert = xcalloc(c->nlogs + 1, sizeof(*q->log_insert));
 	for (i = 0; i < c->nlogs; i++) {
 		const struct map_log *l = &c->logs[i];
 		q->log_rows[i] = sql_fmt("SELECT %c FROM %q WHERE %q = ?1 ORDER BY %q", l->columns, l->ncolumns,
@@ -392,6 +393,16 @@ static void sql_free_list(char **v)
 	free(v);
 }
 
+static void sql_free_updates(struct coll_update *u)
+{
+	while (u) {
+		struct coll_update *next = u->next;
+		free(u->sql);
+		free(u);
+		u = next;
+	}
+}
+
 void sql_release(store *st)
 {
 	if (!st->sql)
@@ -406,12 +417,7 @@ void sql_release(store *st)
 		free(q->all);
 		free(q->after);
 		free(q->update);
-		while (q->narrow) {
-			struct coll_update *u = q->narrow;
-			q->narrow = u->next;
-			free(u->sql);
-			free(u);
-		}
+		sql_free_updates(q->narrow);
 		free(q->delete);
 		free(q->table_q);
 		free(q->alloc_get);
@@ -434,9 +440,13 @@ void sql_release(store *st)
 		sql_free_list(q->blob_list);
 		sql_free_list(q->blob_get);
 		sql_free_list(q->log_after);
-		for (size_t j = 0; j < st->db->collections[i].nlogs; j++)
+		for (size_t j = 0; j < st->db->collections[i].nlogs; j++) {
 			free(q->log_search[j]);
+			if (q->log_insert)
+				sql_free_updates(q->log_insert[j]);
+		}
 		free(q->log_search);
+		free(q->log_insert);
 	}
 	free(st->sql);
 	free(st->audit_insert);

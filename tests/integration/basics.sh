@@ -48,6 +48,28 @@ else
 fi
 assert_eq "1" "$(sql "$fts")" "FTS index follows"
 
+note ">> of rows of forty shapes, one at a time: each row holds the fields it gave, a field given twice the last"
+# bit b of i gives field b (orchfs keeps 32 shapes' statements per log, then makes one per row)
+python3 - "$MNT/tasks/TASK-100/transcript.jsonl" > "$T/shapes.want" <<'PY'
+import json, sys
+fields = ["run_id", "role", "model", "input_tokens", "output_tokens", "message_uuid"]
+for i in range(40):
+    row = {"content": "shape %02d" % i}
+    for b, f in enumerate(fields):
+        if i >> b & 1:
+            row[f] = i if f.endswith("tokens") else "%s-%d" % (f, i)
+    with open(sys.argv[1], "a") as log:  # one open, one close, one transaction per row
+        log.write(json.dumps(row) + "\n")
+    print("|".join(str(row.get(f, "-")) for f in ["content"] + fields))
+PY
+printf '%s\n' '{"content":"given twice","model":"first","content":"shape 99","model":"last"}' >> "$MNT/tasks/TASK-100/transcript.jsonl"
+echo "shape 99|-|-|last|-|-|-" >> "$T/shapes.want"
+sql "SELECT content, coalesce(run_id, '-'), coalesce(role, '-'), coalesce(model, '-'),
+            coalesce(CAST(input_tokens AS TEXT), '-'), coalesce(CAST(output_tokens AS TEXT), '-'),
+            coalesce(message_uuid, '-')
+     FROM transcripts WHERE task_id = 'TASK-100' AND content LIKE 'shape %' ORDER BY id" > "$T/shapes.got"
+assert_eq "$(cat "$T/shapes.want")" "$(cat "$T/shapes.got")" "the rows of forty shapes as sqlite3 reads them"
+
 note "a collection reads as one JSON Lines stream, one open, one snapshot"
 assert_eq "TASK-100 running" "$(jq -r '"\(.id) \(.status)"' "$MNT/tasks.jsonl")" "jq over tasks.jsonl"
 assert_eq "$(sql "SELECT count(*) FROM bugs")" "$(wc -l < "$MNT/bugs.jsonl")" "one line per bug"

@@ -206,26 +206,28 @@ printf '{"title":"short"}\n' >"$B/BUG-001.json"
 stat_ok "$S" "bugs.jsonl size after a shorter save"
 sql "UPDATE bugs SET description = 'rewritten by sqlite3, at some length' WHERE id = 'BUG-001'"
 stat_ok "$S" "bugs.jsonl size after an update by sqlite3"
-sql "INSERT INTO bugs (id, title) VALUES ('BUG-600', 'inserted by sqlite3'), ('BUG-601', 'and another')"
+# (BUG-600 is the bug orchfs watch saw made, above)
+sql "INSERT INTO bugs (id, title) VALUES ('BUG-610', 'inserted by sqlite3'), ('BUG-611', 'and another')" ||
+	fail "sqlite3 could not insert BUG-610 and BUG-611"
 stat_ok "$S" "bugs.jsonl size after two inserts by sqlite3"
-sql "DELETE FROM bugs WHERE id = 'BUG-600'"
+sql "DELETE FROM bugs WHERE id = 'BUG-610'"
 stat_ok "$S" "bugs.jsonl size after a delete by sqlite3"
-rm "$B/BUG-601.json"
+rm "$B/BUG-611.json" || fail "rm BUG-611.json"
 stat_ok "$S" "bugs.jsonl size after rm (to .trash)"
-mv "$B/.trash/BUG-601.json" "$B/BUG-601.json"
+mv "$B/.trash/BUG-611.json" "$B/BUG-611.json" || fail "mv BUG-611.json back from .trash"
 stat_ok "$S" "bugs.jsonl size after mv back from .trash"
-sql "INSERT INTO bugs (id, title) VALUES ('BUG-600', 'the same key again')"
+sql "INSERT INTO bugs (id, title) VALUES ('BUG-610', 'the same key again')" || fail "sqlite3 could not insert BUG-610 again"
 stat_ok "$S" "bugs.jsonl size after a key came back"
-sql "UPDATE bugs SET title = 'one' WHERE id = 'BUG-600'; UPDATE bugs SET title = 'two, longer' WHERE id = 'BUG-600'"
+sql "UPDATE bugs SET title = 'one' WHERE id = 'BUG-610'; UPDATE bugs SET title = 'two, longer' WHERE id = 'BUG-610'"
 stat_ok "$S" "bugs.jsonl size after two updates of one row"
 sql "UPDATE bugs SET title = 'its feed row is deleted' WHERE id = 'BUG-001';
      DELETE FROM _orchfs_changes WHERE seq = (SELECT max(seq) FROM _orchfs_changes)"
 stat_ok "$S" "bugs.jsonl size after a change whose feed row was deleted"
 sql "DELETE FROM _orchfs_changes WHERE seq > (SELECT max(seq) - 2 FROM _orchfs_changes)"
-sql "UPDATE bugs SET title = 'after the feed lost rows' WHERE id = 'BUG-600'"
+sql "UPDATE bugs SET title = 'after the feed lost rows' WHERE id = 'BUG-610'"
 stat_ok "$S" "bugs.jsonl size after feed rows were deleted"
 assert_eq "$(sql "SELECT count(*) FROM bugs WHERE deleted_at IS NULL")" "$(wc -l <"$S")" "one line a live bug"
-sql "UPDATE bugs SET id = 'BUG-700' WHERE id = 'BUG-600'"
+sql "UPDATE bugs SET id = 'BUG-700' WHERE id = 'BUG-610'"
 stat_ok "$S" "bugs.jsonl size after sqlite3 changed a key (the feed names the new one only)"
 W=$MNT/worktrees.jsonl
 sql "INSERT INTO worktrees (id, path, port) VALUES ('wt-a', '/srv/a', 8401), ('wt-b', '/srv/b', 8402)"
@@ -242,8 +244,9 @@ stat_ok "$MNT/tasks.jsonl" "tasks.jsonl size after an update by sqlite3"
 note "a reader never sees a torn file while another process rewrites the row"
 echo '{"title":"torn","description":"short"}' > "$B/new"
 key=$(cat "$B/new")
-python3 - "$DB" "$key" > "$T/writer.out" 2>&1 <<'PY' &
-import sqlite3, subprocess, sys, time
+rm -f "$T/reads-enough"
+python3 - "$DB" "$key" "$T/reads-enough" > "$T/writer.out" 2>&1 <<'PY' &
+import os, sqlite3, subprocess, sys, time
 if sys.argv[1].startswith("postgres"):
     # psql, one autocommitted UPDATE at a time, each waited for
     p = subprocess.Popen(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", sys.argv[1]],
@@ -257,9 +260,11 @@ else:
     db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
     def update(text, key):
         db.execute("UPDATE bugs SET description = ? WHERE id = ?", (text, key))
-t = time.time() + 3
+# at least 3 s, and on until the reader has made 50 whole reads (at most 60 s:
+# a loaded machine reads slowly, and the check below needs reads to mean anything)
+t0 = time.time()
 i = 0
-while time.time() < t:
+while time.time() < t0 + 3 or (not os.path.exists(sys.argv[3]) and time.time() < t0 + 60):
     update("x" * (2000 if i % 2 else 10), sys.argv[2])
     i += 1
 print(i)
@@ -272,6 +277,7 @@ while kill -0 $WRITER 2>/dev/null; do
 	d=$(jq -r '.description | length' <<<"$out") || fail "a torn read: $(head -c 200 <<<"$out")"
 	case "$d" in 10 | 2000 | 5) ;; *) fail "description of length $d" ;; esac
 	reads=$((reads + 1))
+	[ "$reads" -ne 50 ] || : >"$T/reads-enough"
 done
 wait $WRITER
 echo "# $reads whole reads during $(cat "$T/writer.out") updates"
@@ -321,9 +327,14 @@ python3 - "$MNT" "$T/spill" "$DAEMON_PID" "$DB" > "$T/spill.out" 2>&1 <<'PY' || 
 import os, sqlite3, subprocess, sys, time
 mnt, spill, pid, db = sys.argv[1:]
 pg = db.startswith("postgres")
+def fd_target(f):
+    try:
+        return os.readlink("/proc/%s/fd/%s" % (pid, f))
+    except FileNotFoundError:  # closed since the listing
+        return ""
 def spilled():
     fds = os.listdir("/proc/%s/fd" % pid)
-    return [l for l in (os.readlink("/proc/%s/fd/%s" % (pid, f)) for f in fds) if l.startswith(spill + "/")]
+    return [l for l in map(fd_target, fds) if l.startswith(spill + "/")]
 def no_spill_left(what):
     for _ in range(100):  # RELEASE, which closes it, reaches the daemon after close() returns
         if not spilled():
