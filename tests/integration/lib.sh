@@ -36,14 +36,18 @@ fail() {
 
 note() { echo "# $*"; }
 
-sql() { sqlite3 -bail "$DB" "$@"; }
+# sql STATEMENTS: run by sqlite3 (psql on PostgreSQL), output as sqlite3's;
+# an error fails the test (sql_try when the test expects one)
+sql_try() { sqlite3 -bail "$DB" "$@"; }
+sql() { sql_try "$@" || fail "sqlite3 failed on: $(printf '%.300s' "$*")"; }
 if [ -n "${ORCHFS_TEST_PG:-}" ]; then
 	PG_NAME=t_$(printf %s "$TEST_NAME" | tr -c 'a-z0-9_' _)_$$
 	DB=$(sh "$(dirname "$0")/../../scripts/pg-server.sh" newdb "$PG_NAME" 2>"$T/pg-server.err") ||
 		{ cat "$T/pg-server.err" >&2; echo "FAIL: no PostgreSQL server (scripts/pg-server.sh)" >&2; exit 1; }
 	export ORCHFS_DB=$DB
 	# psql, printing as sqlite3 does: no header, columns split by |
-	sql() { printf '%s\n' "$@" | psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -d "$DB"; }
+	sql_try() { printf '%s\n' "$@" | psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -d "$DB"; }
+	sql() { sql_try "$@" || fail "psql failed on: $(printf '%.300s' "$*")"; }
 	# SQLite's group_concat(X [, SEP]) for the tests' own queries (a test
 	# database only; the product never calls it).
 	sql "CREATE FUNCTION test_group_concat_step(acc text, v anyelement, sep text) RETURNS text LANGUAGE sql IMMUTABLE
