@@ -285,19 +285,29 @@ int store_docs(store *st, const struct map_collection *c, store_row_fn fn, void 
 
 /* --- the write path --- */
 
-/* A copy of doc with secret fields masked, for the audit row's arguments. */
+/*
+ * A copy of doc with secret fields masked, for the audit row's arguments:
+ * every member of a secret field's name (a field given twice is given
+ * twice), whatever its type (a refused array or number holds a key too).
+ */
 static cJSON *entity_redact(const struct map_column *cols, size_t n, const cJSON *doc)
 {
-	cJSON *out = cJSON_Duplicate(doc, true);
+	cJSON *out = cJSON_Duplicate(doc, true), *v, *next;
 
-	for (size_t i = 0; i < n; i++) {
-		const cJSON *v;
-		if (!cols[i].secret || !(v = cJSON_GetObjectItemCaseSensitive(out, cols[i].name)) ||
-		    !cJSON_IsString(v))
+	for (v = cJSON_IsObject(out) ? out->child : NULL; v; v = next) {
+		bool secret = false;
+		next = v->next;
+		for (size_t i = 0; i < n && !secret; i++)
+			secret = cols[i].secret && v->string && strcmp(cols[i].name, v->string) == 0;
+		if (!secret || cJSON_IsNull(v))
 			continue;
-		char *m = value_mask(v->valuestring);
-		cJSON_ReplaceItemInObjectCaseSensitive(out, cols[i].name, cJSON_CreateString(m));
+		char *m = value_mask(cJSON_IsString(v) ? v->valuestring : "");
+		cJSON *masked = cJSON_CreateString(m);
 		free(m);
+		masked->string = v->string; /* the name moves to the masked value */
+		masked->type |= v->type & cJSON_StringIsConst;
+		v->string = NULL;
+		cJSON_ReplaceItemViaPointer(out, v, masked);
 	}
 	return out;
 }

@@ -786,6 +786,8 @@ echo "{\"api_key\":\"$KEY\",\"temperature\":9}" | close_errno "$P/p.json" >/dev/
 echo "{\"api_key\":\"$KEY\",\"colour\":1}" | close_errno "$P/p.json" >/dev/null
 echo "{\"api_key\":\"$KEY\" " | close_errno "$P/p.json" >/dev/null
 echo "{\"api_key\":\"$KEY\",\"provider_type\":7}" | close_errno "$P/q.json" excl >/dev/null
+echo "{\"api_key\":[\"$KEY\"]}" | close_errno "$P/p.json" >/dev/null           # refused: not a string
+printf '{"api_key":"sk-decoy-1111","api_key":"%s"}' "$KEY" > "$P/p.json"        # twice: the last is the key
 echo "{\"api_key\":\"$KEY\"}" | tee "$P/p.json" >/dev/null 2>&1          # tee is denied
 write_as "$BIN/agentq" "$P/p.json" <<<"{\"api_key\":\"$KEY\"}"               # agentq requires approval
 check_eq EACCES "$OUT" "a requires_approval tool writing user/providers/p.json"
