@@ -88,6 +88,31 @@ int store_errno(int rc)
 	}
 }
 
+static void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int store_readerr(struct conn *cn, int rc)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char last[256];
+	static int64_t last_ms;
+	int err = store_errno(rc);
+	const char *msg;
+	int64_t now;
+
+	if (err != -EIO)
+		return err;
+	msg = conn_errmsg(cn);
+	now = time_now_ms();
+	pthread_mutex_lock(&lock);
+	if (strncmp(last, msg, sizeof(last) - 1) != 0 || now - last_ms >= 1000) {
+		snprintf(last, sizeof(last), "%s", msg);
+		last_ms = now;
+		db_log("database %s: %s (reads fail with EIO)", cn->st->path, msg);
+	}
+	pthread_mutex_unlock(&lock);
+	return err;
+}
+
 int store_cause(char **cause, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -261,6 +286,9 @@ static int conn_open(store *st, bool create, sqlite3 **out)
 		return rc;
 	}
 	sqlite3_extended_result_codes(db, 1);
+	/* A "name" is a column, never a string: with SQLite's legacy fallback a
+	 * column a tool renamed or dropped while mounted read as its own name. */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, (int *)NULL);
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
 	rc = sqlite3_exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
 	if (rc == SQLITE_OK && st->sidecar)
@@ -300,7 +328,6 @@ static int64_t db_clock(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void db_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void db_log(const char *fmt, ...)
 {
 	va_list ap;

@@ -62,7 +62,7 @@ int entity_load_sql(struct conn *cn, const struct map_collection *c, const char 
 
 	*doc = NULL;
 	if (!s)
-		return store_errno(conn_errcode(cn));
+		return store_readerr(cn, conn_errcode(cn));
 	entity_bind_key(c, s, 1, key);
 	rc = db_step(s);
 	if (rc == SQLITE_ROW)
@@ -70,7 +70,7 @@ int entity_load_sql(struct conn *cn, const struct map_collection *c, const char 
 	db_reset(s);
 	if (rc == SQLITE_ROW)
 		return 0;
-	return rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+	return rc == SQLITE_DONE ? -ENOENT : store_readerr(cn, rc);
 }
 
 const char *entity_task(const struct map_collection *c, const char *key, const cJSON *doc)
@@ -105,13 +105,13 @@ int store_exists(store *st, const struct map_collection *c, const char *key)
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].exists)))
-		return store_errno(conn_errcode(cn));
+		return store_readerr(cn, conn_errcode(cn));
 	entity_bind_key(c, s, 1, key);
 	rc = db_step(s);
 	db_reset(s);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+	return rc == SQLITE_DONE ? 0 : store_readerr(cn, rc);
 }
 
 int store_count(store *st, const struct map_collection *c, int64_t *n)
@@ -123,11 +123,11 @@ int store_count(store *st, const struct map_collection *c, int64_t *n)
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].count)))
-		return store_errno(conn_errcode(cn));
+		return store_readerr(cn, conn_errcode(cn));
 	if ((rc = db_step(s)) == SQLITE_ROW)
 		*n = db_column_int64(s, 0);
 	db_reset(s);
-	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+	return rc == SQLITE_ROW ? 0 : store_readerr(cn, rc);
 }
 
 /* Run a one-parameter (or none) query and call fn with column 0 of each row. */
@@ -140,7 +140,7 @@ int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, 
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
-		return store_errno(conn_errcode(cn));
+		return store_readerr(cn, conn_errcode(cn));
 	if (param)
 		db_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
 	while ((rc = db_step(s)) == SQLITE_ROW) {
@@ -151,7 +151,7 @@ int entity_walk(store *st, const char *sql, const char *param, store_key_fn fn, 
 		}
 	}
 	db_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+	return rc == SQLITE_DONE ? 0 : store_readerr(cn, rc);
 }
 
 int store_list(store *st, const struct map_collection *c, store_key_fn fn, void *arg)
@@ -198,7 +198,7 @@ static int entity_rows(store *st, const char *sql, const char *param, const stru
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, sql)))
-		return store_errno(conn_errcode(cn));
+		return store_readerr(cn, conn_errcode(cn));
 	db_stream(s);
 	if (param)
 		db_bind_text(s, 1, param, -1, SQLITE_TRANSIENT);
@@ -212,7 +212,7 @@ static int entity_rows(store *st, const char *sql, const char *param, const stru
 		}
 	}
 	db_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+	return rc == SQLITE_DONE ? 0 : store_readerr(cn, rc);
 }
 
 int store_log_rows(store *st, const struct map_collection *c, const struct map_log *l, const char *key,
@@ -1359,7 +1359,7 @@ int store_blob_get(store *st, const struct map_collection *c, const struct map_b
 	if ((rc = conn_get(st, &cn)))
 		return rc;
 	if (!(s = conn_stmt(cn, st->sql[c->index].blob_get[b - c->blobs])))
-		return store_errno(conn_errcode(cn));
+		return store_readerr(cn, conn_errcode(cn));
 	db_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
 	db_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
 	if ((rc = db_step(s)) == SQLITE_ROW) {
@@ -1370,7 +1370,7 @@ int store_blob_get(store *st, const struct map_collection *c, const struct map_b
 			memcpy(*data, p, *len);
 		rc = 0;
 	} else {
-		rc = rc == SQLITE_DONE ? -ENOENT : store_errno(rc);
+		rc = rc == SQLITE_DONE ? -ENOENT : store_readerr(cn, rc);
 	}
 	db_reset(s);
 	return rc;

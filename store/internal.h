@@ -173,6 +173,11 @@ int store_errno(int sqlite_rc);
 int store_cause(char **cause, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* store_sqlerr - errno and cause for the connection's last error (or rc) */
 int store_sqlerr(struct conn *cn, int rc, char **cause);
+/* store_readerr - store_errno of a read, whose caller has no cause to give;
+ * an error that is nobody's input (EIO: the file no longer holds what the
+ * mapping says, e.g. a column a tool renamed while mounted) goes to the
+ * daemon's log with SQLite's message, at most once a second for the same one. */
+int store_readerr(struct conn *cn, int rc);
 /* store_conn_cause - errno and cause for conn_get's failure err */
 int store_conn_cause(store *st, int err, char **cause);
 /* sql_quote - "name" with embedded quotes doubled, appended to sb */

@@ -197,6 +197,19 @@ umount_fs || bad "orc: unmount"
 check_eq "$before" "$(schema "$FDB")" "orc: schema untouched"
 check_eq ok "$(fq "PRAGMA integrity_check")" "orc: integrity"
 
+# a tool that renames a column while mounted (its own migration): reads fail
+# with EIO and say why; they never show the column's name as its value
+mount_fs --schema orc "$FDB"
+k=$(fq "SELECT id FROM tasks ORDER BY id LIMIT 1")
+check_eq "$(fq "SELECT weight FROM tasks WHERE id = '$k'")" "$(jq -r .weight "$MNT/tasks/$k/task.json")" "orc: weight before the rename"
+fq "ALTER TABLE tasks RENAME COLUMN weight TO size"
+out=$(cat "$MNT/tasks/$k/task.json" 2>&1) && bad "orc: a read after a column was renamed succeeded: $out"
+check_contains "$out" "Input/output error" "orc: a read after a column was renamed"
+out=$(jq -r .weight "$MNT/tasks.jsonl" 2>&1) && bad "orc: tasks.jsonl after a column was renamed: $(head -c 200 <<<"$out")"
+check_contains "$(cat "$T/daemon.err")" "no such column: weight" "orc: the daemon's log says why"
+umount_fs || bad "orc: unmount after the rename"
+fq "ALTER TABLE tasks RENAME COLUMN size TO weight"
+
 # a file that is not what the mapping says is refused at mount time, clearly
 out=$("$ORCHFS" mount -f --schema tac "$FDB" "$MNT" 2>&1)
 check_rc 1 $? "mounting an orc.db as tac"
