@@ -58,6 +58,10 @@ static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 		*cause = xstrdup("invalid content: not UTF-8");
 		return -EINVAL;
 	}
+	if (json_nul_escape(data, len)) {
+		*cause = xstrdup("invalid content: a NUL character (U+0000) in a string cannot be stored");
+		return -EINVAL;
+	}
 	*out = cJSON_ParseWithLengthOpts(data, len, &end, false);
 	if (*out) {
 		for (p = end; p < data + len; p++)

@@ -86,6 +86,13 @@ int cmd_append(int argc, char **argv)
 	}
 	while ((n = getline(&line, &cap, stdin)) > 0) {
 		cJSON *row = cJSON_ParseWithLength(line, (size_t)n);
+		if (cJSON_IsObject(row) && json_nul_escape(line, (size_t)n)) {
+			cJSON_Delete(row);
+			cmd_error("line %d: a NUL character (U+0000) in a string cannot be stored",
+				  cJSON_GetArraySize(rows) + 1);
+			rc = -EINVAL;
+			break;
+		}
 		if (!cJSON_IsObject(row)) {
 			cJSON_Delete(row);
 			if (strspn(line, " \t\r\n") == (size_t)n)

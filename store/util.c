@@ -147,6 +147,24 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 	return p;
 }
 
+bool json_nul_escape(const char *s, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (!in_string) {
+			in_string = s[i] == '"';
+		} else if (s[i] == '"') {
+			in_string = false;
+		} else if (s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
+				return true;
+			i++; /* the escaped character, a quote or a backslash among them */
+		}
+	}
+	return false;
+}
+
 bool utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;

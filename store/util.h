@@ -40,6 +40,9 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 
 /* --- text --- */
 bool utf8_valid(const char *s, size_t len);
+/* json_nul_escape - does the JSON text s hold a string with \u0000 in it?
+ * (cJSON's strings end at a NUL: such a value would be cut short there) */
+bool json_nul_escape(const char *s, size_t len);
 
 /* --- time: milliseconds since the epoch, and ISO 8601 UTC text --- */
 int64_t time_now_ms(void);

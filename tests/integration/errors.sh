@@ -147,6 +147,15 @@ begin "a NUL byte: EINVAL"
 check_eq EINVAL "$(printf '{"title":"a\0b"}\n' | close_errno "$B/BUG-001.json")" "$CASE: close"
 refused bugs/BUG-001.json 'NUL'
 
+begin "\\u0000 in a string (a NUL character, which would cut the value short): EINVAL"
+check_eq EINVAL "$(echo '{"title":"nul\u0000inside"}' | close_errno "$B/BUG-001.json")" "$CASE: close"
+refused bugs/BUG-001.json 'NUL character \(U\+0000\) in a string'
+check_eq EINVAL "$(echo '{"labels":["a\u0000b"]}' | close_errno "$B/BUG-001.json")" "$CASE: close, in an array"
+
+begin "an escaped backslash before u0000 is text: saved as written"
+echo '{"description":"a \\u0000 b"}' > "$B/BUG-002.json" || bad "$CASE: close"
+check_eq 'a \u0000 b' "$(sql "SELECT description FROM bugs WHERE id = 'BUG-002'")" "$CASE: sqlite3"
+
 begin "hostile field names never reach SQL: EINVAL unknown field"
 check_eq EINVAL "$(echo '{"title\" = 1; DROP TABLE bugs;--":"x"}' | close_errno "$B/BUG-001.json")" "$CASE: close"
 refused bugs/BUG-001.json 'unknown field'
