@@ -53,10 +53,12 @@ void fs_set_session(fs *f, struct fuse_session *se);
  * since its close() can no longer reach the daemon (it fails ENOTCONN). */
 void fs_stop(fs *f, const char *why);
 
-/* fs_watch_start - follow other writers' commits and drop what the kernel
- * caches of the rows they change (a thread; needs the session, after mount);
- * until it runs, nothing is cached. fs_watch_stop ends it (before unmount). */
-int fs_watch_start(fs *f);
+/* fs_watch_start - a thread (needs the session, after mount) that lets go of
+ * a database replaced or removed under the mount at once, and with follow
+ * (--cache) also follows other writers' commits and drops what the kernel
+ * caches of the rows they change; until it runs, nothing is cached.
+ * fs_watch_stop ends it (before unmount). */
+int fs_watch_start(fs *f, bool follow);
 void fs_watch_stop(fs *f);
 
 #endif

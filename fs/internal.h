@@ -93,7 +93,8 @@ struct fs {
 	struct newkey *newkeys;    /* protected by lock */
 	struct handle *handles;    /* open files, protected by lock */
 	struct dirhandle *dirs;    /* open directories, protected by lock */
-	struct watch *watch;       /* the cache invalidator, or NULL (watch.c) */
+	struct watch *watch;       /* the watcher of the databases' paths, or NULL (watch.c) */
+	bool follow;               /* it follows commits and drops what the kernel caches (--cache) */
 	struct cache *cache;       /* renderings kept while the database is unchanged, or NULL */
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */

@@ -192,7 +192,7 @@ double fs_entry_timeout(fs *f, const char *path)
 	/* Names backed by rows are cached and dropped by the watcher when the
 	 * rows change; names that are not (scratch files, .error, new, search
 	 * results) are asked for every time. */
-	if (!f->watch || node_resolve(f, path, &n))
+	if (!f->watch || !f->follow || node_resolve(f, path, &n))
 		return 0;
 	switch (n.kind) {
 	case NODE_SCRATCH:

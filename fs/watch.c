@@ -16,6 +16,13 @@
  * never inside a request handler, so they cannot deadlock against the
  * request that caused them. The mount's own changes come through the same
  * feed: one mechanism for every writer.
+ *
+ * Without --cache the kernel keeps nothing and the thread only watches the
+ * databases' paths (files made, moved or removed in their directories): a
+ * database replaced or removed under the mount is let go at once
+ * (store_look), with its -wal and -shm, rather than at the next request
+ * that reaches the store - until then the old log would sit at the path for
+ * the next process that opens the new file to pair with it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +49,7 @@ struct watch {
 	pthread_t thread;
 	int ifd;         /* inotify on the databases' directories */
 	int stop[2];     /* a pipe: a byte stops the thread */
+	bool follow;     /* follow commits and drop the kernel's entries (--cache) */
 	struct watch_store *w; /* per store */
 };
 
@@ -182,17 +190,21 @@ static void *watch_thread(void *arg)
 		if (w->ifd >= 0 && (p[1].revents & POLLIN))
 			while (read(w->ifd, buf, sizeof(buf)) > 0)
 				; /* drain: which file changed does not matter, the stores say what */
-		for (size_t i = 0; i < w->f->nstores; i++)
-			watch_store(w, i);
+		for (size_t i = 0; i < w->f->nstores; i++) {
+			store_look(w->f->stores[i]);
+			if (w->follow)
+				watch_store(w, i);
+		}
 	}
 	return NULL;
 }
 
-int fs_watch_start(fs *f)
+int fs_watch_start(fs *f, bool follow)
 {
 	struct watch *w = xcalloc(1, sizeof(*w));
 
 	w->f = f;
+	w->follow = follow;
 	w->w = xcalloc(f->nstores, sizeof(*w->w));
 	if (pipe2(w->stop, O_CLOEXEC) < 0) {
 		free(w->w);
@@ -205,14 +217,16 @@ int fs_watch_start(fs *f)
 		store *st = f->stores[i];
 		w->w[i].version = -1;
 		w->w[i].gen = store_generation(st);
-		if (store_has_changes(st)) {
+		if (follow && store_has_changes(st)) {
 			/* Start from now: the kernel has cached nothing older. */
 			store_data_version(st, &w->w[i].version);
 			store_changes_last(st, &w->w[i].seq);
 		}
 		node_split(store_path(st), &dir, &name);
 		if (w->ifd >= 0)
-			inotify_add_watch(w->ifd, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+			inotify_add_watch(w->ifd, dir,
+					  IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE |
+						  (follow ? IN_MODIFY | IN_CLOSE_WRITE : 0));
 		free(dir);
 		free(name);
 	}
@@ -226,6 +240,7 @@ int fs_watch_start(fs *f)
 		return -EAGAIN;
 	}
 	f->watch = w;
+	f->follow = follow;
 	return 0;
 }
 
@@ -245,4 +260,5 @@ void fs_watch_stop(fs *f)
 	free(w->w);
 	free(w);
 	f->watch = NULL;
+	f->follow = false;
 }

@@ -252,11 +252,13 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	mounted = true;
-	/* Off by default: a daemon killed while the kernel holds one of its
-	 * invalidations waiting on a directory lock cannot finish dying, and
-	 * its mount hangs until the connection is aborted (fusectl). */
-	if (cache && fs_watch_start(f) < 0)
-		fprintf(stderr, "orchfs: cannot start the watcher; nothing will be cached\n");
+	/* Following commits is off by default: a daemon killed while the kernel
+	 * holds one of its invalidations waiting on a directory lock cannot
+	 * finish dying, and its mount hangs until the connection is aborted
+	 * (fusectl). Watching the database's path is always on. */
+	if (fs_watch_start(f, cache) < 0)
+		fprintf(stderr, "orchfs: cannot start the watcher; %s\n",
+			cache ? "nothing will be cached" : "a replaced database is let go at the next request");
 	if (report >= 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC), log;
 		logpath = xasprintf("%s/orchfs.log", p->dir ? p->dir : "/tmp");

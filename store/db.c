@@ -1201,6 +1201,26 @@ bool store_readonly(const store *st)
 	return st->flags & STORE_READONLY;
 }
 
+void store_look(store *st)
+{
+	if (st->pg)
+		return;
+	pthread_mutex_lock(&st->move_lock);
+	db_look(st);
+	pthread_mutex_unlock(&st->move_lock);
+}
+
+void db_glance(store *st)
+{
+	struct conn *cn = pthread_getspecific(st->key);
+
+	if (st->pg || db_clock() - __atomic_load_n(&st->checked_ms, __ATOMIC_RELAXED) < CHECK_MS ||
+	    (cn && !conn_idle(cn)) || pthread_mutex_trylock(&st->move_lock) != 0)
+		return;
+	db_look(st);
+	pthread_mutex_unlock(&st->move_lock);
+}
+
 unsigned store_generation(const store *st)
 {
 	return __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);

@@ -101,6 +101,10 @@ bool store_readonly(const store *st);
  * served because its path names another file, or none (a database replaced
  * or removed under it): whatever was cached of the old file is stale. */
 unsigned store_generation(const store *st);
+/* store_look - look now whether the path still names the file served, and
+ * let a replaced or removed one go at once (db.c); requests look on their
+ * own at most every 10 ms, and only when they come. SQLite only. */
+void store_look(store *st);
 
 /* store_data_version - a number that changes whenever any connection (ours or
  * another process's) commits to the file; for cache invalidation. */

@@ -180,4 +180,24 @@ note "$before writes acknowledged before the replacement, $after after, $(grep -
 check_eq ok "$(sql "PRAGMA integrity_check")" "integrity_check of the new file after the storm"
 check_eq ok "$(sqlite3 "$T/storm-old.db" "PRAGMA integrity_check")" "integrity_check of the old file after the storm"
 
+# ---------------------------------------------------------------------------
+note "6. a backup restored with mv while no request reaches the mount: let go at once, with its log"
+# The old file's -wal stayed at the path until a request came, and the next
+# process to open the restored file (sqlite3 here, an orchestrator in life)
+# paired it with that log: the restore was undone, or the file corrupted.
+check_eq OK "$(write bugs/new '{"title":"as backed up"}')" "a create"
+key=$(cat "$MNT/bugs/new")
+sql ".backup '$T/backup6.db'"
+check_eq OK "$(write "bugs/$key.json" '{"title":"changed after the backup"}')" "a save after the backup"
+check_eq "changed after the backup" "$(jq -r .title "$MNT/bugs/$key.json")" "read"
+check_eq "changed after the backup" "$(jq -r .title "$MNT/bugs/$key.json")" "read again (kept by the cache)"
+mv "$T/backup6.db" "$DB"
+sleep 0.5 # nothing asks the mount: the watcher alone sees the path change
+check_eq "as backed up" "$(sqlite3 -bail "$DB" "SELECT title FROM bugs WHERE id = '$key'")" \
+	"sqlite3 opening the restored file reads the backup"
+check_eq ok "$(sqlite3 -bail "$DB" "PRAGMA integrity_check")" "integrity_check of the restored file"
+check_eq "as backed up" "$(jq -r .title "$MNT/bugs/$key.json")" "the mount reads the backup"
+check_eq OK "$(write "bugs/$key.json" '{"title":"saved to the restored file"}')" "a save after the restore"
+check_eq "saved to the restored file" "$(sqlite3 -bail "$DB" "SELECT title FROM bugs WHERE id = '$key'")" "it is in the restored file"
+
 umount_fs || fail "clean unmount"
