@@ -146,7 +146,7 @@ int fs_permit(fs *f, const char *path, const struct node *n, const struct fs_act
 		args = cJSON_CreateObject();
 		cJSON_ArrayForEach(m, payload) {
 			const cJSON *old = cJSON_GetObjectItemCaseSensitive(cur, m->string);
-			if (!old || !cJSON_Compare(old, m, true))
+			if (!old || !json_equal(old, m))
 				cJSON_AddItemReferenceToObject(args, m->string, (cJSON *)m);
 		}
 		free(reason);

@@ -381,7 +381,7 @@ static int entity_apply(struct conn *cn, const struct map_collection *c, cJSON *
 		if (col->readonly) {
 			if (!cur || col->type == MAP_REVISION)
 				continue; /* creating: ignored; revision: checked by the caller */
-			if (!cJSON_Compare(old, p, true))
+			if (!json_equal(old, p))
 				return store_cause(cause, -EINVAL, "%s: read-only field cannot be changed",
 						   col->name);
 			continue;
@@ -537,8 +537,8 @@ static int entity_update_row(struct conn *cn, const struct map_collection *c, co
 		if (col == c->key || col->type == MAP_CREATED)
 			continue;
 		if (col->type == MAP_UPDATED || col->type == MAP_REVISION ||
-		    !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(work, col->name),
-				   cJSON_GetObjectItemCaseSensitive(cur, col->name), true))
+		    !json_equal(cJSON_GetObjectItemCaseSensitive(work, col->name),
+				   cJSON_GetObjectItemCaseSensitive(cur, col->name)))
 			mask |= UINT64_C(1) << i;
 	}
 	sql = entity_update_sql(cn->st, c, mask);
@@ -757,7 +757,7 @@ static int entity_edit(struct change *ch, const struct map_collection *c, const 
 	work = cJSON_Duplicate(cur, true);
 	if ((rc = entity_apply(ch->cn, c, work, cur, patch, cause)))
 		goto out;
-	if (cJSON_Compare(work, cur, true)) {
+	if (json_equal(work, cur)) {
 		ch->row.result = "unchanged";
 		ch->after = entity_redact(c->columns, c->ncolumns, cur);
 		goto out;
@@ -797,7 +797,7 @@ static int entity_resave(struct change *ch, const struct map_collection *c, cons
 		const struct map_column *col = &c->columns[i];
 		const cJSON *was = cJSON_GetObjectItemCaseSensitive(base, col->name);
 		const cJSON *sent = cJSON_GetObjectItemCaseSensitive(patch, col->name);
-		if (col->readonly && sent && was && cJSON_Compare(sent, was, true))
+		if (col->readonly && sent && was && json_equal(sent, was))
 			cJSON_DeleteItemFromObjectCaseSensitive(patch, col->name);
 	}
 	if (c->revision && cJSON_GetObjectItemCaseSensitive(patch, c->revision->name))
@@ -1288,7 +1288,24 @@ static int entity_link(store *st, const struct map_collection *c, const struct m
 		goto out;
 	}
 	if (link && r->unique && move) {
-		/* Moving: leave the entity that has the target now, in this transaction. */
+		/* Moving: the entity that has the target now, for the audit row
+		 * (undo moves it back there), ... */
+		if (!(s = conn_stmt(ch.cn, q->rel_reverse[r - c->relations]))) {
+			rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
+			goto out;
+		}
+		db_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
+		while ((rc = db_step(s)) == SQLITE_ROW) {
+			const char *had = (const char *)db_column_text(s, 0);
+			if (had && strcmp(had, key) != 0 && !cJSON_GetObjectItemCaseSensitive(ch.args, "from"))
+				cJSON_AddStringToObject(ch.args, "from", had);
+		}
+		db_reset(s);
+		if (rc != SQLITE_DONE) {
+			rc = store_sqlerr(ch.cn, rc, cause);
+			goto out;
+		}
+		/* ... which it leaves, in this transaction */
 		if (!(s = conn_stmt(ch.cn, q->rel_release[r - c->relations]))) {
 			rc = store_sqlerr(ch.cn, conn_errcode(ch.cn), cause);
 			goto out;

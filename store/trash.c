@@ -157,7 +157,7 @@ cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, 
 	/* the newest move of it to .trash/ was this process's, a moment ago, and
 	 * the entity is still as that move left it */
 	if (best && best->pid == who->pid && trash_clock() - best->at_ms <= TRASH_RESAVE_MS &&
-	    cJSON_Compare(best->trashed, now, true))
+	    json_equal(best->trashed, now))
 		doc = cJSON_Duplicate(best->before, true);
 	pthread_mutex_unlock(&st->lock);
 	return doc;

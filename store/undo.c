@@ -7,7 +7,8 @@
  * change, made through the same validated calls and audited like any other
  * (operation "undo"), in one transaction: an update is reversed by a patch
  * back to the document before, a create by a delete, a delete by a create
- * and its links (those whose other end still exists), a link by an unlink.
+ * and its links (those whose other end still exists), a link by an unlink
+ * (a move, by a move back to the entity it left: "from" in its arguments).
  * It is refused, changing nothing, when the entity changed again since the
  * audited change: undo never overwrites a later change.
  */
@@ -44,7 +45,7 @@ static bool undo_same_revision(const struct map_collection *c, const cJSON *cur,
 	if (c->created) {
 		a = cJSON_GetObjectItemCaseSensitive(cur, c->created->name);
 		b = cJSON_GetObjectItemCaseSensitive(after, c->created->name);
-		if (!cJSON_Compare(a, b, true))
+		if (!json_equal(a, b))
 			return false;
 	}
 	if (!c->revision)
@@ -118,9 +119,12 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 	} else if (strcmp(op, "link") == 0 || strcmp(op, "unlink") == 0) {
 		const cJSON *rel = cJSON_GetObjectItemCaseSensitive(args, "relation");
 		const cJSON *target = cJSON_GetObjectItemCaseSensitive(args, "target");
+		const cJSON *was = cJSON_GetObjectItemCaseSensitive(args, "from"); /* a move: where it was */
 		const struct map_relation *r = cJSON_IsString(rel) ? undo_relation(c, rel->valuestring) : NULL;
 		if (!r || !cJSON_IsString(target))
 			rc = store_cause(cause, -EINVAL, "the audit row does not say which link");
+		else if (strcmp(op, "link") == 0 && cJSON_IsString(was))
+			rc = store_link(st, c, r, was->valuestring, target->valuestring, true, who, cause);
 		else if (strcmp(op, "link") == 0)
 			rc = store_unlink(st, c, r, key, target->valuestring, who, cause);
 		else
@@ -149,6 +153,40 @@ static cJSON *undo_json(dbstmt *s, int i)
 	const char *t = (const char *)db_column_text(s, i);
 
 	return t ? cJSON_Parse(t) : NULL;
+}
+
+/*
+ * A delete leaves no revision to compare: whether the entity changed again
+ * since audit row id (made again and changed, deleted again) is in the
+ * audit log, as a later change of the same key. 0, or -ESTALE with *cause.
+ */
+static int undo_later(store *st, struct conn *cn, int64_t id, const struct map_collection *c, const char *key,
+		      char **cause)
+{
+	struct strbuf sql = STRBUF_INIT;
+	dbstmt *s = NULL;
+	int rc;
+
+	strbuf_addstr(&sql, "SELECT id FROM ");
+	strbuf_addstr(&sql, st->audit_q);
+	strbuf_addstr(&sql, " WHERE id > ?1 AND collection = ?2 AND entity_key = ?3"
+			    " AND status IN ('success', 'approved') ORDER BY id LIMIT 1");
+	if ((rc = db_prepare(cn, sql.buf, &s)) != SQLITE_OK) {
+		rc = store_sqlerr(cn, rc, cause);
+		goto out;
+	}
+	db_bind_int64(s, 1, id);
+	db_bind_text(s, 2, c->dir, -1, SQLITE_STATIC);
+	db_bind_text(s, 3, key, -1, SQLITE_STATIC);
+	if ((rc = db_step(s)) == SQLITE_ROW)
+		rc = store_cause(cause, -ESTALE, "%s/%s changed again since (audit/%lld): not undone", c->dir, key,
+				 (long long)db_column_int64(s, 0));
+	else
+		rc = rc == SQLITE_DONE ? 0 : store_sqlerr(cn, rc, cause);
+out:
+	db_finalize(s);
+	strbuf_release(&sql);
+	return rc;
 }
 
 int store_undo(store *st, int64_t id, const struct store_actor *who, char **cause)
@@ -196,6 +234,8 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 	before = undo_json(s, 4);
 	after = undo_json(s, 5);
 	args = undo_json(s, 6);
+	if ((strcmp(op, "delete") == 0 || strcmp(op, "purge") == 0) && (rc = undo_later(st, cn, id, c, key, cause)))
+		goto out;
 	cn->nested++;
 	rc = undo_apply(st, op, c, key, before, after, args, who, cause);
 	cn->nested--;

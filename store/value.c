@@ -292,6 +292,48 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 	return 0;
 }
 
+bool json_equal(const cJSON *a, const cJSON *b)
+{
+	const cJSON *x, *y;
+	int n = 0;
+
+	if (!a || !b || (a->type & 0xff) != (b->type & 0xff))
+		return false;
+	if (a == b)
+		return true;
+	switch (a->type & 0xff) {
+	case cJSON_False:
+	case cJSON_True:
+	case cJSON_NULL:
+		return true;
+	case cJSON_Number:
+		return a->valuedouble == b->valuedouble;
+	case cJSON_String:
+	case cJSON_Raw:
+		return a->valuestring && b->valuestring && strcmp(a->valuestring, b->valuestring) == 0;
+	case cJSON_Array:
+		for (x = a->child, y = b->child; x && y; x = x->next, y = y->next)
+			if (!json_equal(x, y))
+				return false;
+		return !x && !y;
+	case cJSON_Object:
+		/* each member of a has its value in b, and b has no other names:
+		 * values are compared one way only */
+		cJSON_ArrayForEach(x, a) {
+			n++;
+			if (!json_equal(x, cJSON_GetObjectItemCaseSensitive(b, x->string)))
+				return false;
+		}
+		cJSON_ArrayForEach(y, b) {
+			if (--n < 0 || !cJSON_GetObjectItemCaseSensitive(a, y->string))
+				return false;
+		}
+		return n == 0;
+	default:
+		return false;
+	}
+}
+
 cJSON *json_merge_patch(cJSON *target, const cJSON *patch)
 {
 	const cJSON *p;

@@ -33,6 +33,32 @@ assert_contains "$(cat "$T/commit.out")" "rule no-secrets: keys.txt:2:" "the ref
 [ -e "$T/old-hook-ran" ] || fail "the hook that was there did not run"
 git -C "$R" reset -q
 
+note "a file whose name is not ASCII is checked too (git quotes such names)"
+if commit "clés.txt" "aws = AKIAABCDEFGHIJKLMNOP" "add keys, non-ASCII name"; then fail "a key in clés.txt went through"; fi
+assert_contains "$(cat "$T/commit.out")" "rule no-secrets: clés.txt:1:" "the refusal names clés.txt"
+git -C "$R" reset -q
+
+note "a pattern anchored with ^ matches at the start of an added line"
+echo '{"name":"No TODO lines","rule_type":"style","severity":"error","config":{"pattern":"^TODO"}}' > "$MNT/rules/no-todo.json"
+if commit notes.txt "keep
+TODO fix this" "a TODO line"; then fail "a line starting with TODO went through"; fi
+assert_contains "$(cat "$T/commit.out")" "rule no-todo: notes.txt:2: TODO fix this" "the refusal of the TODO line"
+git -C "$R" reset -q
+commit notes.txt "a TODO in the middle is fine" "TODO not at the start" || fail "^TODO matched mid-line: $(cat "$T/commit.out")"
+echo '{"enabled":false}' > "$MNT/rules/no-todo.json"
+
+note "a rule's paths are matched against the staged name, not expanded against the files in the directory"
+echo '{"name":"No debugger","rule_type":"style","severity":"error","config":{"pattern":"debugger","paths":["src/*/*.ts"]}}' > "$MNT/rules/no-debugger.json"
+mkdir -p "$R/src/x" "$R/src/a"
+echo "ok" > "$R/src/x/y.ts"
+(cd "$R" && git add src/x/y.ts && git commit -q -m "y.ts" > "$T/commit.out" 2>&1) || fail "a clean src/x/y.ts was refused: $(cat "$T/commit.out")"
+if (cd "$R" && printf 'debugger;\n' > src/a/b.ts && git add src/a/b.ts && git commit -q -m "b.ts" > "$T/commit.out" 2>&1); then
+	fail "debugger in src/a/b.ts went through while src/x/y.ts exists"
+fi
+assert_contains "$(cat "$T/commit.out")" "rule no-debugger: src/a/b.ts:1:" "the refusal names src/a/b.ts"
+git -C "$R" reset -q
+echo '{"enabled":false}' > "$MNT/rules/no-debugger.json"
+
 note "a clean commit goes through; a warning rule warns"
 commit clean.txt "nothing to see" "clean" || fail "a clean commit was refused: $(cat "$T/commit.out")"
 commit app.js "console.log('hi')" "add app" || fail "a warning blocked: $(cat "$T/commit.out")"

@@ -113,6 +113,11 @@ assert_eq "wt1" "$(ls "$MNT/worktrees/by-zone/zone-b")" "worktrees/by-zone follo
 rm "$MNT/tasks/TASK-001/deps/TASK-002"
 assert_eq "0" "$(sql "SELECT count(*) FROM task_dependencies")" "rm unlinked"
 assert_eq "$((a0 + 5))" "$(audit_count)" "one audit row per ln, mv and rm"
+M=$(sql "SELECT max(id) FROM tool_executions WHERE operation = 'link' AND entity_key = 'zone-b'")
+assert_eq "zone-a" "$(jq -r .arguments.from "$MNT/audit/$M.json")" "the move's audit row names the zone it left"
+"$ORCHFS" undo "$M" >/dev/null || fail "orchfs undo of the move"
+assert_eq "wt1|zone-a" "$(sql "SELECT worktree_id, zone_id FROM worktree_zones")" "undo of the move put it back in zone-a"
+mv "$MNT/worktrees/wt1.json" "$MNT/zones/zone-b/worktrees/" || fail "mv to zone-b again"
 
 note "relations and views follow sqlite3 too"
 sql "INSERT INTO task_dependencies (task_id, depends_on) VALUES ('TASK-002', 'TASK-001')"

@@ -729,6 +729,23 @@ check_contains "$out" "changed" "$CASE: the message"
 unchanged
 check_eq 3 "$(bug BUG-004 priority)" "$CASE: the later change is kept"
 
+begin "undo of a delete is refused once the key was made and deleted again since"
+echo '{"name":"v1","rule_type":"style","config":{"v":1}}' > "$MNT/rules/rr.json" || bad "$CASE: create v1"
+rm "$MNT/rules/rr.json" || bad "$CASE: rm v1"
+D1=$(last_audit)
+echo '{"name":"v2","rule_type":"style","config":{"v":2}}' > "$MNT/rules/rr.json" || bad "$CASE: create v2"
+echo '{"config":{"v":3}}' > "$MNT/rules/rr.json" || bad "$CASE: change v2"
+rm "$MNT/rules/rr.json" || bad "$CASE: rm v2"
+D2=$(last_audit)
+S0=$(state)
+rc=0; out=$("$ORCHFS" undo "$D1" 2>&1) || rc=$?
+check_rc 1 "$rc" "$CASE: orchfs undo $D1"
+check_contains "$out" "rules/rr changed again since" "$CASE: the message"
+unchanged
+out=$("$ORCHFS" undo "$D2" 2>&1) || bad "$CASE: orchfs undo $D2, the last delete: $out"
+check_eq '{"name":"v2","config":{"v":3}}' "$(jq -c '{name, config}' "$MNT/rules/rr.json")" "$CASE: the last version is back"
+rm "$MNT/rules/rr.json" || bad "$CASE: rm again"
+
 begin "undo of a refused change is refused"
 R=$(sql "SELECT max(id) FROM tool_executions WHERE status = 'denied' AND collection = 'bugs'")
 rc=0; out=$("$ORCHFS" undo "$R" 2>&1) || rc=$?

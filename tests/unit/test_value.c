@@ -344,12 +344,49 @@ static void test_mask(void)
 	free(s);
 }
 
+/* json_equal of two JSON texts */
+static bool equal(const char *a, const char *b)
+{
+	cJSON *x = cJSON_Parse(a), *y = cJSON_Parse(b);
+	bool same = x && y && json_equal(x, y);
+
+	cJSON_Delete(x);
+	cJSON_Delete(y);
+	return same;
+}
+
+static void test_equal(void)
+{
+	struct strbuf deep = STRBUF_INIT;
+
+	CHECK(equal("{\"a\":1,\"b\":[1,2,{\"c\":null}]}", "{\"b\":[1,2,{\"c\":null}],\"a\":1}"));
+	CHECK(!equal("{\"a\":1}", "{\"a\":1,\"b\":2}"));
+	CHECK(!equal("{\"a\":1,\"b\":2}", "{\"a\":1}"));
+	CHECK(!equal("{\"a\":1,\"a\":1}", "{\"a\":1,\"b\":1}")); /* a name given twice */
+	CHECK(!equal("{\"a\":1,\"b\":1}", "{\"a\":1,\"a\":1}"));
+	CHECK(!equal("[1,2]", "[2,1]"));
+	CHECK(!equal("[1,2]", "[1,2,3]"));
+	CHECK(!equal("1", "\"1\""));
+	CHECK(!equal("0.30000000000000004", "0.3")); /* a double apart by one unit in the last place */
+	CHECK(equal("true", "true") && !equal("true", "false") && equal("null", "null"));
+	CHECK(!json_equal(NULL, NULL));
+	/* a hundred levels of equal objects: cJSON_Compare would take 2^100 steps */
+	for (int i = 0; i < 100; i++)
+		strbuf_addstr(&deep, "{\"a\":");
+	strbuf_addstr(&deep, "1");
+	for (int i = 0; i < 100; i++)
+		strbuf_addstr(&deep, "}");
+	CHECK(equal(deep.buf, deep.buf));
+	strbuf_release(&deep);
+}
+
 int main(void)
 {
 	struct mapping *m = NULL;
 	char *cause = NULL;
 
 	test_merge_patch();
+	test_equal();
 	if (map_load_builtin("native", &m, &cause) == 0)
 		test_check(m);
 	else
