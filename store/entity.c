@@ -438,8 +438,69 @@ static void entity_last_writer(struct conn *cn, const struct map_collection *c, 
 	db_reset(s);
 }
 
+/* The revision a row's document (an audit row's before or after) holds, or -1. */
+static double entity_doc_revision(const struct map_collection *c, const char *json)
+{
+	cJSON *doc = json ? cJSON_Parse(json) : NULL;
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, c->revision->name);
+	double v = cJSON_IsNumber(r) ? r->valuedouble : -1;
+
+	cJSON_Delete(doc);
+	return v;
+}
+
+/*
+ * Were all the changes since revision want made by the writer itself, who
+ * (the same process: its pid and name)? Then a document it sends with
+ * revision want is no stale edit: it is its own earlier save, still in an
+ * editor's buffer (vim's second :w, a program that saves, fsyncs and
+ * saves again), and holds what those saves changed. Asked of the audit
+ * log: each revision after want, up to have, was made by one audited
+ * change of who's (before want + k - 1, after want + k). A revision made by
+ * anyone else, or by a writer that leaves no audit row (sqlite3), or one
+ * the log no longer holds, leaves the edit stale. *base: the document at
+ * revision want, as the first of those changes found it (its before), whose
+ * read-only fields (updated_at) the writer's document still holds.
+ */
+#define OWN_REVISIONS_MAX 64 /* saves of one session looked back at */
+static bool entity_own_revisions(struct conn *cn, const struct map_collection *c, const char *key, double want,
+				 double have, const struct store_actor *who, cJSON **base)
+{
+	struct strbuf sql = STRBUF_INIT;
+	dbstmt *s = NULL;
+	double need = have;
+
+	if (!who || !who->tool || !cn->st->audit_q || cn->st->db->sidecar || have - want > OWN_REVISIONS_MAX)
+		return false;
+	strbuf_addstr(&sql, "SELECT pid, tool_name, before_json, after_json FROM ");
+	strbuf_addstr(&sql, cn->st->audit_q);
+	strbuf_addf(&sql, " WHERE collection = ?1 AND entity_key = ?2 AND status IN ('success', 'approved')"
+			  " ORDER BY id DESC LIMIT %d", 4 * OWN_REVISIONS_MAX);
+	if (db_prepare(cn, sql.buf, &s) == SQLITE_OK) {
+		db_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
+		db_bind_text(s, 2, key, -1, SQLITE_STATIC);
+		while (need > want && db_step(s) == SQLITE_ROW) {
+			double after = entity_doc_revision(c, (const char *)db_column_text(s, 3));
+			double before = entity_doc_revision(c, (const char *)db_column_text(s, 2));
+			const char *tool = (const char *)db_column_text(s, 1);
+			if (after <= want)
+				break; /* past the revision it read: a revision was made by no audited change */
+			if (after != need || before != need - 1)
+				continue; /* made no revision (unchanged, a link) */
+			if (db_column_int64(s, 0) != who->pid || !tool || strcmp(tool, who->tool) != 0)
+				break; /* someone else's */
+			if (--need == want)
+				*base = cJSON_Parse((const char *)db_column_text(s, 2));
+		}
+	}
+	db_finalize(s);
+	strbuf_release(&sql);
+	return need == want && *base;
+}
+
 static int entity_check_revision(struct conn *cn, const struct map_collection *c, const char *key,
-				 const cJSON *cur, const cJSON *patch, char **cause)
+				 const cJSON *cur, const cJSON *patch, const struct store_actor *writer, cJSON **base,
+				 char **cause)
 {
 	const cJSON *want, *have;
 	char who[96];
@@ -465,6 +526,13 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 		return store_cause(cause, -EINVAL, "%s: expected an integer", c->revision->name);
 	if (!cJSON_IsNumber(have) || want->valuedouble == have->valuedouble)
 		return 0;
+	if (want->valuedouble < have->valuedouble && base &&
+	    entity_own_revisions(cn, c, key, want->valuedouble, have->valuedouble, writer, base))
+		return 0;
+	if (base) {
+		cJSON_Delete(*base);
+		*base = NULL;
+	}
 	if (want->valuedouble < have->valuedouble) {
 		const cJSON *at = c->updated ? cJSON_GetObjectItemCaseSensitive(cur, c->updated->name) : NULL;
 		entity_last_writer(cn, c, key, who, sizeof(who));
@@ -747,13 +815,26 @@ out:
 static int entity_edit(struct change *ch, const struct map_collection *c, const char *key, const cJSON *patch,
 		       const cJSON *cur, char **cause)
 {
-	cJSON *work;
+	cJSON *work = NULL, *base = NULL, *trimmed = NULL;
 	int rc;
 
 	if (!cJSON_IsObject(patch))
 		return store_cause(cause, -EINVAL, "expected a JSON object");
-	if ((rc = entity_check_revision(ch->cn, c, key, cur, patch, cause)))
+	if ((rc = entity_check_revision(ch->cn, c, key, cur, patch, ch->row.who, &base, cause)))
 		return rc;
+	if (base) {
+		/* the writer's own earlier saves since its document's revision: the
+		 * read-only fields they moved (updated_at) are sent back as they
+		 * were then, and left as they are now */
+		const cJSON *f;
+		trimmed = cJSON_CreateObject();
+		cJSON_ArrayForEach(f, patch) {
+			const struct map_column *col = map_column(c, f->string);
+			if (!(col && col->readonly && json_equal(f, cJSON_GetObjectItemCaseSensitive(base, f->string))))
+				cJSON_AddItemToObject(trimmed, f->string, cJSON_Duplicate(f, true));
+		}
+		patch = trimmed;
+	}
 	work = cJSON_Duplicate(cur, true);
 	if ((rc = entity_apply(ch->cn, c, work, cur, patch, cause)))
 		goto out;
@@ -769,6 +850,8 @@ static int entity_edit(struct change *ch, const struct map_collection *c, const 
 	rc = entity_load(ch->cn, c, key, false, &ch->after);
 out:
 	cJSON_Delete(work);
+	cJSON_Delete(base);
+	cJSON_Delete(trimmed);
 	return rc;
 }
 
@@ -891,7 +974,7 @@ int entity_preview(struct conn *cn, const struct map_collection *c, const char *
 	if ((rc = entity_load(cn, c, key, true, &cur)))
 		return rc;
 	work = cJSON_Duplicate(cur, true);
-	if (!(rc = entity_check_revision(cn, c, key, cur, patch, cause)) &&
+	if (!(rc = entity_check_revision(cn, c, key, cur, patch, NULL, NULL, cause)) &&
 	    !(rc = entity_apply(cn, c, work, cur, patch, cause)))
 		*after = entity_redact(c->columns, c->ncolumns, work);
 	cJSON_Delete(cur);

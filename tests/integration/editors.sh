@@ -158,6 +158,55 @@ wait_no_scratch
 assert_eq "" "$(scratch_left)" "emacs's backup forgotten after its grace period"
 assert_eq "1" "$(sql "SELECT count(*) FROM bugs WHERE id='BUG-002'")" "the bug itself is still there"
 
+note "a second and third save from one editor session land too (the buffer's revision is from before its own first save)"
+emacs --batch -Q "$MNT/bugs/BUG-002.json" \
+	--eval '(progn (goto-char (point-min)) (re-search-forward "\"priority\": 1") (replace-match "\"priority\": 2") (save-buffer)
+	(goto-char (point-min)) (re-search-forward "\"Renamed\"") (replace-match "\"Renamed twice\"") (save-buffer))' \
+	2>"$T/emacs.err" || { cat "$T/emacs.err"; fail "emacs's second save failed ($?)"; }
+assert_eq "2|Renamed twice" "$(sql "SELECT priority, title FROM bugs WHERE id='BUG-002'")" "emacs's two saves landed"
+wait_sql() { # wait_sql WANT SQL: until sqlite3 says WANT (at most 20 s)
+	for _ in $(seq 1 400); do
+		[ "$(sql "$2")" = "$1" ] && return 0
+		sleep 0.05
+	done
+	$TM capture-pane -p >&2
+	fail "sqlite3 never said [$1] for $2: [$(sql "$2")]"
+}
+edit '"priority": 2' vim BUG-002.json
+$TM send-keys ':%s/"priority": 2/"priority": 3/' Enter ':w' Enter
+wait_sql 3 "SELECT priority FROM bugs WHERE id='BUG-002'"
+$TM send-keys ':%s/"priority": 3/"priority": 4/' Enter ':w' Enter
+wait_sql 4 "SELECT priority FROM bugs WHERE id='BUG-002'"
+$TM send-keys ':%s/"Renamed twice"/"Renamed in vim"/' Enter ':w' Enter
+wait_sql "4|Renamed in vim" "SELECT priority, title FROM bugs WHERE id='BUG-002'"
+$TM send-keys ':q' Enter
+wait_gone
+if on_pg; then other=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c); else other=(sqlite3 -bail "$DB"); fi
+out=$(python3 - "$MNT/bugs/BUG-002.json" "${other[@]}" <<'PY'
+import errno, json, subprocess, sys
+path, other = sys.argv[1], sys.argv[2:]
+def save(doc):
+    try:
+        with open(path, "w") as f:
+            f.write(json.dumps(doc))
+        return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+doc = json.load(open(path))
+doc["priority"] = 5
+first = save(doc)
+doc["description"] = "its second save"
+second = save(doc)
+subprocess.run(other + ["UPDATE bugs SET severity = 'low' WHERE id = 'BUG-002'"], check=True)
+doc["priority"] = 1
+print(first, second, save(doc))
+PY
+)
+assert_eq "OK OK ESTALE" "$out" "one process's saves in a row land, but not over another writer's change in between"
+assert_eq "5|its second save|low" "$(sql "SELECT priority, description, severity FROM bugs WHERE id='BUG-002'")" \
+	"the other writer's change is kept"
+wait_no_scratch # emacs's and vim's backups
+
 note "a VS Code-style save: temp file in the same directory, fsync, rename over"
 audits=$(audit_count)
 python3 - "$MNT/bugs" <<'PY' || fail "vscode-style save"
