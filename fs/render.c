@@ -59,27 +59,7 @@ static void render_number(double d, struct strbuf *out)
 {
 	char buf[40];
 
-	if (!isfinite(d)) {
-		strbuf_addstr(out, "null");
-		return;
-	}
-	if (d == floor(d) && fabs(d) < 1e17) {
-		/* integers: the digits of "%.0f", without printf */
-		char *e = buf + sizeof(buf), *q = e;
-		unsigned long long u = (unsigned long long)fabs(d);
-		do
-			*--q = (char)('0' + u % 10);
-		while ((u /= 10));
-		if (signbit(d)) /* as printf: -0 too */
-			*--q = '-';
-		strbuf_add(out, q, (size_t)(e - q));
-		return;
-	}
-	for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back the same */
-		snprintf(buf, sizeof(buf), "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
+	json_number(d, buf, sizeof(buf));
 	strbuf_addstr(out, buf);
 }
 

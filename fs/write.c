@@ -23,6 +23,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -37,6 +38,19 @@
 /* --- commits --- */
 
 /* Parse a document for a commit; on failure *cause says where. */
+/* Does v hold only finite numbers? (cJSON reads 1e400 as infinity) */
+static bool write_finite(const cJSON *v)
+{
+	const cJSON *it;
+
+	if (cJSON_IsNumber(v))
+		return isfinite(v->valuedouble);
+	cJSON_ArrayForEach(it, v)
+		if (!write_finite(it))
+			return false;
+	return true;
+}
+
 static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 {
 	const char *end = NULL, *p;
@@ -68,6 +82,12 @@ static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 			if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
 				break;
 		if (p == data + len) {
+			if (cJSON_IsObject(*out) && !write_finite(*out)) {
+				cJSON_Delete(*out);
+				*out = NULL;
+				*cause = xstrdup("invalid content: a number too large for a double (beyond 1.8e308)");
+				return -EINVAL;
+			}
 			if (cJSON_IsObject(*out))
 				return 0;
 			cJSON_Delete(*out);

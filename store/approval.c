@@ -25,7 +25,7 @@ static void approval_bind_json(dbstmt *s, int i, const cJSON *v)
 		db_bind_null(s, i);
 		return;
 	}
-	text = cJSON_PrintUnformatted(v);
+	text = json_text(v);
 	db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 	cJSON_free(text);
 }

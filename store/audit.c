@@ -19,7 +19,7 @@ static int audit_bind_json(dbstmt *s, int i, const cJSON *v)
 
 	if (!v)
 		return db_bind_null(s, i);
-	text = cJSON_PrintUnformatted(v);
+	text = json_text(v);
 	rc = db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 	cJSON_free(text);
 	return rc;
@@ -332,7 +332,7 @@ void audit_refusal(store *st, const struct audit_row *row)
 	p->key = audit_dup(row->key);
 	p->task = audit_dup(row->task);
 	p->c = row->c;
-	if (row->arguments && (args = cJSON_PrintUnformatted(row->arguments))) {
+	if (row->arguments && (args = json_text(row->arguments))) {
 		p->arguments = xstrdup(args);
 		cJSON_free(args);
 	}

@@ -54,6 +54,11 @@ typedef struct store store;
  * nested thirty deep held the write lock for seconds. Numbers are equal
  * when they are the same double. */
 bool json_equal(const cJSON *a, const cJSON *b);
+/* json_text - v as compact JSON text (caller frees with cJSON_free), its numbers
+ * as json_number writes them: cJSON's own printer writes 15 digits when
+ * they read back within an epsilon, so 0.30000000000000004 was stored as
+ * 0.3 and 9007199254740991 as 9.00719925474099e+15. */
+char *json_text(const cJSON *v);
 
 /* Who makes a change, for the audit row. Strings are borrowed. */
 struct store_actor {

@@ -1,5 +1,6 @@
 /* util.c - allocation, strbuf, UTF-8 and time helpers (see util.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,31 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 	sb->buf = NULL;
 	sb->len = sb->alloc = 0;
 	return p;
+}
+
+void json_number(double d, char *buf, size_t size)
+{
+	if (!isfinite(d)) {
+		snprintf(buf, size, "null");
+		return;
+	}
+	if (d == floor(d) && fabs(d) < 1e17) {
+		/* integers: the digits of "%.0f", without printf */
+		char tmp[40], *e = tmp + sizeof(tmp), *q = e;
+		unsigned long long u = (unsigned long long)fabs(d);
+		do
+			*--q = (char)('0' + u % 10);
+		while ((u /= 10));
+		if (signbit(d)) /* as printf: -0 too */
+			*--q = '-';
+		snprintf(buf, size, "%.*s", (int)(e - q), q);
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back the same */
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
 }
 
 bool json_nul_escape(const char *s, size_t len)

@@ -40,6 +40,10 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 
 /* --- text --- */
 bool utf8_valid(const char *s, size_t len);
+/* json_number - d as JSON: integers in full, others in the fewest digits
+ * (15 to 17) that read back as the same double; "null" if not finite.
+ * size >= 40. */
+void json_number(double d, char *buf, size_t size);
 /* json_nul_escape - does the JSON text s hold a string with \u0000 in it?
  * (cJSON's strings end at a NUL: such a value would be cut short there) */
 bool json_nul_escape(const char *s, size_t len);

@@ -146,7 +146,7 @@ int value_bind(const struct map_column *col, const cJSON *v, dbstmt *s, int i)
 		return db_bind_null(s, i);
 	switch (col->type) {
 	case MAP_JSON:
-		text = cJSON_PrintUnformatted(v);
+		text = json_text(v);
 		rc = db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 		cJSON_free(text);
 		return rc;
@@ -175,7 +175,7 @@ int value_bind(const struct map_column *col, const cJSON *v, dbstmt *s, int i)
 		return db_bind_int64(s, i, cJSON_IsTrue(v));
 	if (cJSON_IsString(v))
 		return db_bind_text(s, i, v->valuestring, -1, SQLITE_TRANSIENT);
-	text = cJSON_PrintUnformatted(v);
+	text = json_text(v);
 	rc = db_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
 	cJSON_free(text);
 	return rc;
@@ -290,6 +290,33 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 	}
 	*norm = cJSON_Duplicate(v, true);
 	return 0;
+}
+
+/* Each number of v (a copy) made a raw value of its exact text. */
+static void json_exact(cJSON *v)
+{
+	cJSON *it;
+
+	if (cJSON_IsNumber(v)) {
+		char buf[40];
+		json_number(v->valuedouble, buf, sizeof(buf));
+		v->type = cJSON_Raw | (v->type & cJSON_StringIsConst);
+		v->valuestring = xstrdup(buf);
+		return;
+	}
+	cJSON_ArrayForEach(it, v)
+		json_exact(it);
+}
+
+char *json_text(const cJSON *v)
+{
+	cJSON *copy = cJSON_Duplicate(v, true);
+	char *text;
+
+	json_exact(copy);
+	text = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	return text;
 }
 
 bool json_equal(const cJSON *a, const cJSON *b)

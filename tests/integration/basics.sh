@@ -75,6 +75,20 @@ assert_eq "TASK-100 running" "$(jq -r '"\(.id) \(.status)"' "$MNT/tasks.jsonl")"
 assert_eq "$(sql "SELECT count(*) FROM bugs")" "$(wc -l < "$MNT/bugs.jsonl")" "one line per bug"
 assert_eq "EROFS" "$(echo '{}' | close_errno "$MNT/bugs.jsonl")" "streams are read-only"
 
+note "numbers in a JSON field are stored as written (a double's every digit), and kept when a sibling is patched"
+# (every number a double, as both engines can hold them: PostgreSQL writes 1e+20 in full)
+canon() { python3 -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.read(), parse_int=float), sort_keys=True, separators=(",", ":")))'; }
+echo '{"metadata":{"i":9007199254740991,"f":0.30000000000000004,"g":1.0000000000000002,"n":-12,"e":1e+20}}' > "$MNT/tasks/TASK-100/task.json" ||
+	fail "save of exact numbers"
+want='{"e":1e+20,"f":0.30000000000000004,"g":1.0000000000000002,"i":9007199254740991.0,"n":-12.0}'
+assert_eq "$want" "$(sql "SELECT metadata FROM tasks WHERE id = 'TASK-100'" | canon)" "the numbers as sqlite3 reads them"
+echo '{"metadata":{"note":"a sibling"}}' > "$MNT/tasks/TASK-100/task.json" || fail "patch of a sibling"
+assert_eq "${want%\}},\"note\":\"a sibling\"}" "$(sql "SELECT metadata FROM tasks WHERE id = 'TASK-100'" | canon)" \
+	"the numbers after a sibling was patched"
+assert_eq "$want" "$(jq -c '.after.metadata | del(.note)' "$MNT/audit/$(sql "SELECT max(id) FROM tool_executions")".json | canon)" \
+	"the numbers in the audit row's after"
+assert_eq EINVAL "$(echo '{"metadata":{"x":1e400}}' | close_errno "$MNT/tasks/TASK-100/task.json")" "a number beyond a double"
+
 note "grep -r and find see the tree"
 grep -rq "Ship it" "$MNT/tasks" || fail "grep -r finds the task"
 assert_eq "$MNT/bugs/BUG-001.json" "$(find "$MNT/bugs" -name 'BUG-*.json')" "find"
