@@ -175,6 +175,13 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	}
 	mnt = mntbuf;
+	{
+		struct stat st;
+		if (stat(mnt, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			cmd_error("cannot mount on %s: %s", mnt, strerror(ENOTDIR));
+			goto out;
+		}
+	}
 	if (mount_is_mounted(mnt)) {
 		cmd_error("%s is already a mount point (orchfs umount it first)", mnt);
 		goto out;

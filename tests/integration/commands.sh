@@ -417,6 +417,19 @@ wait_gone "$pid" || bad "the daemon (pid $pid) did not exit after orchfs umount"
 ! mounted_at "$MNT" || bad "$MNT is still mounted after orchfs umount"
 check_contains "$(tail -n +"$((loglines + 1))" "$LOG")" "unmounting $MNT" "the daemon's log after umount"
 
+note "a mount point that is a regular file: Not a directory, exit status 1, nothing mounted"
+: > "$T/afile"
+for fg in "" -f; do
+	rc=0
+	bg_mount "$T/afile" $fg || rc=$?
+	check_rc 1 "$rc" "orchfs mount $fg on a regular file"
+	check_contains "$(cat "$T/mount.err")" "cannot mount on $T/afile: Not a directory" "the message of mount $fg on a file"
+	if mounted_at "$T/afile"; then
+		bad "orchfs mount $fg mounted on a regular file"
+		bg_umount "$T/afile" "the mount on a file"
+	fi
+done
+
 note "a database path that is a directory: a message and exit status 1"
 mkdir -p "$T/dirdb"
 for fg in "" -f; do
