@@ -344,6 +344,56 @@ out:
 	free(dir);
 }
 
+/*
+ * Linux retries a path call that failed with ESTALE once, at once, with the
+ * names looked up again (namei.c: retry_estale). A stale save by rename
+ * would be refused, audited and logged twice: the retry of the refusal just
+ * made (same names, same thread, within a second, the same bytes) is
+ * answered with the same ESTALE alone.
+ */
+#define DIR_STALE_RETRY_MS 1000
+static uint64_t dir_bytes_hash(const struct scratch *s) /* FNV-1a; f->lock held */
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < s->data.len; i++)
+		h = (h ^ (unsigned char)s->data.buf[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void dir_stale_note(fs *f, fuse_req_t req, const struct scratch *s, const char *from, const char *to)
+{
+	pthread_mutex_lock(&f->lock);
+	f->stale_rename.hash = dir_bytes_hash(s);
+	free(f->stale_rename.from);
+	free(f->stale_rename.to);
+	f->stale_rename.from = xstrdup(from);
+	f->stale_rename.to = xstrdup(to);
+	f->stale_rename.pid = fuse_req_ctx(req)->pid;
+	clock_gettime(CLOCK_MONOTONIC, &f->stale_rename.at);
+	pthread_mutex_unlock(&f->lock);
+}
+
+static bool dir_stale_retry(fs *f, fuse_req_t req, const struct scratch *s, const char *from, const char *to)
+{
+	struct timespec now;
+	bool retry;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&f->lock);
+	retry = f->stale_rename.from && strcmp(f->stale_rename.from, from) == 0 &&
+		strcmp(f->stale_rename.to, to) == 0 && f->stale_rename.pid == fuse_req_ctx(req)->pid &&
+		f->stale_rename.hash == dir_bytes_hash(s) &&
+		(now.tv_sec - f->stale_rename.at.tv_sec) * 1000 + (now.tv_nsec - f->stale_rename.at.tv_nsec) / 1000000 <
+			DIR_STALE_RETRY_MS;
+	if (retry) { /* once */
+		free(f->stale_rename.from);
+		f->stale_rename.from = NULL;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return retry;
+}
+
 void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		       const char *newname, unsigned int flags)
 {
@@ -412,8 +462,10 @@ void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 			;
 		else if ((flags & RENAME_NOREPLACE) && !hidden_has(f, to) && node_exists(f, &tn) > 0)
 			rc = -EEXIST;
-		else
-			rc = write_apply_scratch(req, f, s, from, to, &tn);
+		else if (dir_stale_retry(f, req, s, from, to))
+			rc = -ESTALE; /* the kernel's retry of the refusal just made: refused, audited, once */
+		else if ((rc = write_apply_scratch(req, f, s, from, to, &tn)) == -ESTALE)
+			dir_stale_note(f, req, s, from, to);
 		if (rc)
 			goto fail;
 		/* The scratch inode now stands for the entity, as the kernel believes. */

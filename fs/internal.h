@@ -93,6 +93,14 @@ struct fs {
 	struct newkey *newkeys;    /* protected by lock */
 	struct handle *handles;    /* open files, protected by lock */
 	struct dirhandle *dirs;    /* open directories, protected by lock */
+	struct {                   /* the last rename of a file onto an entity refused as stale
+				    * (dir.c): Linux retries a path call that failed with ESTALE
+				    * once, which would save, audit and log it twice. Protected by lock */
+		char *from, *to;
+		pid_t pid;             /* the calling thread */
+		uint64_t hash;         /* of the file's bytes */
+		struct timespec at;
+	} stale_rename;
 	struct watch *watch;       /* the watcher of the databases' paths, or NULL (watch.c) */
 	bool follow;               /* it follows commits and drops what the kernel caches (--cache) */
 	struct cache *cache;       /* renderings kept while the database is unchanged, or NULL */

@@ -313,6 +313,8 @@ void fs_free(fs *f)
 	dir_free_all(f);
 	notes_free(f);
 	cache_free(f->cache);
+	free(f->stale_rename.from);
+	free(f->stale_rename.to);
 	free(f->spill_dir);
 	inode_table_free(f->inodes);
 	pthread_mutex_destroy(&f->lock);

@@ -175,6 +175,15 @@ check_eq ESTALE "$(jq '.priority = 4' <<<"$OLD" | close_errno "$B/BUG-001.json")
 refused bugs/BUG-001.json 'stale'
 check_eq "Changed elsewhere|1" "$(sql "SELECT title, priority FROM bugs WHERE id = 'BUG-001'")" "$CASE: the newer change is kept"
 
+begin "a save by rename based on an old revision: ESTALE, refused and audited once (Linux retries a call that failed with ESTALE)"
+jq '.priority = 5' <<<"$OLD" > "$B/.stale.tmp"
+check_eq ESTALE "$(syscall_errno 'os.rename(a[0], a[1])' "$B/.stale.tmp" "$B/BUG-001.json")" "$CASE: rename"
+refused bugs/BUG-001.json 'stale'
+check_eq 1 "$(tail -n +$((L0 + 1)) "$T/daemon.err" | grep -c '/bugs/BUG-001.json: stale edit')" "$CASE: one log line"
+check_eq ESTALE "$(syscall_errno 'os.rename(a[0], a[1])' "$B/.stale.tmp" "$B/BUG-001.json")" "$CASE: mv again, a new call"
+check_eq 2 "$(tail -n +$((L0 + 1)) "$T/daemon.err" | grep -c '/bugs/BUG-001.json: stale edit')" "$CASE: a new call is refused on its own"
+rm -f "$B/.stale.tmp"
+
 # --- a corrected save succeeds and clears .error ---
 
 note "a corrected save succeeds and clears that file's line from .error"
