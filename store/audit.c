@@ -310,7 +310,7 @@ static void *audit_thread(void *arg)
 	}
 }
 
-void audit_refusal(store *st, const struct audit_row *row)
+void audit_refusal(store *st, const struct audit_row *row, bool busy)
 {
 	struct audit_pending *p, **pp;
 	char *args;
@@ -318,7 +318,9 @@ void audit_refusal(store *st, const struct audit_row *row)
 
 	if (!st->audit_insert || (st->flags & STORE_READONLY))
 		return;
-	rc = audit_write(st, row);
+	/* refused because the database is busy: waiting for the lock again
+	 * would double the writer's wait (10 s for the busy timeout's 5) */
+	rc = busy ? SQLITE_BUSY : audit_write(st, row);
 	if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
 		return;
 	p = xcalloc(1, sizeof(*p));
@@ -418,5 +420,5 @@ void store_refused(store *st, const struct map_collection *c, const char *key, c
 		.task = entity_task(c, key, NULL),
 	};
 
-	audit_refusal(st, &row);
+	audit_refusal(st, &row, err == -EAGAIN);
 }

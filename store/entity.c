@@ -696,7 +696,7 @@ int change_end(struct change *ch, int rc, char **cause)
 			ch->row.before = ch->row.after = NULL;
 			ch->row.arguments = ch->args;
 			ch->row.task = entity_task(ch->row.c, ch->row.key, ch->before);
-			audit_refusal(ch->st, &ch->row);
+			audit_refusal(ch->st, &ch->row, rc == -EAGAIN);
 		}
 	}
 	cJSON_Delete(ch->before);

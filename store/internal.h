@@ -290,9 +290,10 @@ int change_end(struct change *ch, int rc, char **cause);
 /* audit_insert - write the audit row on cn, inside the caller's transaction. */
 int audit_insert(struct conn *cn, const struct audit_row *row);
 /* audit_refusal - write a failure row in a transaction of its own; when the
- * database is busy, queue it for a background thread that writes it as soon
- * as the lock is free, so no refusal goes unrecorded. */
-void audit_refusal(store *st, const struct audit_row *row);
+ * database is busy (or busy says the refusal was that), queue it for a
+ * background thread that writes it as soon as the lock is free, so no
+ * refusal goes unrecorded and none waits twice. */
+void audit_refusal(store *st, const struct audit_row *row, bool busy);
 /* audit_drain - stop the background writer and write what is queued (store_free). */
 void audit_drain(store *st);
 

@@ -79,10 +79,15 @@ struct pgstmt {
 	int *convlen;
 };
 
+/* A daemon stopped (SIGSTOP, a debugger) or hung inside a transaction would
+ * hold the write lock of every host: the server ends such a session after a
+ * minute idle in it (orchfs's own transactions never wait on anything but
+ * the server), and the lock goes with it. */
 static const char *pg_session =
 	"SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'iso_8601';"
 	" SET client_min_messages = 'warning'; SET standard_conforming_strings = on;"
-	" SET client_encoding = 'UTF8'; SET extra_float_digits = 3; SET bytea_output = 'hex';";
+	" SET client_encoding = 'UTF8'; SET extra_float_digits = 3; SET bytea_output = 'hex';"
+	" SET idle_in_transaction_session_timeout = 60000;";
 
 static void pg_set(struct pgconn *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void pg_set(struct pgconn *c, int err, const char *fmt, ...)
@@ -130,8 +135,11 @@ static void pg_name_server(struct pgconn *c)
 static int pg_open(struct pgconn *c)
 {
 	char timeout[16];
-	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *vals[] = { timeout, "orchfs", c->url, NULL };
+	/* TCP keepalives: a peer gone without a word (a host powered off) is
+	 * noticed in about a minute; the URL's own settings come after and win */
+	const char *keys[] = { "connect_timeout", "application_name", "keepalives", "keepalives_idle",
+			       "keepalives_interval", "keepalives_count", "dbname", NULL };
+	const char *vals[] = { timeout, "orchfs", "1", "30", "10", "3", c->url, NULL };
 	PQconninfoOption *opts;
 	PGresult *r;
 

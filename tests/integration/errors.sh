@@ -373,6 +373,12 @@ r = subprocess.run([sys.executable, "'"$(dirname "$0")/fswrite.py"'", "'"$B/BUG-
                    input=b"{\"priority\": 5}\n", capture_output=True)
 unlock()
 print(r.stdout.decode().strip())')" "$CASE: close"
+# a refusal for a busy database is written by a thread of the daemon's as
+# soon as the lock is free (the writer does not wait for the lock twice)
+for _ in $(seq 1 100); do
+	[ "$(sql "SELECT count(*) FROM tool_executions WHERE id > $A0")" = 0 ] || break
+	sleep 0.05
+done
 refused bugs/BUG-001.json 'busy|locked'
 
 # --- names that cannot be keys ---
