@@ -137,6 +137,8 @@ struct handle {
 	struct timespec mtime;   /* of the row when the snapshot was taken */
 	struct store_version v;  /* readers: the database's version before the snapshot */
 	bool have_v;             /* v was read (a WAL database) */
+	bool rewritten;          /* a log's rows changed under its reader (handle_refresh) */
+	bool was_read;           /* a read was answered */
 	struct scratch *scratch; /* for scratch files; data unused */
 	struct handle *next;     /* in fs->handles, protected by fs->lock */
 };
@@ -408,8 +410,12 @@ struct handle *handle_of(struct fuse_file_info *fi);
 /* handle_size - the length of what a handle holds (in data or its spill file) */
 size_t handle_size(const struct handle *h);
 /* handle_refresh - a reader of a log, the feed or the audit log takes in rows
- * appended since (h->lock held) */
-void handle_refresh(fs *f, struct handle *h);
+ * appended since (h->lock held). A log whose rows were rewritten or removed
+ * since (another writer, `orchfs logs prune`) is read again whole by a
+ * reader at_start (tail -f after "file truncated"); a reader in its middle
+ * is told ESTALE at its reads (h->rewritten) rather than given the rows it
+ * opened at as if they still were. */
+void handle_refresh(fs *f, struct handle *h, bool at_start);
 /* write_apply_scratch - commit scratch s (at from) onto the entity at path */
 int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,
 			const struct node *n);

@@ -428,14 +428,14 @@ static void handle_refresh_rows(fs *f, struct handle *h)
 	strbuf_release(&add);
 }
 
-void handle_refresh(fs *f, struct handle *h)
+void handle_refresh(fs *f, struct handle *h, bool at_start)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct timespec mt;
 	struct store_version v;
 	bool known;
 	size_t size;
-	int fd;
+	int fd = -1;
 
 	if ((h->n.kind != NODE_LOG && h->n.kind != NODE_FEED &&
 	     !(h->n.kind == NODE_STREAM && store_is_audit(h->n.st, h->n.c))) || h->writable || h->scratch)
@@ -445,7 +445,7 @@ void handle_refresh(fs *f, struct handle *h)
 	 * extends the old. Nothing committed since the last look: nothing to
 	 * render. */
 	known = store_version(h->n.st, &v) == 0;
-	if (known && h->have_v && store_version_same(&v, &h->v))
+	if (known && h->have_v && store_version_same(&v, &h->v) && !(at_start && h->rewritten))
 		return;
 	if (h->lazy || h->n.kind != NODE_LOG) { /* the audit log or the feed: the new rows' lines only */
 		if (h->lazy)
@@ -457,19 +457,29 @@ void handle_refresh(fs *f, struct handle *h)
 		return;
 	}
 	strbuf_init(&sb, h->spill >= 0 ? 0 : h->data.len + 4096);
-	if (view_render(f, h->path, &h->n, h->sid, &sb, &fd, &size, &mt) == 0 && size > handle_size(h) &&
-	    view_prefix(&h->data, h->spill, handle_size(h), &sb, fd, size) == 1) {
-		strbuf_release(&h->data);
-		h->data = sb;
-		if (h->spill >= 0)
-			close(h->spill);
-		h->spill = fd;
-		h->spill_len = size;
-	} else {
-		strbuf_release(&sb);
-		if (fd >= 0)
-			close(fd);
+	if (view_render(f, h->path, &h->n, h->sid, &sb, &fd, &size, &mt) == 0) {
+		/* 1: the rows it holds, maybe more; 0: some of them changed or went */
+		int grown = size >= handle_size(h) ? view_prefix(&h->data, h->spill, handle_size(h), &sb, fd, size) : 0;
+		if ((grown == 1 && size > handle_size(h)) || (grown == 0 && at_start)) {
+			strbuf_release(&h->data);
+			h->data = sb;
+			if (h->spill >= 0)
+				close(h->spill);
+			h->spill = fd;
+			h->spill_len = size;
+			h->mtime = mt;
+			h->rewritten = false;
+			fd = -1;
+			strbuf_init(&sb, 0);
+		} else if (grown == 0 && !h->rewritten) {
+			h->rewritten = true;
+			fs_log("%s: rows were rewritten or removed under a reader in the middle of it: its reads fail "
+			       "with ESTALE until it reads from the start again", h->path);
+		}
 	}
+	strbuf_release(&sb);
+	if (fd >= 0)
+		close(fd);
 	h->v = v;
 	h->have_v = known;
 }
@@ -936,8 +946,16 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
-	if ((size_t)off + size > handle_size(h))
-		handle_refresh(fs_of(req), h);
+	/* a reader of a log back at its start (tail -f after "file truncated")
+	 * reads what the log holds now */
+	if ((size_t)off + size > handle_size(h) || (off == 0 && h->was_read && h->n.kind == NODE_LOG))
+		handle_refresh(fs_of(req), h, off == 0);
+	h->was_read = true;
+	if (h->rewritten) {
+		fuse_reply_err(req, ESTALE);
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
 	if ((size_t)off < handle_size(h)) {
 		n = handle_size(h) - (size_t)off;
 		n = n < size ? n : size;

@@ -58,6 +58,50 @@ kill $TAIL 2>/dev/null
 wait $TAIL 2>/dev/null
 assert_eq "first|from sqlite3|from the mount" "$(jq -r .content "$T/tail.out" | paste -sd'|')" "tail -f output"
 
+note "a log's rows removed under its readers: tail -f reads it again from the start, a reader in its middle gets ESTALE"
+tail -n +1 -f "$LOG" > "$T/tail2.out" 2>"$T/tail2.err" &
+TAIL=$!
+FIXTURE_CLEANUP="kill $TAIL 2>/dev/null"
+python3 - "$LOG" "$T/go" > "$T/mid.out" 2>&1 <<'PY' &
+import errno, json, os, sys, time
+log, go = sys.argv[1:]
+fd = os.open(log, os.O_RDONLY)
+head = os.read(fd, 10)
+print("read %d" % len(head), flush=True)
+for _ in range(400):  # until the delete and the append below are done
+    if os.path.exists(go):
+        break
+    time.sleep(0.05)
+try:
+    os.read(fd, 65536)
+    print("middle: OK")
+except OSError as e:
+    print("middle: " + errno.errorcode[e.errno])
+os.lseek(fd, 0, os.SEEK_SET)
+print("again: " + "|".join(json.loads(l)["content"] for l in os.read(fd, 1 << 20).decode().splitlines()))
+PY
+MID=$!
+sleep 1.2 # tail printed the three rows, the python reader read its first bytes
+sql "DELETE FROM transcripts WHERE task_id = 'TASK-001' AND content = 'first'"
+sleep 1.5 # tail's next look: the file is shorter
+echo '{"role":"user","content":"after the delete"}' >> "$LOG"
+: > "$T/go"
+wait $MID
+for _ in $(seq 1 50); do
+	[ "$(wc -l < "$T/tail2.out")" -ge 6 ] && break
+	sleep 0.1
+done
+kill $TAIL 2>/dev/null
+wait $TAIL 2>/dev/null
+assert_eq "first|from sqlite3|from the mount|from sqlite3|from the mount|after the delete" \
+	"$(jq -r .content "$T/tail2.out" | paste -sd'|')" "tail -f: the rows, then the log again from its start after the delete"
+assert_contains "$(cat "$T/tail2.err")" "file truncated" "tail -f saw the log shrink"
+assert_eq "read 10
+middle: ESTALE
+again: from sqlite3|from the mount|after the delete" "$(cat "$T/mid.out")" "a reader in the middle of the log"
+assert_contains "$(cat "$T/daemon.err")" "transcript.jsonl: rows were rewritten or removed under a reader in the middle of it" \
+	"the daemon's log"
+
 note "inotifywait sees a write made through the mount"
 echo '{"title":"watched"}' > "$B/new"
 inotifywait -q -m -e close_write -e modify --format '%e %f' "$B" > "$T/inotify.out" 2>/dev/null &
