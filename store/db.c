@@ -255,17 +255,44 @@ static void conn_destroy(void *p)
 }
 
 /* Attach the sidecar (orchfs's own tables beside a tool's file). */
+/* The sidecar as a URI that never creates it (mode=rw): one removed while
+ * mounted is not made again empty under the store's connections. Then an
+ * empty database in memory stands in for it, so the tool's own tables can
+ * still be read; changes are refused (store_sidecar_check) and the audit
+ * log and the feed fail to read, until a remount makes a new sidecar. */
 static int conn_attach_sidecar(store *st, sqlite3 *db)
 {
+	static const char hex[] = "0123456789ABCDEF";
+	struct strbuf uri = STRBUF_INIT;
 	sqlite3_stmt *s;
 	int rc;
 
+	strbuf_addstr(&uri, "file:");
+	for (const unsigned char *p = (const unsigned char *)st->sidecar; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/-._~", *p))
+			strbuf_addch(&uri, (char)*p);
+		else
+			strbuf_addf(&uri, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+	strbuf_addstr(&uri, (st->flags & STORE_READONLY) ? "?mode=ro" : "?mode=rw");
 	rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS " SQL_SIDECAR, -1, &s, NULL);
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK) {
+		strbuf_release(&uri);
 		return rc;
-	sqlite3_bind_text(s, 1, st->sidecar, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(s, 1, uri.buf, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
+	strbuf_release(&uri);
+	if ((rc & 0xff) == SQLITE_CANTOPEN && st->sidecar_file.set) {
+		if (!__atomic_exchange_n(&st->sidecar_gone_logged, true, __ATOMIC_ACQ_REL))
+			db_log("the sidecar %s (orchfs's audit log and change feed for %s) was removed while mounted: "
+			       "the tool's tables are still read, changes are refused; remount to make a new one",
+			       st->sidecar, st->path);
+		rc = sqlite3_exec(db, "ATTACH DATABASE ':memory:' AS " SQL_SIDECAR, NULL, NULL, NULL);
+		return rc == SQLITE_OK ? SQLITE_OK : rc;
+	}
 	if (rc != SQLITE_DONE)
 		return rc;
 	return SQLITE_OK;
@@ -967,7 +994,24 @@ static int store_open_sidecar(store *st, char **cause)
 	st->sidecar_made = stat(st->sidecar, &sb) < 0 && errno == ENOENT;
 	rc = store_open(st->sidecar, &none, "sidecar", STORE_CREATE | (st->flags & STORE_NO_MIGRATE), &side, cause);
 	store_free(side);
+	if (rc == 0)
+		db_id(&st->sidecar_file, st->sidecar);
 	return rc;
+}
+
+int store_sidecar_check(store *st, char **cause)
+{
+	struct file_id now;
+
+	if (!st->sidecar || !st->sidecar_file.set)
+		return 0;
+	db_id(&now, st->sidecar);
+	if (db_same(&now, &st->sidecar_file, false))
+		return 0;
+	return store_cause(cause, -ENOENT,
+			   "the sidecar %s (orchfs's audit log and change feed for this file) was %s while mounted: "
+			   "changes are refused, none may go unaudited; remount to make a new one",
+			   st->sidecar, now.set ? "replaced" : "removed");
 }
 
 bool store_is_server(const char *path)

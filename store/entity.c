@@ -648,6 +648,8 @@ int change_begin(struct change *ch, store *st, const struct map_collection *c, c
 		return store_cause(cause, -EROFS, "the store is read-only");
 	if (c && c->readonly)
 		return store_cause(cause, -EROFS, "%s is read-only", c->dir);
+	if ((rc = store_sidecar_check(st, cause)))
+		return rc;
 	if ((rc = conn_get(st, &ch->cn)))
 		return store_conn_cause(st, rc, cause);
 	ch->nested = ch->cn->nested > 0;

@@ -97,6 +97,8 @@ struct store {
 	char *approval_insert, *approval_get, *approval_close; /* or NULL */
 	char *sidecar;        /* path of the sidecar database, or NULL (map.h) */
 	bool sidecar_made;    /* store_open created it: removed again if the open fails */
+	struct file_id sidecar_file; /* the sidecar file made or found at open (dev, ino) */
+	bool sidecar_gone_logged;    /* its removal was logged (db.c) */
 	char *conn_setup;     /* TEMP views and feed triggers for each connection, or NULL (sql.c) */
 	bool checked;         /* the file matched the mapping: connections run conn_setup */
 	pthread_key_t key;
@@ -182,6 +184,10 @@ int store_sqlerr(struct conn *cn, int rc, char **cause);
  * mapping says, e.g. a column a tool renamed while mounted) goes to the
  * daemon's log with SQLite's message, at most once a second for the same one. */
 int store_readerr(struct conn *cn, int rc);
+/* store_sidecar_check - 0, or -ENOENT with *cause when the sidecar file the
+ * store opened is no longer at its path (removed or replaced while mounted):
+ * a change would be audited into a file nobody can see. One stat. */
+int store_sidecar_check(store *st, char **cause);
 /* store_conn_cause - errno and cause for conn_get's failure err */
 int store_conn_cause(store *st, int err, char **cause);
 /* sql_quote - "name" with embedded quotes doubled, appended to sb */

@@ -210,6 +210,25 @@ check_contains "$(cat "$T/daemon.err")" "no such column: weight" "orc: the daemo
 umount_fs || bad "orc: unmount after the rename"
 fq "ALTER TABLE tasks RENAME COLUMN size TO weight"
 
+# the sidecar removed while mounted: changes are refused (none goes unaudited
+# into a file nobody can see); a remount makes a new one
+mount_fs --schema orc "$FDB"
+k=$(fq "SELECT id FROM tasks ORDER BY id LIMIT 1")
+w0=$(fq "SELECT weight FROM tasks WHERE id = '$k'")
+rm "${FDB%.db}.orchfs.db" "${FDB%.db}.orchfs.db-wal" "${FDB%.db}.orchfs.db-shm" 2>/dev/null
+check_eq ENOENT "$(echo '{"weight":"large"}' | close_errno "$MNT/tasks/$k/task.json")" "orc: a save with the sidecar removed"
+check_eq "$w0" "$(fq "SELECT weight FROM tasks WHERE id = '$k'")" "orc: the refused save changed nothing"
+check_contains "$(cat "$MNT/tasks/$k/.error")" "was removed while mounted: changes are refused" "orc: .error says why"
+check_eq "$k" "$(jq -r .id "$MNT/tasks/$k/task.json")" "orc: the tool's tables are still read"
+check_contains "$(cat "$T/daemon.err")" "was removed while mounted: the tool's tables are still read, changes are refused" \
+	"orc: the daemon's log says so"
+umount_fs || bad "orc: unmount with the sidecar removed"
+mount_fs --schema orc "$FDB"
+check_eq OK "$(echo '{"weight":"large"}' | close_errno "$MNT/tasks/$k/task.json")" "orc: a save after the remount"
+check_eq 1 "$(side "SELECT count(*) FROM tool_executions WHERE entity_key = '$k' AND status = 'success'")" \
+	"orc: audited in the new sidecar"
+umount_fs || bad "orc: unmount after the new sidecar"
+
 # a file that is not what the mapping says is refused at mount time, clearly
 out=$("$ORCHFS" mount -f --schema tac "$FDB" "$MNT" 2>&1)
 check_rc 1 $? "mounting an orc.db as tac"
