@@ -196,7 +196,7 @@ static int audit_decide(int argc, char **argv, bool approve)
 		return cmd_usage(cmd);
 	if (audit_open(&a, false, &p, &st))
 		return 1;
-	rc = store_decide(st, id, approve, "orchfs", a.reason, &cause);
+	rc = store_decide(st, id, approve, "orchfs", getpid(), a.reason, &cause);
 	if (rc)
 		cmd_error("%s", cause ? cause : strerror(-rc));
 	else

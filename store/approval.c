@@ -152,7 +152,8 @@ static int approval_apply(store *st, const struct map_collection *c, const char 
 	return store_cause(cause, -EINVAL, "cannot apply a parked \"%s\"", op);
 }
 
-int store_decide(store *st, int64_t id, bool approve, const char *decider, const char *reason, char **cause)
+int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t decider_pid, const char *reason,
+		 char **cause)
 {
 	char *tool = NULL, *op = NULL, *path = NULL, *coll = NULL, *key = NULL, *status = NULL, *result = NULL;
 	const struct map_collection *c;
@@ -191,6 +192,13 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, const
 	if (strcmp(tool, decider) == 0) {
 		rc = store_cause(cause, -EACCES, "approvals/%lld: %s cannot decide on its own change", (long long)id,
 				 decider);
+		goto fail;
+	}
+	if (decider_pid > 0 && who.pid > 0 && proc_descends_from(decider_pid, who.pid)) {
+		rc = store_cause(cause, -EACCES,
+				 "approvals/%lld: %s was started by %s[%d], whose change it is: a tool cannot decide "
+				 "on its own change",
+				 (long long)id, decider, tool, (int)who.pid);
 		goto fail;
 	}
 	if (strcmp(status, "pending") != 0) {

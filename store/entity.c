@@ -1000,7 +1000,7 @@ static int entity_decide(store *st, const char *key, const cJSON *patch, const s
 					strcmp(status->valuestring, "rejected") != 0))
 		return store_cause(cause, -EINVAL, "status: write \"approved\" or \"rejected\" to decide");
 	int rc = store_decide(st, strtoll(key, NULL, 10), strcmp(status->valuestring, "approved") == 0,
-			      who && who->tool ? who->tool : "orchfs",
+			      who && who->tool ? who->tool : "orchfs", who ? who->pid : 0,
 			      cJSON_IsString(reason) ? reason->valuestring : NULL, cause);
 	if (rc) /* a refused decision is audited like any refused change */
 		store_refused(st, map_collection(st->db, st->db->approvals), key, who, rc,

@@ -1,5 +1,6 @@
 /* util.c - allocation, strbuf, UTF-8 and time helpers (see util.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store/util.h"
 
@@ -146,6 +148,29 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 	sb->buf = NULL;
 	sb->len = sb->alloc = 0;
 	return p;
+}
+
+bool proc_descends_from(pid_t pid, pid_t ancestor)
+{
+	for (int depth = 0; pid > 1 && depth < 128; depth++) {
+		char path[64], buf[512], *rp;
+		ssize_t n;
+		int fd;
+		if (pid == ancestor)
+			return true;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return false;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			return false;
+		buf[n] = 0;
+		/* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses */
+		if (!(rp = strrchr(buf, ')')) || sscanf(rp + 1, " %*c %d", &pid) != 1)
+			return false;
+	}
+	return false;
 }
 
 void json_number(double d, char *buf, size_t size)

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -40,6 +41,9 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 
 /* --- text --- */
 bool utf8_valid(const char *s, size_t len);
+/* proc_descends_from - is ancestor pid itself or one of pid's ancestors
+ * (its parent, the parent's, ... as /proc says now)? */
+bool proc_descends_from(pid_t pid, pid_t ancestor);
 /* json_number - d as JSON: integers in full, others in the fewest digits
  * (15 to 17) that read back as the same double; "null" if not finite.
  * size >= 40. */

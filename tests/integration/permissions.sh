@@ -653,6 +653,32 @@ unchanged
 one_row "tool_name || '|' || status || '|' || path" "agentq|denied|/approvals/$N4.json"
 "$ORCHFS" reject --reason cleanup "$N4" >/dev/null 2>&1 || bad "reject approvals/$N4"
 
+begin "the parked tool cannot approve its own change through a process it starts (sh, then cat)"
+echo '{"permission_level":"requires_approval"}' > "$MNT/permissions/agentq.json" || bad "$CASE: rewrite the rule"
+out=$("$BIN/agentq" - "$B/BUG-003.json" "$MNT/approvals" <<'PY'
+import errno, os, subprocess, sys
+bug, approvals = sys.argv[1:]
+fd = os.open(bug, os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b'{"assignee":"eve"}\n')
+try:
+    os.close(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+n = max(int(f[:-5]) for f in os.listdir(approvals) if f[:-5].isdigit())
+r = subprocess.run(["sh", "-c", "echo '{\"status\":\"approved\"}' | cat > \"$1\"", "sh", "%s/%d.json" % (approvals, n)])
+print(n, r.returncode)
+PY
+)
+N5=$(sql "SELECT max(id) FROM approvals")
+check_eq "EACCES
+$N5 1" "$out" "$CASE: parked, then its child's approval refused"
+check_eq "pending" "$(sql "SELECT status FROM approvals WHERE id = $N5")" "$CASE: still pending"
+check_eq "" "$(bug BUG-003 "coalesce(assignee, '')")" "$CASE: the row unchanged"
+check_contains "$(cat "$MNT/approvals/.error")" "was started by agentq" "$CASE: .error says why"
+"$ORCHFS" approve "$N5" >/dev/null || bad "$CASE: a person's orchfs approve"
+check_eq "eve" "$(bug BUG-003 assignee)" "$CASE: approved by a person"
+
 ###########################################################################
 # 7. orchfs check.
 ###########################################################################
