@@ -743,7 +743,9 @@ static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct
 		h->spill_len = size;
 	h->base = h->data.len;
 	h->mtime = mt;
-	h->append = writing && (n->kind == NODE_LOG || audit_append) && (fi->flags & O_APPEND);
+	/* >> new: the kernel puts the write at the end of what new shows (the
+	 * last key made), which would leave NULs before it; it is a document */
+	h->append = writing && (n->kind == NODE_LOG || n->kind == NODE_NEW || audit_append) && (fi->flags & O_APPEND);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* No page cache for rows' files: a writer's bytes in the kernel's cache
 	 * of the inode would otherwise be what a concurrent reader reads, and

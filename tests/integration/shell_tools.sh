@@ -438,4 +438,12 @@ mv "$B/$k.bak" "$B/$k" || bad "mv back"
 check_eq "$k" "$(ls "$B" | grep -x "$k")" "ls lists $k again"
 check_eq "$row0|$A0" "$(sql "SELECT revision || '|' || title FROM bugs WHERE id = '${k%.json}'")|$(last_audit)" "nothing changed, nothing audited"
 
+note ">> new creates as > new does, right after a create through new (no NULs before the document)"
+echo '{"title":"made with >"}' > "$B/new" || bad "> new"
+k1=$(cat "$B/new")
+echo '{"title":"made with >>"}' >> "$B/new" || bad ">> new"
+k2=$(cat "$B/new")
+[ "$k2" != "$k1" ] || bad ">> new made no new bug (new still says $k1): $(cat "$B/.error" 2>&1)"
+check_eq "made with >>" "$(sql "SELECT title FROM bugs WHERE id = '$k2'")" "the bug >> new made"
+
 umount_fs || fail "clean unmount"
