@@ -106,6 +106,7 @@ struct fs {
 	struct cache *cache;       /* renderings kept while the database is unchanged, or NULL */
 	time_t last_sweep;         /* protected by lock */
 	int scratch_grace;         /* seconds (ORCHFS_SCRATCH_GRACE, default 30) */
+	size_t scratch_limit;      /* bytes all scratch files may hold (ORCHFS_SCRATCH_MB, FS_SCRATCH_BYTES) */
 	unsigned max_read;         /* fs_options.max_read */
 	size_t spill_bytes;        /* a rendering past this goes to a temporary file (view.c) */
 	char *spill_dir;           /* where: $TMPDIR, or /var/tmp */
@@ -246,6 +247,16 @@ void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *
 /* --- cache.c (see its rationale; every function takes the cache's lock) --- */
 /* What the daemon keeps of renderings, at most (ORCHFS_CACHE_MB overrides; 0: none). */
 #define FS_CACHE_BYTES (8u << 20)
+/* What all scratch files together may hold by default (each at most 4 saves'
+ * worth; ORCHFS_SCRATCH_MB overrides): past it a write that grows one fails
+ * with ENOSPC, so tools' temporary files cannot take the daemon's memory
+ * without bound. */
+#define FS_SCRATCH_BYTES (256u << 20)
+/* How long vim's swap file stays after its vim is gone, in seconds: vim
+ * removes it when it exits, so one left is a crash's, for `vim -r`. */
+#define FS_SWAP_GRACE (24 * 3600)
+/* fs_scratch_room - may scratch s grow to end bytes? (f->lock held) */
+bool fs_scratch_room(fs *f, const struct scratch *s, size_t end);
 /* What SQLite may keep for all connections together (page caches, statements). */
 #define FS_SQLITE_BYTES (4 << 20)
 enum { CACHE_MISS, CACHE_HIT, CACHE_TAIL };

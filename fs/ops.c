@@ -274,6 +274,8 @@ fs *fs_new(const struct fs_options *opts)
 	clock_gettime(CLOCK_REALTIME, &f->started);
 	f->inodes = inode_table_new();
 	f->scratch_grace = getenv("ORCHFS_SCRATCH_GRACE") ? atoi(getenv("ORCHFS_SCRATCH_GRACE")) : 30;
+	f->scratch_limit = getenv("ORCHFS_SCRATCH_MB") ? (size_t)atoi(getenv("ORCHFS_SCRATCH_MB")) << 20
+						       : FS_SCRATCH_BYTES;
 	/*
 	 * Memory is bounded by limits, not by what was read: renderings kept at
 	 * most FS_CACHE_BYTES (cache.c), SQLite's page caches and statements

@@ -115,6 +115,20 @@ static long long scratch_age_ms(const struct timespec *now, const struct timespe
 	return (now->tv_sec - then->tv_sec) * 1000LL + (now->tv_nsec - then->tv_nsec) / 1000000;
 }
 
+/* vim's swap file of a file (.NAME.swp, .swo, ... .swa): vim removes it when
+ * it exits, so one left by a process that is gone is what a crash left, and
+ * what `vim -r` recovers the unsaved buffer from. */
+static bool scratch_is_swap(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	return base[0] == '.' && n > 5 && strncmp(base + n - 4, ".sw", 3) == 0 && base[n - 1] >= 'a' &&
+	       base[n - 1] <= 'p';
+}
+
 char **scratch_sweep(fs *f)
 {
 	struct timespec now;
@@ -127,9 +141,13 @@ char **scratch_sweep(fs *f)
 		return NULL;
 	f->last_sweep = now.tv_sec;
 	for (s = f->scratch; s; s = next) {
+		long long grace;
 		next = s->next;
-		if (!s->path || s->refs > 1 || scratch_age_ms(&now, &s->mtime) < f->scratch_grace * 1000LL ||
-		    scratch_age_ms(&now, &s->ctime) < f->scratch_grace * 1000LL)
+		if (!s->path)
+			continue;
+		grace = (scratch_is_swap(s->path) && f->scratch_grace < FS_SWAP_GRACE ? FS_SWAP_GRACE
+										    : f->scratch_grace) * 1000LL;
+		if (s->refs > 1 || scratch_age_ms(&now, &s->mtime) < grace || scratch_age_ms(&now, &s->ctime) < grace)
 			continue;
 		if (s->owner_start && scratch_proc_start(s->owner) == s->owner_start)
 			continue; /* its tool is still running */
@@ -139,4 +157,15 @@ char **scratch_sweep(fs *f)
 		scratch_unname(f, s);
 	}
 	return gone;
+}
+
+bool fs_scratch_room(fs *f, const struct scratch *s, size_t end)
+{
+	size_t total = 0;
+
+	if (end <= s->data.len)
+		return true;
+	for (const struct scratch *o = f->scratch; o; o = o->next)
+		total += o->data.len;
+	return total + (end - s->data.len) <= f->scratch_limit;
 }

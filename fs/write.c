@@ -559,6 +559,8 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 		if (to_set & FUSE_SET_ATTR_SIZE) {
 			if ((size_t)attr->st_size > STORE_MAX_DOCUMENT * 4)
 				rc = -EFBIG;
+			else if (!fs_scratch_room(f, s, (size_t)attr->st_size))
+				rc = -ENOSPC;
 			else
 				write_scratch_truncate(s, (size_t)attr->st_size);
 		}
@@ -1019,7 +1021,10 @@ void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 
 	if (h->scratch) {
 		pthread_mutex_lock(&f->lock);
-		rc = write_into(&h->scratch->data, buf, size, off, STORE_MAX_DOCUMENT * 4);
+		if ((size_t)off + size <= STORE_MAX_DOCUMENT * 4 && !fs_scratch_room(f, h->scratch, (size_t)off + size))
+			rc = -ENOSPC; /* all scratch files together are full */
+		else
+			rc = write_into(&h->scratch->data, buf, size, off, STORE_MAX_DOCUMENT * 4);
 		if (!rc) {
 			clock_gettime(CLOCK_REALTIME, &h->scratch->mtime);
 			h->scratch->ctime = h->scratch->mtime;

@@ -5,7 +5,7 @@
 # a bad save is refused with the reason in .error, the buffer survives and a
 # corrected save succeeds; a stale buffer is refused.
 . "$(dirname "$0")/lib.sh"
-export ORCHFS_SCRATCH_GRACE=1
+export ORCHFS_SCRATCH_GRACE=1 ORCHFS_SCRATCH_MB=8
 mount_fs
 TM="tmux -L orchfs-$$"
 cleanup_tmux() { $TM kill-server 2>/dev/null || true; }
@@ -206,6 +206,30 @@ assert_eq "OK OK ESTALE" "$out" "one process's saves in a row land, but not over
 assert_eq "5|its second save|low" "$(sql "SELECT priority, description, severity FROM bugs WHERE id='BUG-002'")" \
 	"the other writer's change is kept"
 wait_no_scratch # emacs's and vim's backups
+
+note "vim killed with its buffer unsaved: its swap file stays for vim -r (other scratch files go after 1 s)"
+edit '"Renamed in vim"' vim BUG-002.json
+$TM send-keys ':%s/"Renamed in vim"/"never saved, but recovered"/' Enter ':preserve' Enter
+screen_has 'preserved'
+vimpid=$(pgrep -n -x vim)
+kill -9 "$vimpid"
+wait_gone
+sleep 2.2 # past the grace of other scratch files (1 s), and a listing sweeps
+swp=$(ls -A "$MNT/bugs" | grep -x '\.BUG-002\.json\.sw[a-p]')
+[ -n "$swp" ] || bad "vim's swap file went with its vim: [$(ls -A "$MNT/bugs" | tr '\n' ' ')]"
+grep -aq "never saved, but recovered" "$MNT/bugs/$swp" 2>/dev/null || bad "the swap file does not hold the unsaved text"
+vim -u NONE -N -i NONE -es -r "$MNT/bugs/BUG-002.json" -c "w! $T/recovered.json" -c 'q!' </dev/null >/dev/null 2>&1
+check_contains "$(cat "$T/recovered.json" 2>&1)" "never saved, but recovered" "vim -r recovers the buffer"
+rm -f "$MNT/bugs/$swp"
+assert_eq "Renamed in vim" "$(sql "SELECT title FROM bugs WHERE id='BUG-002'")" "nothing of the unsaved buffer reached the row"
+
+note "scratch files together hold at most ORCHFS_SCRATCH_MB (8 here): past it, ENOSPC"
+head -c 6M /dev/zero > "$MNT/bugs/.big-a.tmp" || bad "6 MiB of scratch"
+if head -c 4M /dev/zero > "$MNT/bugs/.big-b.tmp" 2>"$T/enospc.err"; then bad "12 MiB of scratch files were taken"; fi
+check_contains "$(cat "$T/enospc.err")" "No space left on device" "the write past the limit"
+rm -f "$MNT/bugs/.big-a.tmp"
+head -c 4M /dev/zero > "$MNT/bugs/.big-b.tmp" || bad "4 MiB of scratch once the other went"
+rm -f "$MNT/bugs/.big-b.tmp"
 
 note "a VS Code-style save: temp file in the same directory, fsync, rename over"
 audits=$(audit_count)
