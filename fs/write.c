@@ -661,6 +661,20 @@ int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *fr
 	}
 	free(owner);
 
+	pthread_mutex_lock(&f->lock);
+	ex = s->data.len > STORE_MAX_DOCUMENT;
+	pthread_mutex_unlock(&f->lock);
+	if (ex) { /* a save by rename has the limit of one by write */
+		char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
+		struct fs_actor oa;
+		fs_actor(req, "write", path, &oa);
+		if (n->st)
+			store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, -EFBIG, msg);
+		note_error(f, path, msg);
+		fs_log("%s: %s (%s, by %s[%d])", path, msg, strerror(EFBIG), oa.comm, (int)oa.a.pid);
+		free(msg);
+		return -EFBIG;
+	}
 	h.path = (char *)path;
 	h.n = *n;
 	h.dirty = h.written = true;

@@ -238,6 +238,12 @@ begin "a 9 MB write: EFBIG (at most STORE_MAX_DOCUMENT, 8 MiB)"
 check_eq EFBIG "$(python3 -c 'import sys; sys.stdout.write("{\"title\": \"" + "a" * (9 << 20) + "\"}\n")' | close_errno "$B/BUG-001.json")" "$CASE: write/close"
 refused bugs/BUG-001.json 'too large'
 
+begin "a 9 MB file renamed onto an entity: EFBIG too (a save by rename has the same limit)"
+python3 -c 'import sys; sys.stdout.write("{\"title\": \"" + "a" * (9 << 20) + "\"}\n")' > "$B/.big.tmp"
+check_eq EFBIG "$(syscall_errno 'os.rename(a[0], a[1])' "$B/.big.tmp" "$B/BUG-001.json")" "$CASE: rename"
+refused bugs/BUG-001.json 'too large'
+rm -f "$B/.big.tmp"
+
 # --- EEXIST ---
 
 begin "O_EXCL create of an existing bug: EEXIST"
