@@ -87,6 +87,12 @@ assert_contains "$(cat "$T/commit.out")" "TASK-999: no such task" "missing task 
 if commit b.txt "b" "Reopens TASK-002"; then fail "a commit naming a closed task went through"; fi
 assert_contains "$(cat "$T/commit.out")" "TASK-002 is completed" "closed task message"
 git -C "$R" reset -q
+printf '#!/bin/sh\n{ echo "Edit the notes"; cat "$1"; } > "$1.new" && mv "$1.new" "$1"\n' > "$T/editor"
+chmod +x "$T/editor"
+echo "see TASK-999 later" > "$R/notes.txt"
+git -C "$R" add notes.txt
+GIT_EDITOR="$T/editor" git -C "$R" commit -q -v > "$T/commit.out" 2>&1 ||
+	fail "git commit -v refused for a task named in the diff below the scissors line: $(cat "$T/commit.out")"
 
 note "with the mount absent: said, and the database is used directly"
 echo '{"enabled":true}' > "$MNT/rules/no-secrets.json"
