@@ -339,7 +339,9 @@ int cmd_umount(int argc, char **argv)
 		return cmd_usage("umount");
 	if (geteuid() == 0) {
 		if (umount2(argv[optind], lazy ? MNT_DETACH : 0) < 0) {
-			cmd_error("cannot unmount %s: %s%s", argv[optind], strerror(errno),
+			/* umount2 says EINVAL for a directory that is no mount point */
+			cmd_error("cannot unmount %s: %s%s", argv[optind],
+				  errno == EINVAL ? "not a mount point" : strerror(errno),
 				  errno == EBUSY ? " (a process is using it; try umount -l)" : "");
 			return 1;
 		}

@@ -430,6 +430,12 @@ for fg in "" -f; do
 	fi
 done
 
+note "orchfs umount of a directory that is not mounted: says so, exit status 1"
+rc=0
+"$ORCHFS" umount "$T" 2>"$T/umount.err" || rc=$?
+check_rc 1 "$rc" "orchfs umount of a plain directory"
+check_contains "$(cat "$T/umount.err")" "cannot unmount $T: not a mount point" "its message"
+
 note "a database path that is a directory: a message and exit status 1"
 mkdir -p "$T/dirdb"
 for fg in "" -f; do
