@@ -514,8 +514,12 @@ static int write_truncate_path(fuse_req_t req, fs *f, const char *path, const st
 
 	if ((rc = fs_readonly_err(f, n)))
 		return rc;
-	if ((size_t)size > STORE_MAX_DOCUMENT)
-		return -EFBIG;
+	if ((size_t)size > STORE_MAX_DOCUMENT) { /* refused, and audited as every refusal is */
+		char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
+		fs_refuse(req, f, path, n, "setattr", -EFBIG, msg);
+		free(msg);
+		return 1; /* answered */
+	}
 	h.path = (char *)path;
 	h.n = *n;
 	h.spill = -1;
@@ -590,6 +594,10 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 				rc = write_truncate_path(req, f, path, &n, attr->st_size);
 			else
 				rc = path ? -EPERM : -ENOENT;
+			if (rc == 1) { /* refused and answered there */
+				free(path);
+				return;
+			}
 			goto reply;
 		}
 		pthread_mutex_lock(&h->lock);
@@ -597,9 +605,23 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 			rc = -EBADF;
 		else if (h->n.kind == NODE_LOG && (size_t)attr->st_size != h->data.len)
 			rc = -EPERM; /* logs cannot be truncated */
-		else if ((size_t)attr->st_size > STORE_MAX_DOCUMENT)
-			rc = -EFBIG;
-		else if ((size_t)attr->st_size != h->data.len) {
+		else if ((size_t)attr->st_size > STORE_MAX_DOCUMENT) {
+			/* as a write past the limit: nothing of this save will be
+			 * committed, close() says EFBIG too, refused and audited once */
+			bool first = h->failed != -EFBIG;
+			h->dirty = h->written = true;
+			h->failed = -EFBIG;
+			pthread_mutex_unlock(&h->lock);
+			if (first) {
+				char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
+				fs_refuse(req, f, h->path, &h->n, "setattr", -EFBIG, msg);
+				free(msg);
+			} else {
+				fuse_reply_err(req, EFBIG);
+			}
+			free(path);
+			return;
+		} else if ((size_t)attr->st_size != h->data.len) {
 			if ((size_t)attr->st_size > h->data.len) {
 				strbuf_grow(&h->data, (size_t)attr->st_size - h->data.len);
 				memset(h->data.buf + h->data.len, ' ', (size_t)attr->st_size - h->data.len);

@@ -238,6 +238,24 @@ begin "a 9 MB write: EFBIG (at most STORE_MAX_DOCUMENT, 8 MiB)"
 check_eq EFBIG "$(python3 -c 'import sys; sys.stdout.write("{\"title\": \"" + "a" * (9 << 20) + "\"}\n")' | close_errno "$B/BUG-001.json")" "$CASE: write/close"
 refused bugs/BUG-001.json 'too large'
 
+begin "truncate -s 1G of an entity: EFBIG, refused and audited"
+check_eq EFBIG "$(syscall_errno 'os.truncate(a[0], 1 << 30)' "$B/BUG-001.json")" "$CASE: truncate"
+refused bugs/BUG-001.json 'too large'
+
+begin "ftruncate to 1 GiB of an open entity: EFBIG, and close() says so too; refused and audited once"
+check_eq "EFBIG EFBIG" "$(python3 -c '
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+out = []
+for call in (lambda: os.ftruncate(fd, 1 << 30), lambda: os.close(fd)):
+    try:
+        call()
+        out.append("OK")
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])
+print(*out)' "$B/BUG-001.json")" "$CASE: ftruncate, close"
+refused bugs/BUG-001.json 'too large'
+
 begin "a 9 MB file renamed onto an entity: EFBIG too (a save by rename has the same limit)"
 python3 -c 'import sys; sys.stdout.write("{\"title\": \"" + "a" * (9 << 20) + "\"}\n")' > "$B/.big.tmp"
 check_eq EFBIG "$(syscall_errno 'os.rename(a[0], a[1])' "$B/.big.tmp" "$B/BUG-001.json")" "$CASE: rename"
