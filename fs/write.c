@@ -897,8 +897,13 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 			   "cannot create a file here");
 		goto out;
 	}
+	if (n.kind == NODE_TRASH && node_exists(f, &n) <= 0) {
+		/* refused as every change is: audited, logged, in .error */
+		fs_refuse(req, f, path, &n, "create", -EROFS, "nothing is put in .trash/ but by rm");
+		goto out;
+	}
 	if (n.kind != NODE_ENTITY && n.kind != NODE_MAIN && n.kind != NODE_NEW && n.kind != NODE_LOG) {
-		rc = node_exists(f, &n) > 0 ? -EEXIST : fs_readonly_err(f, &n) || n.kind == NODE_TRASH ? -EROFS : -EPERM;
+		rc = node_exists(f, &n) > 0 ? -EEXIST : fs_readonly_err(f, &n) ? -EROFS : -EPERM;
 		goto fail;
 	}
 	if ((rc = fs_readonly_err(f, &n))) {

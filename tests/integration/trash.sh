@@ -130,7 +130,10 @@ check_eq "bug 4" "$(jq -r .title "$B/.trash/BUG-004.json" 2>/dev/null || jq -r .
 [ -e "$B/.trash/BUG-004.json" ] && { mv "$B/.trash/BUG-004.json" "$B/" || bad "restore BUG-004"; }
 
 note "nothing can be made in .trash/"
+a0=$(last_audit)
 check_eq EROFS "$(echo '{"title":"x"}' | close_errno "$B/.trash/BUG-009.json")" "a new file in .trash/"
+check_eq "create|failure|/bugs/.trash/BUG-009.json" "$(sql "SELECT operation || '|' || status || '|' || path FROM tool_executions WHERE id > $a0")" \
+	"the refused create in .trash/ is audited"
 mv "$B/BUG-004.json" "$B/.trash/" 2>/dev/null && bad "mv into .trash/"
 check_eq EROFS "$(python3 -c 'import errno, os, sys
 try:
