@@ -417,18 +417,26 @@ wait_gone "$pid" || bad "the daemon (pid $pid) did not exit after orchfs umount"
 ! mounted_at "$MNT" || bad "$MNT is still mounted after orchfs umount"
 check_contains "$(tail -n +"$((loglines + 1))" "$LOG")" "unmounting $MNT" "the daemon's log after umount"
 
+# refused_mount MOUNTPOINT MESSAGE WHAT [ARGS]: orchfs mount, in the
+# background and with -f, fails with exit status 1 and MESSAGE, and mounts nothing
+refused_mount() {
+	local m=$1 msg=$2 what=$3 fg rc
+	shift 3
+	for fg in "" -f; do
+		rc=0
+		bg_mount "$m" $fg "$@" || rc=$?
+		check_rc 1 "$rc" "orchfs mount $fg $what"
+		check_contains "$(cat "$T/mount.err")" "$msg" "the message of mount $fg $what"
+		if mounted_at "$m"; then
+			bad "orchfs mount $fg $what mounted"
+			bg_umount "$m" "the mount $what"
+		fi
+	done
+}
+
 note "a mount point that is a regular file: Not a directory, exit status 1, nothing mounted"
 : > "$T/afile"
-for fg in "" -f; do
-	rc=0
-	bg_mount "$T/afile" $fg || rc=$?
-	check_rc 1 "$rc" "orchfs mount $fg on a regular file"
-	check_contains "$(cat "$T/mount.err")" "cannot mount on $T/afile: Not a directory" "the message of mount $fg on a file"
-	if mounted_at "$T/afile"; then
-		bad "orchfs mount $fg mounted on a regular file"
-		bg_umount "$T/afile" "the mount on a file"
-	fi
-done
+refused_mount "$T/afile" "cannot mount on $T/afile: Not a directory" "on a regular file"
 
 note "orchfs umount of a directory that is not mounted: says so, exit status 1"
 rc=0
@@ -438,16 +446,7 @@ check_contains "$(cat "$T/umount.err")" "cannot unmount $T: not a mount point" "
 
 note "a database path that is a directory: a message and exit status 1"
 mkdir -p "$T/dirdb"
-for fg in "" -f; do
-	rc=0
-	bg_mount "$MNT" $fg --db "$T/dirdb" || rc=$?
-	check_rc 1 "$rc" "orchfs mount $fg --db DIRECTORY"
-	check_contains "$(cat "$T/mount.err")" "$T/dirdb" "the message of mount $fg --db DIRECTORY names it"
-	if mounted_at "$MNT"; then
-		bad "orchfs mount $fg --db DIRECTORY mounted"
-		bg_umount "$MNT" "the mount of a directory"
-	fi
-done
+refused_mount "$MNT" "$T/dirdb" "--db DIRECTORY" --db "$T/dirdb"
 
 # ---------------------------------------------------------------------------
 note "4. signals: SIGTERM and SIGINT unmount a foreground daemon, which exits 0"

@@ -40,6 +40,17 @@ sql "DELETE FROM bugs WHERE id = 'BUG-500'"
 ms_delete=$(visible_within "gone" sh -c "[ -e '$B/BUG-500.json' ] && echo there || echo gone")
 echo "# visible after: insert ${ms_insert} ms, update ${ms_update} ms, delete ${ms_delete} ms"
 
+# tail_stop OUT N: once the tail -f running as $TAIL printed N lines into OUT
+# (at most 5 s), stop it
+tail_stop() {
+	for _ in $(seq 1 50); do
+		[ "$(wc -l < "$1")" -ge "$2" ] && break
+		sleep 0.1
+	done
+	kill $TAIL 2>/dev/null
+	wait $TAIL 2>/dev/null
+}
+
 note "tail -f of a transcript prints rows from sqlite3 and from the mount"
 mkdir "$MNT/tasks/TASK-001"
 LOG=$MNT/tasks/TASK-001/transcript.jsonl
@@ -50,12 +61,7 @@ FIXTURE_CLEANUP="kill $TAIL 2>/dev/null"
 sleep 0.3
 sql "INSERT INTO transcripts (task_id, role, content) VALUES ('TASK-001', 'assistant', 'from sqlite3')"
 echo '{"role":"user","content":"from the mount"}' >> "$LOG"
-for _ in $(seq 1 50); do
-	[ "$(wc -l < "$T/tail.out")" -ge 3 ] && break
-	sleep 0.1
-done
-kill $TAIL 2>/dev/null
-wait $TAIL 2>/dev/null
+tail_stop "$T/tail.out" 3
 assert_eq "first|from sqlite3|from the mount" "$(jq -r .content "$T/tail.out" | paste -sd'|')" "tail -f output"
 
 note "a log's rows removed under its readers: tail -f reads it again from the start, a reader in its middle gets ESTALE"
@@ -87,12 +93,7 @@ sleep 1.5 # tail's next look: the file is shorter
 echo '{"role":"user","content":"after the delete"}' >> "$LOG"
 : > "$T/go"
 wait $MID
-for _ in $(seq 1 50); do
-	[ "$(wc -l < "$T/tail2.out")" -ge 6 ] && break
-	sleep 0.1
-done
-kill $TAIL 2>/dev/null
-wait $TAIL 2>/dev/null
+tail_stop "$T/tail2.out" 6
 assert_eq "first|from sqlite3|from the mount|from sqlite3|from the mount|after the delete" \
 	"$(jq -r .content "$T/tail2.out" | paste -sd'|')" "tail -f: the rows, then the log again from its start after the delete"
 assert_contains "$(cat "$T/tail2.err")" "file truncated" "tail -f saw the log shrink"
