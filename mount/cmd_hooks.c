@@ -124,7 +124,14 @@ int cmd_append(int argc, char **argv)
 		who.uid = getuid();
 		who.operation = "append";
 		who.path = path;
-		if ((rc = store_log_append(st, c, l, argv[i + 1], rows, &who, &cause)))
+		{
+			char *at = xasprintf("%s/%s/%s", c->dir, argv[i + 1], l->file);
+			rc = cmd_permit(p, st, c, argv[i + 1], at, NULL, &who, &cause);
+			free(at);
+		}
+		if (!rc)
+			rc = store_log_append(st, c, l, argv[i + 1], rows, &who, &cause);
+		if (rc)
 			cmd_error("%s", cause ? cause : strerror(-rc));
 	}
 	cJSON_Delete(rows);

@@ -168,7 +168,14 @@ static int orca_create(int argc, char **argv, const char *coll, const char *name
 	}
 	if (!id && slug && !o.c->alloc)
 		id = made = orca_slug(argv[i]);
-	rc = store_create(o.st, o.c, id, doc, &o.who, &key, &cause);
+	{
+		char *path = id ? xasprintf("%s/%s%s", o.c->dir, id, o.c->file ? "" : map_suffix(o.c))
+				: xasprintf("%s/new", o.c->dir);
+		rc = cmd_permit(o.p, o.st, o.c, id, path, doc, &o.who, &cause);
+		free(path);
+	}
+	if (!rc)
+		rc = store_create(o.st, o.c, id, doc, &o.who, &key, &cause);
 	if (!rc)
 		printf("%s\n", key);
 	free(key);
@@ -219,7 +226,14 @@ static int orca_patch(int argc, char **argv, const char *coll, const char *key, 
 		cJSON_Delete(patch);
 		return 1;
 	}
-	rc = store_patch(o.st, o.c, key, patch, &o.who, &cause);
+	{
+		char *path = o.c->file ? xasprintf("%s/%s/%s", o.c->dir, key, o.c->file)
+				       : xasprintf("%s/%s%s", o.c->dir, key, map_suffix(o.c));
+		rc = cmd_permit(o.p, o.st, o.c, key, path, patch, &o.who, &cause);
+		free(path);
+	}
+	if (!rc)
+		rc = store_patch(o.st, o.c, key, patch, &o.who, &cause);
 	if (!rc)
 		printf("%s/%s updated\n", coll, key);
 	cJSON_Delete(patch);

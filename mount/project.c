@@ -1,5 +1,6 @@
 /* project.c - find and open a project's databases (see project.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -244,6 +245,52 @@ static char *cmd_actor_arg(const char *arg)
 		return s;
 	}
 	return store_display(arg);
+}
+
+int cmd_permit(struct project *p, store *st, const struct map_collection *c, const char *key, const char *path,
+	       const cJSON *args, const struct store_actor *who, char **cause)
+{
+	char file[64], tool[64] = "unknown", *reason = NULL;
+	store *rules = NULL;
+	ssize_t n;
+	int fd, rc;
+
+	for (size_t i = 0; i < p->nstores && !rules; i++)
+		if (store_map(p->stores[i])->permissions)
+			rules = p->stores[i];
+	if (!rules)
+		return 0;
+	snprintf(file, sizeof(file), "/proc/%d/comm", (int)getppid());
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if ((n = read(fd, tool, sizeof(tool) - 1)) > 0)
+			tool[n] = 0;
+		tool[strcspn(tool, "\n")] = 0;
+		close(fd);
+	}
+	rc = store_permit(rules, tool, path, args, &reason);
+	if (rc == STORE_ALLOW) {
+		free(reason);
+		return 0;
+	}
+	if (rc < 0) {
+		free(reason);
+		*cause = xasprintf("cannot read the permission rules: %s", strerror(-rc));
+		return rc;
+	}
+	if (rc == STORE_APPROVAL) {
+		char *r = xasprintf("%s (from the command line nothing is parked: make the change through the mount, "
+				    "or have a person approve it)", reason);
+		free(reason);
+		reason = r;
+	}
+	{
+		struct store_actor as = *who;
+		as.tool = tool;         /* the rules' tool */
+		as.process = "orchfs";  /* acting through the command line */
+		store_refused(st, c, key, &as, -EACCES, reason);
+	}
+	*cause = reason;
+	return -EACCES;
 }
 
 void cmd_actor(struct store_actor *who, const char *op, char *line, size_t size, int argc, char **argv)

@@ -44,6 +44,13 @@ char *project_user_db_path(const char *flag);
  * orchfs process, doing op, its path the command line (written into line,
  * of size bytes; call before getopt reorders argv). */
 void cmd_actor(struct store_actor *who, const char *op, char *line, size_t size, int argc, char **argv);
+/* cmd_permit - may the process that ran this command (its parent: the shell
+ * or agent that typed it) make this change, as the permission rules say of
+ * a write through the mount to path (relative to the mount's root) with args?
+ * 0; or -EACCES with *cause, the refusal audited (a change that would need
+ * approval is refused too: it is parked only when made through the mount). */
+int cmd_permit(struct project *p, store *st, const struct map_collection *c, const char *key, const char *path,
+	       const cJSON *args, const struct store_actor *who, char **cause);
 
 /* project_mounted_at - where a daemon serves the database at db_path (an
  * absolute path), or NULL (caller frees). */

@@ -433,6 +433,17 @@ try:
 except OSError as e:
     print(errno.errorcode[e.errno])' "$MNT/tasks/TASK-009")" "$CASE: mkdir"
 denied_by agentd /tasks/TASK-009
+# the command line, run by a denied tool, is held by its rules as the mount is
+run_as_agentd() { "$BIN/agentd" -c 'import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)' "$@"; }
+begin "a denied tool cannot create through orchfs bug create"
+rc=0; run_as_agentd "$ORCHFS" bug create "while denied" 2>"$T/cli.err" || rc=$?
+check_rc 1 "$rc" "$CASE: exit status"
+check_contains "$(cat "$T/cli.err")" "permission denied" "$CASE: the message"
+denied_by agentd "orchfs bug create while denied"
+begin "a denied tool cannot append through orchfs append"
+rc=0; echo '{"content":"x"}' | run_as_agentd "$ORCHFS" append tasks TASK-001 transcript.jsonl 2>"$T/cli.err" || rc=$?
+check_rc 1 "$rc" "$CASE: exit status"
+denied_by agentd "orchfs append tasks TASK-001 transcript.jsonl"
 
 note "restricted to tasks/"
 mktool agentw "$PY"
