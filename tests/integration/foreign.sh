@@ -49,6 +49,16 @@ check_eq "$snap" "$(fq "SELECT * FROM bugs WHERE id = '$bug'")" "orca: unchanged
 check_contains "$(cat "$MNT/bugs/.error")" "status: must be one of" "orca: .error names the field"
 check_eq 1 "$(side "SELECT count(*) FROM tool_executions WHERE entity_key = '$bug' AND status = 'failure'")" "orca: the refusal is audited"
 
+# a row Orca stored with values outside the mapping's sets (labels as plain
+# text, a status the mapping does not list) is still saved whole from an
+# editor: the fields sent back as they read are no change, and not checked
+fq "UPDATE bugs SET labels = 'ui, backend', status = 'closed' WHERE id = '$bug'"
+jq '.assignee = "kim"' "$MNT/bugs/$bug.json" > "$T/whole.json"
+check_eq OK "$(close_errno "$MNT/bugs/$bug.json" <"$T/whole.json")" "orca: a whole-file save of a row with values outside the sets"
+check_eq "kim|ui, backend|closed" "$(fq "SELECT assignee, labels, status FROM bugs WHERE id = '$bug'")" "orca: only the assignee changed"
+check_eq EINVAL "$(echo '{"status":"reopened-ish"}' | close_errno "$MNT/bugs/$bug.json")" "orca: a new value outside the set is still refused"
+fq "UPDATE bugs SET labels = '[]', status = 'in_progress' WHERE id = '$bug'"
+
 # a stale edit: the whole file as read, saved after another writer changed the row
 cp "$MNT/bugs/$bug.json" "$T/stale.json"
 fq "UPDATE bugs SET priority = 1, updated_at = updated_at + 5 WHERE id = '$bug'"
