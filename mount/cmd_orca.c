@@ -106,9 +106,16 @@ static int orca_fields(int argc, char **argv, const char *optstr, const struct o
 		case 'd':
 			cJSON_AddStringToObject(doc, "description", optarg);
 			break;
-		case 'p':
-			cJSON_AddNumberToObject(doc, "priority", atof(optarg));
+		case 'p': {
+			char *end;
+			double pr = strtod(optarg, &end);
+			if (end == optarg || *end) {
+				cmd_error("-p: expected a number, got \"%s\"", optarg);
+				return -1;
+			}
+			cJSON_AddNumberToObject(doc, "priority", pr);
 			break;
+		}
 		case 's':
 			cJSON_AddStringToObject(doc, "severity", optarg);
 			break;

@@ -14,6 +14,12 @@ if "$ORCHFS" bug create "Typo" -p 9 2>"$T/err"; then fail "priority 9 accepted";
 assert_contains "$(cat "$T/err")" "priority: must be at most 5 (got 9)" "the same message as the mount"
 assert_eq "EINVAL" "$(echo '{"priority":9}' | close_errno "$MNT/bugs/BUG-001.json")" "and the mount refuses it too"
 assert_eq "failure" "$(sql "SELECT status FROM tool_executions WHERE path LIKE 'orchfs bug create%' ORDER BY id DESC LIMIT 1")" "the CLI refusal is audited"
+for p in abc 2x ""; do
+	rc=0; "$ORCHFS" bug create "Typo" -p "$p" 2>"$T/err" || rc=$?
+	check_rc 2 "$rc" "bug create -p '$p' is a usage error"
+	check_contains "$(cat "$T/err")" "-p: expected a number, got \"$p\"" "its message"
+done
+assert_eq "1" "$(sql "SELECT count(*) FROM bugs")" "no bug made by a bad -p"
 "$ORCHFS" bug update-status BUG-001 in_progress >/dev/null || fail "update-status"
 assert_eq "in_progress" "$(jq -r .status "$MNT/bugs/BUG-001.json")" "update-status shows in the mount"
 echo '{"assignee":"sam"}' > "$MNT/bugs/BUG-001.json"
