@@ -23,9 +23,35 @@ struct orca {
 	char line[512];
 };
 
+/* --db PATH and --user-db PATH (or --db=PATH), anywhere in the verb's
+ * arguments as for every other command: taken out of argv, kept here. */
+static struct project_opts orca_po = { .create = true };
+
+static int orca_db_opts(int argc, char **argv)
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char **to = strncmp(argv[i], "--db", 4) == 0 ? &orca_po.db
+				  : strncmp(argv[i], "--user-db", 9) == 0 ? &orca_po.user_db : NULL;
+		const char *rest = to ? argv[i] + (to == &orca_po.db ? 4 : 9) : NULL;
+		if (to && *rest == '=') {
+			*to = rest + 1;
+			continue;
+		}
+		if (to && !*rest && i + 1 < argc) {
+			*to = argv[++i];
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
+}
+
 static int orca_open(struct orca *o, const char *coll, const char *op, int argc, char **argv)
 {
-	struct project_opts po = { .create = true };
+	struct project_opts po = orca_po;
 	char *cause = NULL;
 	int rc;
 
@@ -259,6 +285,7 @@ int cmd_bug(int argc, char **argv)
 	cJSON *s;
 	char *q;
 
+	argc = orca_db_opts(argc, argv);
 	if (argc < 2)
 		return cmd_usage("bug");
 	if (strcmp(argv[1], "create") == 0)
@@ -293,6 +320,7 @@ int cmd_rule(int argc, char **argv)
 					    { NULL, 0, NULL, 0 } };
 	static const char *const cols[] = { "id", "rule_type", "severity", "enabled", "name", NULL };
 
+	argc = orca_db_opts(argc, argv);
 	if (argc < 2)
 		return cmd_usage("rule");
 	if (strcmp(argv[1], "create") == 0)
@@ -316,6 +344,7 @@ int cmd_task(int argc, char **argv)
 					    { NULL, 0, NULL, 0 } };
 	static const char *const cols[] = { "id", "status", "priority", "title", NULL };
 
+	argc = orca_db_opts(argc, argv);
 	if (argc < 2)
 		return cmd_usage("task");
 	if (strcmp(argv[1], "create") == 0)
@@ -335,6 +364,7 @@ int cmd_workflow(int argc, char **argv)
 					    { NULL, 0, NULL, 0 } };
 	static const char *const cols[] = { "id", "status", "pattern", "name", NULL };
 
+	argc = orca_db_opts(argc, argv);
 	if (argc < 2)
 		return cmd_usage("workflow");
 	if (strcmp(argv[1], "create") == 0)

@@ -20,6 +20,8 @@ for p in abc 2x ""; do
 	check_contains "$(cat "$T/err")" "-p: expected a number, got \"$p\"" "its message"
 done
 assert_eq "1" "$(sql "SELECT count(*) FROM bugs")" "no bug made by a bad -p"
+assert_eq "BUG-001" "$(cd / && env -u ORCHFS_DB "$ORCHFS" bug list --db "$DB" | cut -f1)" "bug list --db DB, from elsewhere"
+assert_eq "BUG-001" "$(cd / && env -u ORCHFS_DB "$ORCHFS" bug list open --db="$DB" | cut -f1)" "bug list STATUS --db=DB"
 "$ORCHFS" bug update-status BUG-001 in_progress >/dev/null || fail "update-status"
 assert_eq "in_progress" "$(jq -r .status "$MNT/bugs/BUG-001.json")" "update-status shows in the mount"
 echo '{"assignee":"sam"}' > "$MNT/bugs/BUG-001.json"
