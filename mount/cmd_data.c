@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mount/cmd.h"
@@ -116,6 +117,12 @@ int cmd_export(int argc, char **argv)
 	}
 	if (output) { /* 0600, as the databases: it may hold API keys */
 		int fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		struct stat st;
+		/* a file that was there keeps its mode on open: made 0600 too */
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) && fchmod(fd, 0600) < 0) {
+			close(fd);
+			fd = -1;
+		}
 		if (fd < 0 || !(out = fdopen(fd, "w"))) {
 			cmd_error("cannot write %s: %s", output, strerror(errno));
 			if (fd >= 0)

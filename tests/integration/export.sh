@@ -62,6 +62,9 @@ assert_eq "team-a" "$(sqlite3 "$META_DB" "SELECT value FROM metadata WHERE key =
 note "an export cut at a line boundary is refused; one written to a file is 0600"
 "$ORCHFS" export --with-secrets -o "$T/e3.jsonl" || fail "export -o"
 assert_eq 600 "$(stat -c %a "$T/e3.jsonl")" "an export file is 0600 (it may hold API keys)"
+: > "$T/e4.jsonl" && chmod 644 "$T/e4.jsonl"
+"$ORCHFS" export --with-secrets -o "$T/e4.jsonl" || fail "export -o onto a file that was there"
+assert_eq 600 "$(stat -c %a "$T/e4.jsonl")" "an export onto a 0644 file that was there makes it 0600"
 mkdir -p "$T/cut/home"
 CUT_DB=$T/cut/.orchfs/project.db
 (cd "$T/cut" && ORCHFS_DB= ORCHFS_USER_DB=$T/cut/home/user.db "$ORCHFS" init >/dev/null) || fail "init"
