@@ -77,6 +77,30 @@ note "the change feed is published: the other daemon's feed has both"
 assert_eq "create update" "$(jq -r 'select(.key == "BUG-001") | .operation' "$MNT2/changes.jsonl" | tr '\n' ' ' | sed 's/ $//')" \
 	"B's changes.jsonl"
 
+note "a follower of the feed sees a change another writer commits after a later one began: seqs follow the commits"
+# (made by psql: the keys the mount's new gives, which the tests below count on, stay as they were)
+slow=BUG-900 quick=BUG-901
+psql_ "INSERT INTO bugs (id, title) VALUES ('$slow', 'slow one'), ('$quick', 'quick one')" >/dev/null
+since=$(psql_ "SELECT max(seq) FROM _orchfs_changes")
+"$ORCHFS" watch --db "$URL" --since "$since" > "$T/follow.out" 2>"$T/follow.err" &
+FOLLOW=$!
+# psql's transaction changes a bug, then waits before committing; a save
+# through the mount starts meanwhile and would commit first
+psql_ "BEGIN; UPDATE bugs SET priority = 4 WHERE id = '$slow'; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+SLOW=$!
+sleep 0.5
+echo '{"priority":2}' > "$MNT2/bugs/$quick.json" || bad "the save through the mount"
+wait $SLOW || bad "psql's slow transaction"
+for _ in $(seq 1 50); do
+	[ "$(grep -c '"key"' "$T/follow.out")" -ge 2 ] && break
+	sleep 0.1
+done
+kill $FOLLOW 2>/dev/null
+wait $FOLLOW 2>/dev/null
+assert_eq "$slow $quick" "$(jq -r '.key' "$T/follow.out" | paste -sd' ')" "orchfs watch --since saw both, in commit order"
+assert_eq "$slow $quick" "$(psql_ "SELECT entity_key FROM _orchfs_changes WHERE seq > $since ORDER BY seq" | paste -sd' ')" \
+	"the feed's seqs follow the commits"
+
 note "writers on both mounts edit one bug by revision: no update lost"
 echo '{"title":"counter","description":"0"}' > "$MNT/bugs/new"
 cat > "$T/writers.py" <<'PY'

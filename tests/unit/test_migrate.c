@@ -456,6 +456,8 @@ static const char *const project_fixture[] = {
 	/* 9: replaces */
 	"INSERT OR REPLACE INTO tool_executions (id, tool_name, operation, status) SELECT max(id), 'vim', 'write',"
 	" 'failure' FROM tool_executions;",
+	/* 10: feed order (PostgreSQL's; nothing in SQLite) */
+	"UPDATE bugs SET priority = 2 WHERE id = 'BUG-001';",
 };
 
 static const char *const user_fixture[] = {
@@ -754,7 +756,7 @@ int main(void)
 	test_foreign();
 	test_user();
 	/* Each step since the core schema round-trips (0004_agents, 0005_orc, 0006_more, 0007_documents,
-	 * 0008_rewrites, 0009_replaces; user 0004_usage, 0005_rewrites, 0006_replaces). */
+	 * 0008_rewrites, 0009_replaces, 0010_feed_order; user 0004_usage, 0005_rewrites, 0006_replaces). */
 	for (int step = 4; step < (int)ARRAY_SIZE(project_fixture); step++)
 		roundtrip("project", pdb, step, project_fixture);
 	for (int step = 4; step < (int)ARRAY_SIZE(user_fixture); step++)

@@ -1,0 +1,2 @@
+DROP TRIGGER _orchfs_changes_order ON _orchfs_changes;
+DROP FUNCTION _orchfs_changes_order();

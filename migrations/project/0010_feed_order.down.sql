@@ -1,0 +1,2 @@
+-- 0010_feed_order: nothing was added in SQLite, nothing to take away.
+SELECT 1;
