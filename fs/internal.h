@@ -420,13 +420,14 @@ void handle_free(fs *f, struct handle *h);
 struct handle *handle_of(struct fuse_file_info *fi);
 /* handle_size - the length of what a handle holds (in data or its spill file) */
 size_t handle_size(const struct handle *h);
-/* handle_refresh - a reader of a log, the feed or the audit log takes in rows
- * appended since (h->lock held). A log whose rows were rewritten or removed
- * since (another writer, `orchfs logs prune`) is read again whole by a
- * reader at_start (tail -f after "file truncated"); a reader in its middle
- * is told ESTALE at its reads (h->rewritten) rather than given the rows it
- * opened at as if they still were. */
-void handle_refresh(fs *f, struct handle *h, bool at_start);
+/* handle_refresh - a reader of a log, the feed or the audit log, reading at
+ * off (-1: not reading), takes in rows appended since (h->lock held). A log
+ * whose rows were rewritten or removed since (another writer, `orchfs logs
+ * prune`) is read again whole by a reader at its start (tail -f after "file
+ * truncated"); one at its end (tail -f) reads on with the rows added after
+ * its last; one in its middle is told ESTALE at its reads (h->rewritten)
+ * rather than given the rows it opened at as if they still were. */
+void handle_refresh(fs *f, struct handle *h, off_t off);
 /* write_apply_scratch - commit scratch s (at from) onto the entity at path */
 int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *from, const char *path,
 			const struct node *n);

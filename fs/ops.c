@@ -114,7 +114,7 @@ void ops_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		 * what it reads), and computing them renders nothing. */
 		memset(&st, 0, sizeof(st));
 		pthread_mutex_lock(&h->lock);
-		handle_refresh(f, h, false);
+		handle_refresh(f, h, -1);
 		view_attr(f, &h->n, handle_size(h), &h->mtime, &st);
 		pthread_mutex_unlock(&h->lock);
 		rc = 0;

@@ -115,18 +115,19 @@ static long long scratch_age_ms(const struct timespec *now, const struct timespe
 	return (now->tv_sec - then->tv_sec) * 1000LL + (now->tv_nsec - then->tv_nsec) / 1000000;
 }
 
-/* vim's swap file of a file (.NAME.swp, .swo, ... .swa): vim removes it when
- * it exits, so one left by a process that is gone is what a crash left, and
- * what `vim -r` recovers the unsaved buffer from. */
-static bool scratch_is_swap(const char *path)
+/* vim's swap file of a file (.NAME.swp, .swo, ... .swa, starting with vim's
+ * "b0VIM " header): vim removes it when it exits, so one left by a process
+ * that is gone is what a crash left, and what `vim -r` recovers the unsaved
+ * buffer from. (f->lock held) */
+static bool scratch_is_swap(const struct scratch *s)
 {
-	const char *base = strrchr(path, '/');
+	const char *base = strrchr(s->path, '/');
 	size_t n;
 
-	base = base ? base + 1 : path;
+	base = base ? base + 1 : s->path;
 	n = strlen(base);
 	return base[0] == '.' && n > 5 && strncmp(base + n - 4, ".sw", 3) == 0 && base[n - 1] >= 'a' &&
-	       base[n - 1] <= 'p';
+	       base[n - 1] <= 'p' && s->data.len >= 6 && memcmp(s->data.buf, "b0VIM ", 6) == 0;
 }
 
 char **scratch_sweep(fs *f)
@@ -145,7 +146,7 @@ char **scratch_sweep(fs *f)
 		next = s->next;
 		if (!s->path)
 			continue;
-		grace = (scratch_is_swap(s->path) && f->scratch_grace < FS_SWAP_GRACE ? FS_SWAP_GRACE
+		grace = (scratch_is_swap(s) && f->scratch_grace < FS_SWAP_GRACE ? FS_SWAP_GRACE
 										    : f->scratch_grace) * 1000LL;
 		if (s->refs > 1 || scratch_age_ms(&now, &s->mtime) < grace || scratch_age_ms(&now, &s->ctime) < grace)
 			continue;

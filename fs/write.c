@@ -428,8 +428,9 @@ static void handle_refresh_rows(fs *f, struct handle *h)
 	strbuf_release(&add);
 }
 
-void handle_refresh(fs *f, struct handle *h, bool at_start)
+void handle_refresh(fs *f, struct handle *h, off_t off)
 {
+	bool at_start = off == 0, at_end = off >= 0 && (size_t)off >= handle_size(h);
 	struct strbuf sb = STRBUF_INIT;
 	struct timespec mt;
 	struct store_version v;
@@ -460,7 +461,19 @@ void handle_refresh(fs *f, struct handle *h, bool at_start)
 	if (view_render(f, h->path, &h->n, h->sid, &sb, &fd, &size, &mt) == 0) {
 		/* 1: the rows it holds, maybe more; 0: some of them changed or went */
 		int grown = size >= handle_size(h) ? view_prefix(&h->data, h->spill, handle_size(h), &sb, fd, size) : 0;
-		if ((grown == 1 && size > handle_size(h)) || (grown == 0 && at_start)) {
+		struct strbuf add = STRBUF_INIT;
+		int64_t last;
+		if (grown == 0 && at_end && !at_start && h->n.log &&
+		    (last = handle_last_id(h, h->n.log->id)) != INT64_MIN) {
+			/* a reader that has read it all (tail -f) reads on: the rows
+			 * added after its last one; what changed before, it has read */
+			strbuf_init(&add, 1024);
+			if (store_log_rows_after(h->n.st, h->n.c, h->n.log, h->n.key, last, handle_add_row, &add, NULL) ==
+				    0 &&
+			    add.len && view_spill_add(f, &h->data, &h->spill, &h->spill_len, &add))
+				fs_log("%s: cannot keep the rows added since its reader opened", h->path);
+			strbuf_release(&add);
+		} else if ((grown == 1 && size > handle_size(h)) || (grown == 0 && at_start)) {
 			strbuf_release(&h->data);
 			h->data = sb;
 			if (h->spill >= 0)
@@ -994,7 +1007,7 @@ void write_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct f
 	/* a reader of a log back at its start (tail -f after "file truncated")
 	 * reads what the log holds now */
 	if ((size_t)off + size > handle_size(h) || (off == 0 && h->was_read && h->n.kind == NODE_LOG))
-		handle_refresh(fs_of(req), h, off == 0);
+		handle_refresh(fs_of(req), h, off);
 	h->was_read = true;
 	if (h->rewritten) {
 		fuse_reply_err(req, ESTALE);

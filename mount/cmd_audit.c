@@ -272,15 +272,25 @@ int cmd_check(int argc, char **argv)
 	path = cJSON_GetObjectItemCaseSensitive(args, "path");
 	rc = store_permit(st, argv[i], cJSON_IsString(path) ? path->valuestring : NULL, args, &reason);
 	if (rc >= 0) {
-		/* the arguments are recorded, never a secret among them (SPEC §6) */
-		for (size_t k = 0; k < p->nstores; k++) {
-			const struct map_database *db = store_map(p->stores[k]);
-			for (size_t j = 0; j < db->ncollections; j++)
-				for (size_t c = 0; c < db->collections[j].ncolumns; c++) {
-					const struct map_column *col = &db->collections[j].columns[c];
-					if (col->secret && cJSON_GetObjectItemCaseSensitive(args, col->name))
-						cJSON_ReplaceItemInObjectCaseSensitive(args, col->name, cJSON_CreateString("****"));
-				}
+		/* the arguments are recorded, never a secret among them (SPEC §6):
+		 * every member of a secret field's name (one given twice too) */
+		for (cJSON *m = args->child; m; m = m->next) {
+			bool secret = false;
+			for (size_t k = 0; k < p->nstores && !secret; k++) {
+				const struct map_database *db = store_map(p->stores[k]);
+				for (size_t j = 0; j < db->ncollections && !secret; j++)
+					for (size_t c = 0; c < db->collections[j].ncolumns && !secret; c++)
+						secret = db->collections[j].columns[c].secret &&
+							 strcmp(db->collections[j].columns[c].name, m->string) == 0;
+			}
+			if (secret) {
+				cJSON *masked = cJSON_CreateString("****");
+				masked->string = m->string; /* the name moves to the masked value */
+				masked->type |= m->type & cJSON_StringIsConst;
+				m->string = NULL;
+				cJSON_ReplaceItemViaPointer(args, m, masked);
+				m = masked;
+			}
 		}
 		snprintf(line, sizeof(line), "orchfs check %s", argv[i]);
 		memset(&who, 0, sizeof(who));

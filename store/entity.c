@@ -393,7 +393,7 @@ static int entity_apply(struct conn *cn, const struct map_collection *c, cJSON *
 			if (same)
 				continue; /* sent back as it was read */
 		}
-		if (cur && old && json_equal(old, p))
+		if (cur && json_equal(cJSON_GetObjectItemCaseSensitive(work, p->string), p))
 			continue; /* sent back as it reads: no change, nothing to check (a value another
 				   * writer stored outside the mapping's set keeps the row savable whole) */
 		if (col->type == MAP_JSON && cJSON_IsObject(p) && !cJSON_IsNull(p)) {
@@ -473,8 +473,9 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 	dbstmt *s = NULL;
 	double need = have;
 
-	if (!who || !who->tool || !cn->st->audit_q || cn->st->db->sidecar || have - want > OWN_REVISIONS_MAX)
-		return false;
+	if (!who || !who->tool || who->pid <= 0 || strcmp(who->tool, "unknown") == 0 || !cn->st->audit_q ||
+	    cn->st->db->sidecar || have - want > OWN_REVISIONS_MAX)
+		return false; /* a writer the mount cannot name (another pid namespace) is nobody's own */
 	strbuf_addstr(&sql, "SELECT pid, tool_name, before_json, after_json FROM ");
 	strbuf_addstr(&sql, cn->st->audit_q);
 	strbuf_addf(&sql, " WHERE collection = ?1 AND entity_key = ?2 AND status IN ('success', 'approved')"
@@ -499,6 +500,41 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 	db_finalize(s);
 	strbuf_release(&sql);
 	return need == want && *base;
+}
+
+/*
+ * A field changed since base (the document at the revision the writer sent)
+ * that the writer's document sends back as it was in base: the change it
+ * would undo without meaning to (two reads, two saves: the second read's
+ * document still has the old value), or NULL. A field the document holds as
+ * it is now, or sets to a value of its own (an editor's buffer, edited
+ * again), is no such field. Secret fields compare as readers see them.
+ */
+static const char *entity_unheld_change(const struct map_collection *c, const cJSON *base, const cJSON *cur,
+					const cJSON *doc)
+{
+	for (size_t i = 0; i < c->ncolumns; i++) {
+		const struct map_column *col = &c->columns[i];
+		const cJSON *was = cJSON_GetObjectItemCaseSensitive(base, col->name);
+		const cJSON *sent = cJSON_GetObjectItemCaseSensitive(doc, col->name);
+		cJSON *now;
+		bool changed, held;
+		if (col->readonly || !sent)
+			continue; /* read-only fields are checked apart; a field not sent is kept */
+		now = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cur, col->name), true);
+		if (now && col->secret && cJSON_IsString(now)) {
+			char *m = value_mask(now->valuestring);
+			cJSON_Delete(now);
+			now = cJSON_CreateString(m);
+			free(m);
+		}
+		changed = !(was && now ? json_equal(was, now) : !was && !now);
+		held = now && json_equal(sent, now);
+		cJSON_Delete(now);
+		if (changed && !held && was && json_equal(sent, was))
+			return col->name;
+	}
+	return NULL;
 }
 
 static int entity_check_revision(struct conn *cn, const struct map_collection *c, const char *key,
@@ -530,8 +566,20 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 	if (!cJSON_IsNumber(have) || want->valuedouble == have->valuedouble)
 		return 0;
 	if (want->valuedouble < have->valuedouble && base &&
-	    entity_own_revisions(cn, c, key, want->valuedouble, have->valuedouble, writer, base))
-		return 0;
+	    entity_own_revisions(cn, c, key, want->valuedouble, have->valuedouble, writer, base)) {
+		const char *field = entity_unheld_change(c, *base, cur, patch);
+		if (!field)
+			return 0;
+		/* the same process, but not the same edit: its document was read
+		 * before a change it does not hold (two reads, two saves) */
+		entity_last_writer(cn, c, key, who, sizeof(who));
+		cJSON_Delete(*base);
+		*base = NULL;
+		return store_cause(cause, -ESTALE,
+				   "stale edit: %s changed since revision %.0f was read (now revision %.0f%s), and this "
+				   "save would undo its %s; reload and save again",
+				   key, want->valuedouble, have->valuedouble, who, field);
+	}
 	if (base) {
 		cJSON_Delete(*base);
 		*base = NULL;

@@ -18,6 +18,19 @@
 
 #include "store/internal.h"
 
+/* store_related callback: is the key the one looked for? */
+struct undo_find {
+	const char *want;
+	bool found;
+};
+static int undo_find_key(void *arg, const char *key)
+{
+	struct undo_find *u = arg;
+
+	u->found = u->found || strcmp(key, u->want) == 0;
+	return 0;
+}
+
 /* The audit row's document fields that a patch may send back. */
 static cJSON *undo_patch(const struct map_collection *c, const cJSON *before, const cJSON *cur)
 {
@@ -123,8 +136,15 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 		const struct map_relation *r = cJSON_IsString(rel) ? undo_relation(c, rel->valuestring) : NULL;
 		if (!r || !cJSON_IsString(target))
 			rc = store_cause(cause, -EINVAL, "the audit row does not say which link");
-		else if (strcmp(op, "link") == 0 && cJSON_IsString(was))
-			rc = store_link(st, c, r, was->valuestring, target->valuestring, true, who, cause);
+		else if (strcmp(op, "link") == 0 && cJSON_IsString(was)) {
+			/* moved back only from where that move put it: a later move stays */
+			struct undo_find u = { target->valuestring, false };
+			if ((rc = store_related(st, c, r, key, undo_find_key, &u)) == 0 && !u.found)
+				rc = store_cause(cause, -ESTALE, "%s/%s moved again since: not undone", r->dir,
+						 target->valuestring);
+			else if (rc == 0)
+				rc = store_link(st, c, r, was->valuestring, target->valuestring, true, who, cause);
+		}
 		else if (strcmp(op, "link") == 0)
 			rc = store_unlink(st, c, r, key, target->valuestring, who, cause);
 		else

@@ -203,6 +203,27 @@ print(first, second, save(doc))
 PY
 )
 assert_eq "OK OK ESTALE" "$out" "one process's saves in a row land, but not over another writer's change in between"
+# one process, two reads, two saves: the second read's save would undo the
+# first's change, which it does not hold: refused as stale, as from two processes
+out=$(python3 - "$MNT/bugs/BUG-002.json" <<'PY'
+import errno, json, sys
+path = sys.argv[1]
+def save(doc):
+    try:
+        with open(path, "w") as f:
+            f.write(json.dumps(doc))
+        return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+a = json.load(open(path))
+b = json.load(open(path))
+a["status"] = "fixed"
+b["assignee"] = "bob"
+print(save(a), save(b))
+PY
+)
+assert_eq "OK ESTALE" "$out" "one process's two read-modify-write cycles: the second is stale"
+assert_eq "fixed|" "$(sql "SELECT status || '|' || coalesce(assignee, '') FROM bugs WHERE id='BUG-002'")" "the first cycle's change is kept"
 assert_eq "5|its second save|low" "$(sql "SELECT priority, description, severity FROM bugs WHERE id='BUG-002'")" \
 	"the other writer's change is kept"
 wait_no_scratch # emacs's and vim's backups

@@ -38,6 +38,18 @@ if commit "clés.txt" "aws = AKIAABCDEFGHIJKLMNOP" "add keys, non-ASCII name"; t
 assert_contains "$(cat "$T/commit.out")" "rule no-secrets: clés.txt:1:" "the refusal names clés.txt"
 git -C "$R" reset -q
 
+note "a coloured diff (color.ui=always) and a name that looks like pathspec magic are checked too"
+if (cd "$R" && printf 'aws = AKIAABCDEFGHIJKLMNOP\n' > keys3.txt && git add keys3.txt &&
+	git -c color.ui=always commit -q -m "coloured" > "$T/commit.out" 2>&1); then
+	fail "a key went through with color.ui=always"
+fi
+git -C "$R" reset -q
+printf 'aws = AKIAABCDEFGHIJKLMNOP\n' > "$R/:cfg.txt"
+GIT_LITERAL_PATHSPECS=1 git -C "$R" add ":cfg.txt"
+if git -C "$R" commit -q -m "a name starting with a colon" > "$T/commit.out" 2>&1; then fail "a key in :cfg.txt went through"; fi
+assert_contains "$(cat "$T/commit.out")" "rule no-secrets: :cfg.txt:1:" "the refusal names :cfg.txt"
+git -C "$R" reset -q
+
 note "a pattern anchored with ^ matches at the start of an added line"
 echo '{"name":"No TODO lines","rule_type":"style","severity":"error","config":{"pattern":"^TODO"}}' > "$MNT/rules/no-todo.json"
 if commit notes.txt "keep

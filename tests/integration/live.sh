@@ -103,6 +103,19 @@ again: from sqlite3|from the mount|after the delete" "$(cat "$T/mid.out")" "a re
 assert_contains "$(cat "$T/daemon.err")" "transcript.jsonl: rows were rewritten or removed under a reader in the middle of it" \
 	"the daemon's log"
 
+note "tail -f reads on past a row rewritten in place (before what it has read) and an append right after"
+tail -n 0 -f "$LOG" > "$T/tail3.out" 2>"$T/tail3.err" &
+TAIL=$!
+FIXTURE_CLEANUP="kill $TAIL 2>/dev/null"
+sleep 1.2
+sql "UPDATE transcripts SET content = content || ', rewritten in place and longer' WHERE task_id = 'TASK-001' AND content = 'from sqlite3'"
+echo '{"role":"user","content":"after the rewrite"}' >> "$LOG"
+sleep 1.2
+echo '{"role":"user","content":"and one more"}' >> "$LOG"
+tail_stop "$T/tail3.out" 2
+assert_eq "after the rewrite|and one more" "$(jq -r .content "$T/tail3.out" | paste -sd'|')" "tail -f went on"
+[ -s "$T/tail3.err" ] && fail "tail -f: $(cat "$T/tail3.err")"
+
 note "inotifywait sees a write made through the mount"
 echo '{"title":"watched"}' > "$B/new"
 inotifywait -q -m -e close_write -e modify --format '%e %f' "$B" > "$T/inotify.out" 2>/dev/null &
@@ -163,6 +176,11 @@ assert_eq "zone-a" "$(jq -r .arguments.from "$MNT/audit/$M.json")" "the move's a
 "$ORCHFS" undo "$M" >/dev/null || fail "orchfs undo of the move"
 assert_eq "wt1|zone-a" "$(sql "SELECT worktree_id, zone_id FROM worktree_zones")" "undo of the move put it back in zone-a"
 mv "$MNT/worktrees/wt1.json" "$MNT/zones/zone-b/worktrees/" || fail "mv to zone-b again"
+M2=$(sql "SELECT max(id) FROM tool_executions WHERE operation = 'link' AND entity_key = 'zone-b'")
+mv "$MNT/zones/zone-b/worktrees/wt1" "$MNT/zones/zone-a/worktrees/" || fail "mv back to zone-a"
+"$ORCHFS" undo "$M2" >/dev/null 2>&1 && fail "undo of an older move went over a later one"
+assert_eq "wt1|zone-a" "$(sql "SELECT worktree_id, zone_id FROM worktree_zones")" "the later move is kept"
+mv "$MNT/zones/zone-a/worktrees/wt1" "$MNT/zones/zone-b/worktrees/" || fail "mv to zone-b, as the tests below expect"
 
 note "relations and views follow sqlite3 too"
 sql "INSERT INTO task_dependencies (task_id, depends_on) VALUES ('TASK-002', 'TASK-001')"

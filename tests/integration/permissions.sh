@@ -848,6 +848,7 @@ check_eq EACCES "$OUT" "a requires_approval tool writing user/providers/p.json"
 check_eq 1 "$(usql "SELECT count(*) FROM tool_executions WHERE tool_name = 'agentq' AND path = '/user/providers/p.json'")" \
 	"the requires_approval tool's write to user/providers/p.json is audited"
 "$ORCHFS" check agentw "{\"path\":\"user/providers/p.json\",\"api_key\":\"$KEY\"}" >/dev/null 2>&1
+"$ORCHFS" check agentw "{\"path\":\"user/providers/p.json\",\"api_key\":\"decoy\",\"api_key\":\"$KEY\"}" >/dev/null 2>&1
 echo "{\"tool_name\":\"set_key\",\"arguments\":{\"provider\":\"p\"},\"status\":\"success\"}" >> "$MNT/audit.jsonl"
 check_eq "claude-2|1" "$(usql "SELECT model || '|' || (api_key = '$KEY') FROM llm_providers WHERE id = 'p'")" "the key after the refused writes"
 
