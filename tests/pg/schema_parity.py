@@ -39,7 +39,7 @@ SQLITE_ONLY_TABLES = {"sqlite_sequence", "_orchfs_rewrites"}
 RUNNER_TABLES = {"_orchfs_migrations"}        # the runner's, made here by hand on both
 FTS = {"transcripts_fts"}                      # FTS5 tables: views in PostgreSQL
 SQLITE_ONLY_TRIGGERS = {"transcripts_fts_insert", "transcripts_fts_delete", "transcripts_fts_update"} | REWRITES_TRIGGERS
-PG_ONLY_TRIGGERS = {"_orchfs_changes_notify", "_orchfs_changes_order"}  # 0010_feed_order: seq in commit order
+PG_ONLY_TRIGGERS = {"_orchfs_changes_notify", "_orchfs_order"}  # 0010_feed_order: seq in commit order
 PG_ONLY_INDEXES = {"transcripts_fts_document"}  # the GIN index behind transcripts_fts
 PG_ONLY_VIEWS = {"zone_stats"}                  # a TEMP VIEW orchfs makes per connection on SQLite
 
