@@ -180,7 +180,7 @@ refused_by cp write /bugs/BUG-003.json
 ###########################################################################
 
 AUD=$(sql "SELECT min(id) FROM tool_executions WHERE tool_name = 'sed' AND status = 'success'")
-AUDIT0=$(sql "SELECT * FROM tool_executions")
+AUDIT0=$(sql "SELECT * FROM tool_executions ORDER BY id") # (a table's order without ORDER BY is the server's)
 # ro_case NAME 'python statement' ARGS...: one syscall, refused with EROFS or
 # EPERM, changing nothing, audited as one failure row by python3.
 ro_case() {
@@ -228,7 +228,7 @@ for t in "touch $MNT/audit/$AUD.json" "touch $MNT/audit/424242.json" "rm -f $MNT
 done
 [ -e "$MNT/audit/$AUD.json" ] || bad "audit/$AUD.json is gone"
 check_eq "" "$(find "$MNT/audit" 2>&1 >/dev/null)" "every name listed under audit/ (the refusals' .error files too) can be looked up"
-check_eq "$AUDIT0" "$(sql "SELECT * FROM tool_executions WHERE id <= $(echo "$AUDIT0" | tail -n 1 | cut -d'|' -f1)")" \
+check_eq "$AUDIT0" "$(sql "SELECT * FROM tool_executions WHERE id <= $(echo "$AUDIT0" | tail -n 1 | cut -d'|' -f1) ORDER BY id")" \
 	"the audit rows are as they were before the attempts"
 
 note "audit/ID.json is the row"
