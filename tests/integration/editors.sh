@@ -182,44 +182,43 @@ wait_sql "4|Renamed in vim" "SELECT priority, title FROM bugs WHERE id='BUG-002'
 $TM send-keys ':q' Enter
 wait_gone
 if on_pg; then other=(psql -X -q -v ON_ERROR_STOP=1 -d "$DB" -c); else other=(sqlite3 -bail "$DB"); fi
-out=$(python3 - "$MNT/bugs/BUG-002.json" "${other[@]}" <<'PY'
-import errno, json, subprocess, sys
-path, other = sys.argv[1], sys.argv[2:]
-def save(doc):
+# save.py: save(path, doc) writes doc whole, as an editor's save; OK or the errno's name
+cat > "$T/save.py" <<'PY'
+import errno, json
+def save(path, doc):
     try:
         with open(path, "w") as f:
             f.write(json.dumps(doc))
         return "OK"
     except OSError as e:
         return errno.errorcode[e.errno]
+PY
+out=$(PYTHONPATH=$T python3 - "$MNT/bugs/BUG-002.json" "${other[@]}" <<'PY'
+import json, subprocess, sys
+from save import save
+path, other = sys.argv[1], sys.argv[2:]
 doc = json.load(open(path))
 doc["priority"] = 5
-first = save(doc)
+first = save(path, doc)
 doc["description"] = "its second save"
-second = save(doc)
+second = save(path, doc)
 subprocess.run(other + ["UPDATE bugs SET severity = 'low' WHERE id = 'BUG-002'"], check=True)
 doc["priority"] = 1
-print(first, second, save(doc))
+print(first, second, save(path, doc))
 PY
 )
 assert_eq "OK OK ESTALE" "$out" "one process's saves in a row land, but not over another writer's change in between"
 # one process, two reads, two saves: the second read's save would undo the
 # first's change, which it does not hold: refused as stale, as from two processes
-out=$(python3 - "$MNT/bugs/BUG-002.json" <<'PY'
-import errno, json, sys
+out=$(PYTHONPATH=$T python3 - "$MNT/bugs/BUG-002.json" <<'PY'
+import json, sys
+from save import save
 path = sys.argv[1]
-def save(doc):
-    try:
-        with open(path, "w") as f:
-            f.write(json.dumps(doc))
-        return "OK"
-    except OSError as e:
-        return errno.errorcode[e.errno]
 a = json.load(open(path))
 b = json.load(open(path))
 a["status"] = "fixed"
 b["assignee"] = "bob"
-print(save(a), save(b))
+print(save(path, a), save(path, b))
 PY
 )
 assert_eq "OK ESTALE" "$out" "one process's two read-modify-write cycles: the second is stale"
