@@ -227,7 +227,10 @@ pid_t fs_sid(fuse_req_t req);
 bool fs_writable(fs *f, const struct node *n);
 /* fs_readonly_err - -EROFS if n cannot be written, else 0 */
 int fs_readonly_err(fs *f, const struct node *n);
-/* fs_refuse - audit and log a refused change, answer err (negative) */
+/* fs_refusal - audit and log a refused change, note it in .error; fs_refuse
+ * also answers req with err (negative) */
+void fs_refusal(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
+		const char *why);
 void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
 	       const char *why);
 /* How long the kernel may keep a name backed by rows (the watcher drops it
@@ -335,10 +338,10 @@ struct stream_state {
 	size_t npend;
 };
 /* stream_id_field - the rows' field holding the id (the audit log, the
- * feed: "seq") or the key (a collection) of stream n. */
+ * feed: "seq", a log: its id column) or the key (a collection) of stream n. */
 const char *stream_id_field(const struct node *n);
-/* stream_rows_after - the rows of the audit log or the feed n after id
- * after (INT64_MIN: all), oldest first. */
+/* stream_rows_after - the rows of the audit log, the feed or a log n after
+ * id after (INT64_MIN: all), oldest first. */
 int stream_rows_after(const struct node *n, int64_t after, store_row_fn fn, void *arg);
 /* stream_begin - before a stream is rendered whole: s, to give stream_row
  * each row; 0, or -ENOENT if n is not a stream followed this way. */

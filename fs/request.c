@@ -5,7 +5,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,28 +39,10 @@ char *fs_child(const char *parent, const char *name)
 
 void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct fs_actor *oa)
 {
-	char file[64];
-	ssize_t len;
-	int fd;
-
 	memset(oa, 0, sizeof(*oa));
-	strcpy(oa->comm, "unknown");
+	proc_comm(pid, oa->comm, sizeof(oa->comm));
 	oa->a.pid = pid;
 	oa->a.uid = uid;
-	/* one read, no stdio buffer: this is on every save's path */
-	if (pid > 0) {
-		snprintf(file, sizeof(file), "/proc/%d/comm", (int)pid);
-		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) >= 0) {
-			len = read(fd, oa->comm, sizeof(oa->comm) - 1);
-			if (len > 0) {
-				oa->comm[len] = 0;
-				oa->comm[strcspn(oa->comm, "\n")] = 0;
-			} else {
-				strcpy(oa->comm, "unknown");
-			}
-			close(fd);
-		}
-	}
 	oa->a.tool = oa->comm;
 	oa->a.operation = op;
 	oa->a.path = path;
@@ -70,8 +51,7 @@ void fs_actor_pid(pid_t pid, uid_t uid, const char *op, const char *path, struct
 pid_t fs_pid(fuse_req_t req)
 {
 	pid_t tid = fuse_req_ctx(req)->pid, pid = tid;
-	char file[64], buf[512], *p;
-	ssize_t len;
+	char buf[512], *p;
 	int fd;
 
 	if (tid <= 0)
@@ -82,15 +62,9 @@ pid_t fs_pid(fuse_req_t req)
 		return tid;
 	}
 	/* another thread (or gone): its process is the Tgid of its status */
-	snprintf(file, sizeof(file), "/proc/%d/status", (int)tid);
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return tid;
-	if ((len = read(fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[len] = 0;
-		if ((p = strstr(buf, "\nTgid:")) && (pid = (pid_t)strtol(p + 6, NULL, 10)) <= 0)
-			pid = tid;
-	}
-	close(fd);
+	if (proc_read(tid, "status", buf, sizeof(buf)) > 0 && (p = strstr(buf, "\nTgid:")) &&
+	    (pid = (pid_t)strtol(p + 6, NULL, 10)) <= 0)
+		pid = tid;
 	return pid;
 }
 
@@ -225,8 +199,8 @@ void fs_reply_entry(fuse_req_t req, fs *f, const char *path, const struct stat *
 }
 
 /* Refuse a change: audit it and answer err. */
-void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
-		       const char *why)
+void fs_refusal(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
+		const char *why)
 {
 	struct fs_actor oa;
 
@@ -235,6 +209,12 @@ void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, co
 		store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, err, why);
 	note_error(f, path, why);
 	fs_log("%s: %s refused: %s (by %s[%d])", path, op, why, oa.comm, (int)oa.a.pid);
+}
+
+void fs_refuse(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op, int err,
+	       const char *why)
+{
+	fs_refusal(req, f, path, n, op, err, why);
 	fuse_reply_err(req, -err);
 }
 

@@ -85,20 +85,13 @@ bool scratch_dir_has_children(fs *f, const char *path)
 static unsigned long long scratch_proc_start(pid_t pid)
 {
 	unsigned long long start = 0;
-	char path[64], buf[1024], *p;
-	FILE *fp;
-	size_t n;
+	char buf[1024];
+	const char *p;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (pid <= 0 || !(fp = fopen(path, "re")))
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	if (!(p = strrchr(buf, ')')))
+	if (!(p = proc_stat(pid, buf, sizeof(buf))))
 		return 0;
 	/* after ")": state is field 3; starttime is field 22 */
-	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	if (sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
 		   &start) != 1)
 		return 0;
 	return start;

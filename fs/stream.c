@@ -259,11 +259,13 @@ void stream_settle(struct stream_state *s)
 
 const char *stream_id_field(const struct node *n)
 {
-	return n->kind == NODE_FEED ? "seq" : n->c->key->name;
+	return n->kind == NODE_FEED ? "seq" : n->kind == NODE_LOG ? n->log->id : n->c->key->name;
 }
 
 int stream_rows_after(const struct node *n, int64_t after, store_row_fn fn, void *arg)
 {
+	if (n->kind == NODE_LOG)
+		return store_log_rows_after(n->st, n->c, n->log, n->key, after, fn, arg, NULL);
 	if (n->kind == NODE_FEED) /* seqs start at 1 */
 		return store_changes(n->st, after == INT64_MIN ? 0 : after, fn, arg);
 	return after == INT64_MIN ? store_docs(n->st, n->c, fn, arg) : store_docs_after(n->st, n->c, after, fn, arg);

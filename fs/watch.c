@@ -49,7 +49,6 @@ struct watch {
 	pthread_t thread;
 	int ifd;         /* inotify on the databases' directories */
 	int stop[2];     /* a pipe: a byte stops the thread */
-	bool follow;     /* follow commits and drop the kernel's entries (--cache) */
 	struct watch_store *w; /* per store */
 };
 
@@ -192,7 +191,7 @@ static void *watch_thread(void *arg)
 				; /* drain: which file changed does not matter, the stores say what */
 		for (size_t i = 0; i < w->f->nstores; i++) {
 			store_look(w->f->stores[i]);
-			if (w->follow)
+			if (w->f->follow)
 				watch_store(w, i);
 		}
 	}
@@ -204,7 +203,6 @@ int fs_watch_start(fs *f, bool follow)
 	struct watch *w = xcalloc(1, sizeof(*w));
 
 	w->f = f;
-	w->follow = follow;
 	w->w = xcalloc(f->nstores, sizeof(*w->w));
 	if (pipe2(w->stop, O_CLOEXEC) < 0) {
 		free(w->w);
@@ -230,7 +228,9 @@ int fs_watch_start(fs *f, bool follow)
 		free(dir);
 		free(name);
 	}
+	f->follow = follow; /* before the thread starts: it reads it */
 	if (pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
+		f->follow = false;
 		close(w->stop[0]);
 		close(w->stop[1]);
 		if (w->ifd >= 0)
@@ -240,7 +240,6 @@ int fs_watch_start(fs *f, bool follow)
 		return -EAGAIN;
 	}
 	f->watch = w;
-	f->follow = follow;
 	return 0;
 }
 

@@ -37,7 +37,20 @@
 
 /* --- commits --- */
 
-/* Parse a document for a commit; on failure *cause says where. */
+/* A save past STORE_MAX_DOCUMENT, as op: refused (audited, logged, in
+ * .error), and req answered EFBIG when answer. */
+static void write_too_large(fuse_req_t req, fs *f, const char *path, const struct node *n, const char *op,
+			    bool answer)
+{
+	char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
+
+	if (answer)
+		fs_refuse(req, f, path, n, op, -EFBIG, msg);
+	else
+		fs_refusal(req, f, path, n, op, -EFBIG, msg);
+	free(msg);
+}
+
 /* Does v hold only finite numbers? (cJSON reads 1e400 as infinity) */
 static bool write_finite(const cJSON *v)
 {
@@ -51,6 +64,7 @@ static bool write_finite(const cJSON *v)
 	return true;
 }
 
+/* Parse a document for a commit; on failure *cause says where. */
 static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 {
 	const char *end = NULL, *p;
@@ -408,10 +422,11 @@ static int handle_add_row(void *arg, const cJSON *row)
 }
 
 /*
- * The audit log and the feed are appended to in id order: a reader that
- * holds their whole rendering (no stream reader: PostgreSQL, no cache)
- * takes the rows after its last one. Rows changed before its end since it
- * opened are not seen: it reads on from what it has, never other bytes.
+ * The audit log, the feed and logs are appended to in id order: a reader
+ * that holds their whole rendering (no stream reader: PostgreSQL, no cache;
+ * a log read to its end) takes the rows after its last one. Rows changed
+ * before its end since it opened are not seen: it reads on from what it has,
+ * never other bytes.
  */
 static void handle_refresh_rows(fs *f, struct handle *h)
 {
@@ -461,18 +476,10 @@ void handle_refresh(fs *f, struct handle *h, off_t off)
 	if (view_render(f, h->path, &h->n, h->sid, &sb, &fd, &size, &mt) == 0) {
 		/* 1: the rows it holds, maybe more; 0: some of them changed or went */
 		int grown = size >= handle_size(h) ? view_prefix(&h->data, h->spill, handle_size(h), &sb, fd, size) : 0;
-		struct strbuf add = STRBUF_INIT;
-		int64_t last;
-		if (grown == 0 && at_end && !at_start && h->n.log &&
-		    (last = handle_last_id(h, h->n.log->id)) != INT64_MIN) {
+		if (grown == 0 && at_end && !at_start) {
 			/* a reader that has read it all (tail -f) reads on: the rows
 			 * added after its last one; what changed before, it has read */
-			strbuf_init(&add, 1024);
-			if (store_log_rows_after(h->n.st, h->n.c, h->n.log, h->n.key, last, handle_add_row, &add, NULL) ==
-				    0 &&
-			    add.len && view_spill_add(f, &h->data, &h->spill, &h->spill_len, &add))
-				fs_log("%s: cannot keep the rows added since its reader opened", h->path);
-			strbuf_release(&add);
+			handle_refresh_rows(f, h);
 		} else if ((grown == 1 && size > handle_size(h)) || (grown == 0 && at_start)) {
 			strbuf_release(&h->data);
 			h->data = sb;
@@ -528,9 +535,7 @@ static int write_truncate_path(fuse_req_t req, fs *f, const char *path, const st
 	if ((rc = fs_readonly_err(f, n)))
 		return rc;
 	if ((size_t)size > STORE_MAX_DOCUMENT) { /* refused, and audited as every refusal is */
-		char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
-		fs_refuse(req, f, path, n, "setattr", -EFBIG, msg);
-		free(msg);
+		write_too_large(req, f, path, n, "setattr", true);
 		return 1; /* answered */
 	}
 	h.path = (char *)path;
@@ -625,13 +630,10 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set
 			h->dirty = h->written = true;
 			h->failed = -EFBIG;
 			pthread_mutex_unlock(&h->lock);
-			if (first) {
-				char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
-				fs_refuse(req, f, h->path, &h->n, "setattr", -EFBIG, msg);
-				free(msg);
-			} else {
+			if (first)
+				write_too_large(req, f, h->path, &h->n, "setattr", true);
+			else
 				fuse_reply_err(req, EFBIG);
-			}
 			free(path);
 			return;
 		} else if ((size_t)attr->st_size != h->data.len) {
@@ -699,15 +701,8 @@ int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *fr
 	pthread_mutex_lock(&f->lock);
 	ex = s->data.len > STORE_MAX_DOCUMENT;
 	pthread_mutex_unlock(&f->lock);
-	if (ex) { /* a save by rename has the limit of one by write */
-		char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
-		struct fs_actor oa;
-		fs_actor(req, "write", path, &oa);
-		if (n->st)
-			store_refused(n->st, n->c, n->key[0] ? n->key : NULL, &oa.a, -EFBIG, msg);
-		note_error(f, path, msg);
-		fs_log("%s: %s (%s, by %s[%d])", path, msg, strerror(EFBIG), oa.comm, (int)oa.a.pid);
-		free(msg);
+	if (ex) { /* a save by rename has the limit of one by write; the caller answers */
+		write_too_large(req, f, path, n, "write", false);
 		return -EFBIG;
 	}
 	h.path = (char *)path;
@@ -1107,9 +1102,7 @@ void write_data(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, of
 		}
 		pthread_mutex_unlock(&h->lock);
 		if (first_efbig) {
-			char *msg = xasprintf("too large: at most %u bytes per save", STORE_MAX_DOCUMENT);
-			fs_refuse(req, f, h->path, &h->n, "write", rc, msg);
-			free(msg);
+			write_too_large(req, f, h->path, &h->n, "write", true);
 			return;
 		}
 	}

@@ -1,6 +1,5 @@
 /* project.c - find and open a project's databases (see project.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -250,23 +249,16 @@ static char *cmd_actor_arg(const char *arg)
 int cmd_permit(struct project *p, store *st, const struct map_collection *c, const char *key, const char *path,
 	       const cJSON *args, const struct store_actor *who, char **cause)
 {
-	char file[64], tool[64] = "unknown", *reason = NULL;
+	char tool[64], *reason = NULL;
 	store *rules = NULL;
-	ssize_t n;
-	int fd, rc;
+	int rc;
 
 	for (size_t i = 0; i < p->nstores && !rules; i++)
 		if (store_map(p->stores[i])->permissions)
 			rules = p->stores[i];
 	if (!rules)
 		return 0;
-	snprintf(file, sizeof(file), "/proc/%d/comm", (int)getppid());
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) >= 0) {
-		if ((n = read(fd, tool, sizeof(tool) - 1)) > 0)
-			tool[n] = 0;
-		tool[strcspn(tool, "\n")] = 0;
-		close(fd);
-	}
+	proc_comm(getppid(), tool, sizeof(tool));
 	rc = store_permit(rules, tool, path, args, &reason);
 	if (rc == STORE_ALLOW) {
 		free(reason);

@@ -254,12 +254,12 @@ static void conn_destroy(void *p)
 	conn_close(cn);
 }
 
-/* Attach the sidecar (orchfs's own tables beside a tool's file). */
-/* The sidecar as a URI that never creates it (mode=rw): one removed while
- * mounted is not made again empty under the store's connections. Then an
- * empty database in memory stands in for it, so the tool's own tables can
- * still be read; changes are refused (store_sidecar_check) and the audit
- * log and the feed fail to read, until a remount makes a new sidecar. */
+/* Attach the sidecar (orchfs's own tables beside a tool's file), as a URI
+ * that never creates it (mode=rw): one removed while mounted is not made
+ * again empty under the store's connections. Then an empty database in
+ * memory stands in for it, so the tool's own tables can still be read;
+ * changes are refused (store_sidecar_check) and the audit log and the feed
+ * fail to read, until a remount makes a new sidecar. */
 static int conn_attach_sidecar(store *st, sqlite3 *db)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -269,11 +269,10 @@ static int conn_attach_sidecar(store *st, sqlite3 *db)
 
 	strbuf_addstr(&uri, "file:");
 	for (const unsigned char *p = (const unsigned char *)st->sidecar; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("/-._~", *p))
-			strbuf_addch(&uri, (char)*p);
-		else
+		if (*p == '%' || *p == '?' || *p == '#') /* what a URI filename gives a meaning */
 			strbuf_addf(&uri, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+		else
+			strbuf_addch(&uri, (char)*p);
 	}
 	strbuf_addstr(&uri, (st->flags & STORE_READONLY) ? "?mode=ro" : "?mode=rw");
 	rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS " SQL_SIDECAR, -1, &s, NULL);
@@ -705,14 +704,7 @@ int conn_get(store *st, struct conn **out)
 	if (cn && cn->gen == __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
 		/* The hot path: a clock read; the path is looked at every CHECK_MS,
 		 * by one thread, between calls (a switch waits for transactions). */
-		if (db_clock() - __atomic_load_n(&st->checked_ms, __ATOMIC_RELAXED) < CHECK_MS || !conn_idle(cn) ||
-		    pthread_mutex_trylock(&st->move_lock) != 0) {
-			*out = cn;
-			return 0;
-		}
-		rc = db_look(st);
-		pthread_mutex_unlock(&st->move_lock);
-		if (rc)
+		if ((rc = db_glance(st, cn)))
 			return rc; /* moved, but the old file cannot be let go yet */
 		if (cn->gen == __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE)) {
 			*out = cn;
@@ -1254,15 +1246,16 @@ void store_look(store *st)
 	pthread_mutex_unlock(&st->move_lock);
 }
 
-void db_glance(store *st)
+int db_glance(store *st, struct conn *cn)
 {
-	struct conn *cn = pthread_getspecific(st->key);
+	int rc;
 
 	if (st->pg || db_clock() - __atomic_load_n(&st->checked_ms, __ATOMIC_RELAXED) < CHECK_MS ||
 	    (cn && !conn_idle(cn)) || pthread_mutex_trylock(&st->move_lock) != 0)
-		return;
-	db_look(st);
+		return 0;
+	rc = db_look(st);
 	pthread_mutex_unlock(&st->move_lock);
+	return rc;
 }
 
 unsigned store_generation(const store *st)

@@ -513,28 +513,37 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 static const char *entity_unheld_change(const struct map_collection *c, const cJSON *base, const cJSON *cur,
 					const cJSON *doc)
 {
-	for (size_t i = 0; i < c->ncolumns; i++) {
+	cJSON *seen = entity_redact(c->columns, c->ncolumns, cur); /* as base was recorded */
+	const char *field = NULL;
+
+	for (size_t i = 0; i < c->ncolumns && !field; i++) {
 		const struct map_column *col = &c->columns[i];
 		const cJSON *was = cJSON_GetObjectItemCaseSensitive(base, col->name);
 		const cJSON *sent = cJSON_GetObjectItemCaseSensitive(doc, col->name);
-		cJSON *now;
-		bool changed, held;
+		const cJSON *now = cJSON_GetObjectItemCaseSensitive(seen, col->name);
 		if (col->readonly || !sent)
 			continue; /* read-only fields are checked apart; a field not sent is kept */
-		now = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cur, col->name), true);
-		if (now && col->secret && cJSON_IsString(now)) {
-			char *m = value_mask(now->valuestring);
-			cJSON_Delete(now);
-			now = cJSON_CreateString(m);
-			free(m);
-		}
-		changed = !(was && now ? json_equal(was, now) : !was && !now);
-		held = now && json_equal(sent, now);
-		cJSON_Delete(now);
-		if (changed && !held && was && json_equal(sent, was))
-			return col->name;
+		if (!(was && now ? json_equal(was, now) : !was && !now) && /* changed since base */
+		    !(now && json_equal(sent, now)) && was && json_equal(sent, was))
+			field = col->name;
 	}
-	return NULL;
+	cJSON_Delete(seen);
+	return field;
+}
+
+/* A copy of doc without the read-only fields it sends back as base has
+ * them (a save made of a document read before base's later changes). */
+static cJSON *entity_sent_back(const struct map_collection *c, const cJSON *doc, const cJSON *base)
+{
+	cJSON *out = cJSON_CreateObject();
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, doc) {
+		const struct map_column *col = map_column(c, f->string);
+		if (!(col && col->readonly && json_equal(f, cJSON_GetObjectItemCaseSensitive(base, f->string))))
+			cJSON_AddItemToObject(out, f->string, cJSON_Duplicate(f, true));
+	}
+	return out;
 }
 
 static int entity_check_revision(struct conn *cn, const struct map_collection *c, const char *key,
@@ -875,19 +884,10 @@ static int entity_edit(struct change *ch, const struct map_collection *c, const 
 		return store_cause(cause, -EINVAL, "expected a JSON object");
 	if ((rc = entity_check_revision(ch->cn, c, key, cur, patch, ch->row.who, &base, cause)))
 		return rc;
-	if (base) {
-		/* the writer's own earlier saves since its document's revision: the
-		 * read-only fields they moved (updated_at) are sent back as they
-		 * were then, and left as they are now */
-		const cJSON *f;
-		trimmed = cJSON_CreateObject();
-		cJSON_ArrayForEach(f, patch) {
-			const struct map_column *col = map_column(c, f->string);
-			if (!(col && col->readonly && json_equal(f, cJSON_GetObjectItemCaseSensitive(base, f->string))))
-				cJSON_AddItemToObject(trimmed, f->string, cJSON_Duplicate(f, true));
-		}
-		patch = trimmed;
-	}
+	if (base) /* the writer's own earlier saves since its document's revision: the
+		   * read-only fields they moved (updated_at) are sent back as they were
+		   * then, and left as they are now */
+		patch = trimmed = entity_sent_back(c, patch, base);
 	work = cJSON_Duplicate(cur, true);
 	if ((rc = entity_apply(ch->cn, c, work, cur, patch, cause)))
 		goto out;
@@ -928,14 +928,7 @@ static int entity_resave(struct change *ch, const struct map_collection *c, cons
 		return store_sqlerr(ch->cn, rc, cause);
 	if ((rc = entity_load_locked(ch->cn, c, key, true, &cur, cause)))
 		return rc;
-	patch = cJSON_Duplicate(doc, true);
-	for (size_t i = 0; i < c->ncolumns; i++) {
-		const struct map_column *col = &c->columns[i];
-		const cJSON *was = cJSON_GetObjectItemCaseSensitive(base, col->name);
-		const cJSON *sent = cJSON_GetObjectItemCaseSensitive(patch, col->name);
-		if (col->readonly && sent && was && json_equal(sent, was))
-			cJSON_DeleteItemFromObjectCaseSensitive(patch, col->name);
-	}
+	patch = entity_sent_back(c, doc, base);
 	if (c->revision && cJSON_GetObjectItemCaseSensitive(patch, c->revision->name))
 		rc = store_cause(cause, -ESTALE, "stale edit: %s changed before it was removed and made again; reload and"
 				 " save again", key);

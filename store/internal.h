@@ -148,10 +148,11 @@ int store_check_mapping(store *st, struct conn *cn, char **cause);
  * when the file at the store's path changed since (see db.c). -ENOENT while
  * no usable database is at the path (store_conn_cause says why). */
 int conn_get(store *st, struct conn **out);
-/* db_glance - what conn_get does on its way in, for a call that may need no
- * connection (a cache's version): look at the path if CHECK_MS passed since
- * the last look and this thread is between calls. */
-void db_glance(store *st);
+/* db_glance - what conn_get does on its way in, also for a call that may
+ * need no connection (a cache's version): look at the path (db_look) if
+ * CHECK_MS passed since the last look and this thread's connection cn (or
+ * none) is between calls. 0, or db_look's error. */
+int db_glance(store *st, struct conn *cn);
 /* conn_stmt - the cached statement for sql (a generated string), reset and
  * with bindings cleared; NULL on error (conn_errmsg tells). */
 dbstmt *conn_stmt(struct conn *cn, const char *sql);

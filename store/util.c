@@ -150,24 +150,44 @@ char *strbuf_detach(struct strbuf *sb, size_t *len)
 	return p;
 }
 
+ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return n > 0 ? n : -1;
+}
+
+void proc_comm(pid_t pid, char *buf, size_t size)
+{
+	if (proc_read(pid, "comm", buf, size) < 0)
+		snprintf(buf, size, "unknown");
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+const char *proc_stat(pid_t pid, char *buf, size_t size)
+{
+	const char *rp;
+
+	/* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses */
+	return proc_read(pid, "stat", buf, size) > 0 && (rp = strrchr(buf, ')')) ? rp + 1 : NULL;
+}
+
 bool proc_descends_from(pid_t pid, pid_t ancestor)
 {
 	for (int depth = 0; pid > 1 && depth < 128; depth++) {
-		char path[64], buf[512], *rp;
-		ssize_t n;
-		int fd;
+		char buf[512];
+		const char *fields;
 		if (pid == ancestor)
 			return true;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-			return false;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			return false;
-		buf[n] = 0;
-		/* "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses */
-		if (!(rp = strrchr(buf, ')')) || sscanf(rp + 1, " %*c %d", &pid) != 1)
+		if (!(fields = proc_stat(pid, buf, sizeof(buf))) || sscanf(fields, " %*c %d", &pid) != 1)
 			return false;
 	}
 	return false;

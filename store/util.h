@@ -41,6 +41,14 @@ char *strbuf_detach(struct strbuf *sb, size_t *len);
 
 /* --- text --- */
 bool utf8_valid(const char *s, size_t len);
+/* proc_read - the bytes of /proc/PID/NAME (one read, no stdio buffer: a
+ * save's path asks), NUL-ended in buf; their length, or -1. */
+ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t size);
+/* proc_comm - process pid's name (/proc/PID/comm), or "unknown" */
+void proc_comm(pid_t pid, char *buf, size_t size);
+/* proc_stat - the fields of /proc/PID/stat after the name (state, ppid, ...),
+ * read into buf; NULL if there is no such process */
+const char *proc_stat(pid_t pid, char *buf, size_t size);
 /* proc_descends_from - is ancestor pid itself or one of pid's ancestors
  * (its parent, the parent's, ... as /proc says now)? */
 bool proc_descends_from(pid_t pid, pid_t ancestor);

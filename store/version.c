@@ -72,7 +72,7 @@ int store_version(store *st, struct store_version *v)
 
 	if (st->pg)
 		return -ENOTSUP; /* no shared memory to read: cache nothing */
-	db_glance(st); /* a read served from a cache is one of a file still at the path */
+	db_glance(st, pthread_getspecific(st->key)); /* a read served from a cache is one of a file still at the path */
 	gen = __atomic_load_n(&st->gen, __ATOMIC_ACQUIRE);
 	if (state == 0 || __atomic_load_n(&st->vgen, __ATOMIC_ACQUIRE) != gen) {
 		/* first use, or the file at the path was replaced (db.c): map the
