@@ -51,81 +51,25 @@ static void write_too_large(fuse_req_t req, fs *f, const char *path, const struc
 	free(msg);
 }
 
-/* Does v hold only finite numbers? (cJSON reads 1e400 as infinity) */
-static bool write_finite(const cJSON *v)
-{
-	const cJSON *it;
-
-	if (cJSON_IsNumber(v))
-		return isfinite(v->valuedouble);
-	cJSON_ArrayForEach(it, v)
-		if (!write_finite(it))
-			return false;
-	return true;
-}
-
 /* Parse a document for a commit; on failure *cause says where. */
 static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 {
-	const char *end = NULL, *p;
-	size_t i;
-	int line = 1, col = 1;
+	size_t i = 0;
 
+	while (i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r'))
+		i++;
 	*out = NULL;
-	for (i = 0; i < len && (data[i] == ' ' || data[i] == '\n' || data[i] == '\t' || data[i] == '\r'); i++)
-		;
 	if (i == len) {
 		*cause = xstrdup("empty file: write a JSON object (to delete, use rm)");
 		return -EINVAL;
 	}
-	if (memchr(data, 0, len)) {
-		*cause = xstrdup("invalid content: NUL byte in a JSON file");
+	if (!(*out = json_parse(data, len, cause)))
 		return -EINVAL;
-	}
-	if (!utf8_valid(data, len)) {
-		*cause = xstrdup("invalid content: not UTF-8");
-		return -EINVAL;
-	}
-	if (json_nul_escape(data, len)) {
-		*cause = xstrdup("invalid content: a NUL character (U+0000) in a string cannot be stored");
-		return -EINVAL;
-	}
-	*out = cJSON_ParseWithLengthOpts(data, len, &end, false);
-	if (*out) {
-		for (p = end; p < data + len; p++)
-			if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
-				break;
-		if (p == data + len) {
-			if (cJSON_IsObject(*out) && !write_finite(*out)) {
-				cJSON_Delete(*out);
-				*out = NULL;
-				*cause = xstrdup("invalid content: a number too large for a double (beyond 1.8e308)");
-				return -EINVAL;
-			}
-			if (cJSON_IsObject(*out))
-				return 0;
-			cJSON_Delete(*out);
-			*out = NULL;
-			*cause = xstrdup("invalid content: expected a JSON object");
-			return -EINVAL;
-		}
-		cJSON_Delete(*out);
-		*out = NULL;
-		end = p;
-	} else {
-		end = cJSON_GetErrorPtr();
-		if (!end || end < data || end > data + len)
-			end = data + len;
-	}
-	for (p = data; p < end; p++) {
-		if (*p == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	*cause = xasprintf("invalid JSON at line %d, column %d", line, col);
+	if (cJSON_IsObject(*out))
+		return 0;
+	cJSON_Delete(*out);
+	*out = NULL;
+	*cause = xstrdup("invalid content: expected a JSON object");
 	return -EINVAL;
 }
 

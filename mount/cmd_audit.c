@@ -260,8 +260,11 @@ int cmd_check(int argc, char **argv)
 		return 2;
 	if (i != argc - 2)
 		return cmd_usage("check");
-	if (!(args = cJSON_Parse(argv[i + 1])) || !cJSON_IsObject(args)) {
-		cmd_error("ARGS must be a JSON object, like '{\"path\":\"bugs/BUG-001.json\"}'");
+	char *why = NULL;
+	if (!(args = json_parse(argv[i + 1], strlen(argv[i + 1]), &why)) || !cJSON_IsObject(args)) {
+		cmd_error("ARGS must be a JSON object, like '{\"path\":\"bugs/BUG-001.json\"}'%s%s", why ? ": " : "",
+			  why ? why : "");
+		free(why);
 		cJSON_Delete(args);
 		return 2;
 	}

@@ -165,11 +165,19 @@ static int data_import_from(struct project *p, FILE *in, const char *only, long 
 		if (DATA_IN(p->stores[i]))
 			rc = store_import_begin(p->stores[i], cause);
 	while (!rc && (n = getline(&line, &cap, in)) > 0) {
-		cJSON *doc = cJSON_ParseWithLength(line, (size_t)n);
+		char *why = NULL;
+		cJSON *doc = strspn(line, " \t\r\n") == (size_t)n ? NULL : json_parse(line, (size_t)n, &why);
 		const cJSON *db = cJSON_GetObjectItemCaseSensitive(doc, "db");
 		const cJSON *table = cJSON_GetObjectItemCaseSensitive(doc, "table");
 		store *st;
 		lineno++;
+		if (!doc) {
+			rc = -EINVAL;
+			*cause = header ? xasprintf("line %zu: %s", lineno, why ? why : "an empty line")
+					: xstrdup("not an orchfs export (no header line)");
+			free(why);
+			break;
+		}
 		if (!header) {
 			/* {"orchfs_export":1,"schema":...,"project":N,"user":N}: the same versions as ours */
 			header = true;

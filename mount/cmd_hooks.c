@@ -84,20 +84,15 @@ int cmd_append(int argc, char **argv)
 		cJSON_Delete(rows);
 		return cmd_usage("append");
 	}
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		cJSON *row = cJSON_ParseWithLength(line, (size_t)n);
-		if (cJSON_IsObject(row) && json_nul_escape(line, (size_t)n)) {
-			cJSON_Delete(row);
-			cmd_error("line %d: a NUL character (U+0000) in a string cannot be stored",
-				  cJSON_GetArraySize(rows) + 1);
-			rc = -EINVAL;
-			break;
-		}
+	for (int lineno = 1; (n = getline(&line, &cap, stdin)) > 0; lineno++) {
+		if (strspn(line, " \t\r\n") == (size_t)n)
+			continue;
+		char *why = NULL;
+		cJSON *row = json_parse(line, (size_t)n, &why);
 		if (!cJSON_IsObject(row)) {
+			cmd_error("line %d: %s", lineno, row ? "expected a JSON object" : why);
 			cJSON_Delete(row);
-			if (strspn(line, " \t\r\n") == (size_t)n)
-				continue;
-			cmd_error("line %d: expected a JSON object", cJSON_GetArraySize(rows) + 1);
+			free(why);
 			rc = -EINVAL;
 			break;
 		}

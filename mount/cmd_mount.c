@@ -54,6 +54,27 @@ static int mount_clear_stale(const char *mnt)
 	return 0;
 }
 
+/* Which of the project's files would the mount on mnt (a real path) hide?
+ * The daemon opens and looks at them by their paths as it runs (a new
+ * connection, the -wal, a database replaced by mv): through its own mount,
+ * each would wait on itself. NULL if none. */
+static const char *mount_hides(const char *mnt, const struct project *p)
+{
+	static char real[PATH_MAX];
+	size_t len = strlen(mnt);
+
+	for (size_t i = 0; i < 2 * p->nstores + 1; i++) {
+		const char *file = i == 2 * p->nstores ? p->dir
+				   : i % 2		 ? store_sidecar_file(p->stores[i / 2])
+							 : store_path(p->stores[i / 2]);
+		if (!file || !realpath(file, real))
+			continue; /* a PostgreSQL URL, or not made yet */
+		if (strcmp(mnt, "/") == 0 || (strncmp(real, mnt, len) == 0 && (real[len] == '/' || !real[len])))
+			return real;
+	}
+	return NULL;
+}
+
 /* Is path a mount point already? (FUSE would stack a second mount on it.) */
 static bool mount_is_mounted(const char *path)
 {
@@ -118,6 +139,7 @@ int cmd_mount(int argc, char **argv)
 	struct project *p = NULL;
 	struct fs_options fo = { 0 };
 	bool foreground = false, mounted = false, handlers = false, cache = false;
+	const char *hidden;
 	char *cause = NULL, *mnt = NULL, *fsname = NULL, *logpath = NULL;
 	char mntbuf[PATH_MAX];
 	int opt, rc = 1, ret, pipefd[2] = { -1, -1 }, report = -1;
@@ -211,6 +233,16 @@ int cmd_mount(int argc, char **argv)
 		else
 			cmd_error("%s", sb.buf);
 		strbuf_release(&sb);
+		goto out;
+	}
+	if ((hidden = mount_hides(mnt, p))) {
+		char *msg = xasprintf("cannot mount on %s: it holds %s, which the daemon reads as it runs; "
+				      "mount on a directory outside it", mnt, hidden);
+		if (report >= 0)
+			mount_report(report, msg);
+		else
+			cmd_error("%s", msg);
+		free(msg);
 		goto out;
 	}
 	fsname = xasprintf("-osubtype=orchfs,fsname=%s", p->db_name);

@@ -158,8 +158,10 @@ static int orca_fields(int argc, char **argv, const char *optstr, const struct o
 			*id = optarg;
 			break;
 		case 'c':
-			if (!(v = cJSON_Parse(optarg))) {
-				cmd_error("-c: the config is not valid JSON");
+			char *why = NULL;
+			if (!(v = json_parse(optarg, strlen(optarg), &why))) {
+				cmd_error("-c: the config is not valid JSON: %s", why);
+				free(why);
 				return -1;
 			}
 			cJSON_AddItemToObject(doc, "config", v);

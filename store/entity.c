@@ -441,29 +441,38 @@ static void entity_last_writer(struct conn *cn, const struct map_collection *c, 
 	db_reset(s);
 }
 
-/* The revision a row's document (an audit row's before or after) holds, or -1. */
-static double entity_doc_revision(const struct map_collection *c, const char *json)
+/* The version a row's document (an audit row's before or after) holds: its
+ * revision, or in a table without one the time of its last change, in ms;
+ * -1 if it holds none. */
+static double entity_doc_version(const struct map_collection *c, const char *json)
 {
 	cJSON *doc = json ? cJSON_Parse(json) : NULL;
-	const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, c->revision->name);
-	double v = cJSON_IsNumber(r) ? r->valuedouble : -1;
+	const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, c->revision ? c->revision->name : c->updated->name);
+	double v = -1;
+	int64_t ms;
 
+	if (c->revision && cJSON_IsNumber(r))
+		v = r->valuedouble;
+	else if (!c->revision && cJSON_IsString(r) && time_parse_iso(r->valuestring, &ms) == 0)
+		v = (double)ms;
 	cJSON_Delete(doc);
 	return v;
 }
 
 /*
- * Were all the changes since revision want made by the writer itself, who
+ * Were all the changes since version want made by the writer itself, who
  * (the same process: its pid and name)? Then a document it sends with
- * revision want is no stale edit: it is its own earlier save, still in an
+ * version want is no stale edit: it is its own earlier save, still in an
  * editor's buffer (vim's second :w, a program that saves, fsyncs and
  * saves again), and holds what those saves changed. Asked of the audit
- * log: each revision after want, up to have, was made by one audited
- * change of who's (before want + k - 1, after want + k). A revision made by
- * anyone else, or by a writer that leaves no audit row (sqlite3), or one
- * the log no longer holds, leaves the edit stale. *base: the document at
- * revision want, as the first of those changes found it (its before), whose
- * read-only fields (updated_at) the writer's document still holds.
+ * log: the versions from want to have link up through audited changes of
+ * who's, each from the version the one before made (a revision: one each;
+ * a tool's table without one: the updated time its save wrote). A change by
+ * anyone else, or by a writer that leaves no audit row (sqlite3, the
+ * tool itself), or one the log no longer holds, leaves the edit stale.
+ * *base: the document at version want, as the first of those changes found
+ * it (its before), whose read-only fields (updated_at) the writer's
+ * document still holds.
  */
 #define OWN_REVISIONS_MAX 64 /* saves of one session looked back at */
 static bool entity_own_revisions(struct conn *cn, const struct map_collection *c, const char *key, double want,
@@ -474,7 +483,7 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 	double need = have;
 
 	if (!who || !who->tool || who->pid <= 0 || strcmp(who->tool, "unknown") == 0 || !cn->st->audit_q ||
-	    cn->st->db->sidecar || have - want > OWN_REVISIONS_MAX)
+	    (c->revision && have - want > OWN_REVISIONS_MAX))
 		return false; /* a writer the mount cannot name (another pid namespace) is nobody's own */
 	strbuf_addstr(&sql, "SELECT pid, tool_name, before_json, after_json FROM ");
 	strbuf_addstr(&sql, cn->st->audit_q);
@@ -484,16 +493,16 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 		db_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
 		db_bind_text(s, 2, key, -1, SQLITE_STATIC);
 		while (need > want && db_step(s) == SQLITE_ROW) {
-			double after = entity_doc_revision(c, (const char *)db_column_text(s, 3));
-			double before = entity_doc_revision(c, (const char *)db_column_text(s, 2));
+			double after = entity_doc_version(c, (const char *)db_column_text(s, 3));
+			double before = entity_doc_version(c, (const char *)db_column_text(s, 2));
 			const char *tool = (const char *)db_column_text(s, 1);
 			if (after <= want)
-				break; /* past the revision it read: a revision was made by no audited change */
-			if (after != need || before != need - 1)
-				continue; /* made no revision (unchanged, a link) */
+				break; /* past the version it read: a change was made by no audited one */
+			if (after != need || before >= after || (c->revision && before != need - 1))
+				continue; /* made no new version (unchanged, a link) */
 			if (db_column_int64(s, 0) != who->pid || !tool || strcmp(tool, who->tool) != 0)
 				break; /* someone else's */
-			if (--need == want)
+			if ((need = before) == want)
 				*base = cJSON_Parse((const char *)db_column_text(s, 2));
 		}
 	}
@@ -562,6 +571,21 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 		if (!cJSON_IsString(want) || !cJSON_IsString(have) || time_parse_iso(want->valuestring, &wms) ||
 		    time_parse_iso(have->valuestring, &hms) || wms >= hms)
 			return 0; /* later than the row's: the read-only check refuses it */
+		if (base && entity_own_revisions(cn, c, key, (double)wms, (double)hms, writer, base)) {
+			const char *field = entity_unheld_change(c, *base, cur, patch);
+			if (!field)
+				return 0;
+			cJSON_Delete(*base);
+			*base = NULL;
+			return store_cause(cause, -ESTALE,
+					   "stale edit: %s changed since it was read (%s %s, now %s), and this save "
+					   "would undo its %s; reload and save again",
+					   key, c->updated->name, want->valuestring, have->valuestring, field);
+		}
+		if (base) {
+			cJSON_Delete(*base);
+			*base = NULL;
+		}
 		entity_last_writer(cn, c, key, who, sizeof(who));
 		return store_cause(cause, -ESTALE,
 				   "stale edit: %s changed since it was read (%s %s, now %s%s); reload and save again",

@@ -218,21 +218,199 @@ void json_number(double d, char *buf, size_t size)
 	}
 }
 
-bool json_nul_escape(const char *s, size_t len)
-{
-	bool in_string = false;
+/* The JSON text checker: a state for each thing that may come next. */
+enum json_want {
+	JSON_VALUE,          /* a value: at the start, after ':' or after ',' in an array */
+	JSON_VALUE_OR_CLOSE, /* after '[' */
+	JSON_KEY_OR_CLOSE,   /* after '{' */
+	JSON_KEY,            /* after ',' in an object */
+	JSON_COLON,          /* after a key */
+	JSON_AFTER,          /* after a value: ',', the container's end, or the text's */
+};
 
-	for (size_t i = 0; i < len; i++) {
-		if (!in_string) {
-			in_string = s[i] == '"';
-		} else if (s[i] == '"') {
-			in_string = false;
-		} else if (s[i] == '\\' && i + 1 < len) {
-			if (s[i + 1] == 'u' && i + 5 < len && memcmp(s + i + 2, "0000", 4) == 0)
-				return true;
-			i++; /* the escaped character, a quote or a backslash among them */
-		}
+static bool json_hex4(const char *s, size_t len, size_t i, unsigned *u)
+{
+	*u = 0;
+	if (i + 4 > len)
+		return false;
+	for (size_t k = i; k < i + 4; k++) {
+		char c = s[k];
+		*u <<= 4;
+		if (c >= '0' && c <= '9')
+			*u |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*u |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*u |= (unsigned)(c - 'A' + 10);
+		else
+			return false;
 	}
+	return true;
+}
+
+/* The string whose '"' is at *i: past its closing quote, or the error. */
+static const char *json_check_string(const char *s, size_t len, size_t *i)
+{
+	size_t open = *i;
+	unsigned u, low;
+
+	for ((*i)++; *i < len; (*i)++) {
+		unsigned char c = (unsigned char)s[*i];
+		if (c == '"') {
+			(*i)++;
+			return NULL;
+		}
+		if (c < 0x20)
+			return "a raw control character (a TAB, a line break) in a string: escape it";
+		if (c != '\\')
+			continue;
+		if (*i + 1 >= len)
+			break;
+		c = (unsigned char)s[++*i];
+		if (strchr("\"\\/bfnrt", c) && c)
+			continue;
+		if (c != 'u')
+			return "an unknown escape in a string";
+		if (!json_hex4(s, len, *i + 1, &u))
+			return "a unicode escape without four hexadecimal digits";
+		if (u == 0)
+			return "a NUL character (U+0000) in a string cannot be stored";
+		if (u >= 0xDC00 && u <= 0xDFFF)
+			return "a unicode escape of half a character (a low surrogate alone)";
+		if (u >= 0xD800 && u <= 0xDBFF) {
+			if (*i + 6 >= len || s[*i + 5] != '\\' || s[*i + 6] != 'u' ||
+			    !json_hex4(s, len, *i + 7, &low) || low < 0xDC00 || low > 0xDFFF)
+				return "a unicode escape of half a character (a high surrogate without its low one)";
+			*i += 6;
+		}
+		*i += 4;
+	}
+	*i = open;
+	return "a string without its closing quote";
+}
+
+/* The number at *i (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?):
+ * past it, or the error at *i. */
+static const char *json_check_number(const char *s, size_t len, size_t *i)
+{
+#define DIGIT(k) ((k) < len && s[k] >= '0' && s[k] <= '9')
+	if (s[*i] == '-')
+		(*i)++;
+	if (!DIGIT(*i))
+		return "a number without digits";
+	if (s[*i] == '0' && DIGIT(*i + 1)) {
+		(*i)++;
+		return "a number with a leading zero";
+	}
+	while (DIGIT(*i))
+		(*i)++;
+	if (*i < len && s[*i] == '.') {
+		(*i)++;
+		if (!DIGIT(*i))
+			return "a number without digits after its decimal point";
+		while (DIGIT(*i))
+			(*i)++;
+	}
+	if (*i < len && (s[*i] == 'e' || s[*i] == 'E')) {
+		(*i)++;
+		if (*i < len && (s[*i] == '+' || s[*i] == '-'))
+			(*i)++;
+		if (!DIGIT(*i))
+			return "a number without digits in its exponent";
+		while (DIGIT(*i))
+			(*i)++;
+	}
+	return NULL;
+#undef DIGIT
+}
+
+bool json_check(const char *s, size_t len, size_t *at, const char **why)
+{
+	char open[JSON_MAX_DEPTH]; /* '{' or '[' for each container around i */
+	enum json_want want = JSON_VALUE;
+	int depth = 0;
+	size_t i = 0;
+	const char *err = NULL;
+
+	for (;;) {
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+			i++;
+		if (i == len) {
+			if (want == JSON_AFTER && depth == 0)
+				return true;
+			err = depth ? (open[depth - 1] == '{' ? "the text ends inside an object (no })"
+							     : "the text ends inside an array (no ])")
+				    : "the text ends before a value";
+			break;
+		}
+		char c = s[i];
+		switch (want) {
+		case JSON_VALUE_OR_CLOSE:
+			if (c == ']') {
+				i++, depth--, want = JSON_AFTER;
+				continue;
+			}
+			/* fall through */
+		case JSON_VALUE:
+			if (c == '{' || c == '[') {
+				if (depth == JSON_MAX_DEPTH) {
+					err = "nested deeper than " JSON_MAX_DEPTH_TEXT " objects and arrays";
+					break;
+				}
+				open[depth++] = c;
+				i++, want = c == '{' ? JSON_KEY_OR_CLOSE : JSON_VALUE_OR_CLOSE;
+				continue;
+			}
+			if (c == '"')
+				err = json_check_string(s, len, &i);
+			else if (c == '-' || (c >= '0' && c <= '9'))
+				err = json_check_number(s, len, &i);
+			else if (len - i >= 4 && memcmp(s + i, "true", 4) == 0)
+				i += 4;
+			else if (len - i >= 5 && memcmp(s + i, "false", 5) == 0)
+				i += 5;
+			else if (len - i >= 4 && memcmp(s + i, "null", 4) == 0)
+				i += 4;
+			else if ((c == ']' || c == '}') && want == JSON_VALUE && depth)
+				err = c == ']' ? "a comma before ]" : "expected a value";
+			else
+				err = c == '\'' ? "expected a value (strings take double quotes)" : "expected a value";
+			want = JSON_AFTER;
+			break;
+		case JSON_KEY_OR_CLOSE:
+		case JSON_KEY:
+			if (c == '}' && want == JSON_KEY_OR_CLOSE) {
+				i++, depth--, want = JSON_AFTER;
+				continue;
+			}
+			if (c == '"')
+				err = json_check_string(s, len, &i);
+			else
+				err = c == '}' ? "a comma before }" : "expected a member's name in double quotes";
+			want = JSON_COLON;
+			break;
+		case JSON_COLON:
+			if (c == ':')
+				i++, want = JSON_VALUE;
+			else
+				err = "expected : after a member's name";
+			break;
+		case JSON_AFTER:
+			if (depth == 0)
+				err = "more after the value";
+			else if (c == ',')
+				i++, want = open[depth - 1] == '{' ? JSON_KEY : JSON_VALUE;
+			else if (c == (open[depth - 1] == '{' ? '}' : ']'))
+				i++, depth--;
+			else
+				err = open[depth - 1] == '{' ? "expected , or } after a member" : "expected , or ] after a value";
+			break;
+		}
+		if (err)
+			break;
+	}
+	*at = i;
+	*why = err;
 	return false;
 }
 

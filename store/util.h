@@ -56,9 +56,14 @@ bool proc_descends_from(pid_t pid, pid_t ancestor);
  * (15 to 17) that read back as the same double; "null" if not finite.
  * size >= 40. */
 void json_number(double d, char *buf, size_t size);
-/* json_nul_escape - does the JSON text s hold a string with \u0000 in it?
- * (cJSON's strings end at a NUL: such a value would be cut short there) */
-bool json_nul_escape(const char *s, size_t len);
+/* json_check - is s one JSON value as RFC 8259 writes it, and one orchfs can
+ * store? cJSON also reads 02, 3., raw control characters in strings and
+ * lone surrogates' halves, and its strings end at a \u0000. On false, *at
+ * is the offset of the first byte in error and *why says what is wrong
+ * there. Containers nest at most JSON_MAX_DEPTH deep, as cJSON's do. */
+#define JSON_MAX_DEPTH 1000
+#define JSON_MAX_DEPTH_TEXT "1000"
+bool json_check(const char *s, size_t len, size_t *at, const char **why);
 
 /* --- time: milliseconds since the epoch, and ISO 8601 UTC text --- */
 int64_t time_now_ms(void);

@@ -30,6 +30,60 @@ char *value_mask(const char *s)
 	return xasprintf("****%s", last4);
 }
 
+/* Does v hold only finite numbers? (cJSON reads 1e400 as infinity) */
+static bool json_finite(const cJSON *v)
+{
+	const cJSON *it;
+
+	if (cJSON_IsNumber(v))
+		return isfinite(v->valuedouble);
+	cJSON_ArrayForEach(it, v)
+		if (!json_finite(it))
+			return false;
+	return true;
+}
+
+cJSON *json_parse(const char *s, size_t len, char **cause)
+{
+	const char *why;
+	size_t at;
+	cJSON *v;
+
+	if (memchr(s, 0, len)) {
+		*cause = xstrdup("invalid content: NUL byte in a JSON file");
+		return NULL;
+	}
+	if (!utf8_valid(s, len)) {
+		*cause = xstrdup("invalid content: not UTF-8");
+		return NULL;
+	}
+	if (!json_check(s, len, &at, &why)) {
+		int line = 1, col = 1;
+		if (strstr(why, "(U+0000)")) {
+			*cause = xasprintf("invalid content: %s", why);
+			return NULL;
+		}
+		for (size_t i = 0; i < at; i++) {
+			if (s[i] == '\n')
+				line++, col = 1;
+			else if (((unsigned char)s[i] & 0xc0) != 0x80) /* columns in characters */
+				col++;
+		}
+		*cause = xasprintf("invalid JSON at line %d, column %d: %s", line, col, why);
+		return NULL;
+	}
+	if (!(v = cJSON_ParseWithLength(s, len))) { /* what json_check passes cJSON reads; but memory */
+		*cause = xstrdup("invalid JSON: cannot be read");
+		return NULL;
+	}
+	if (!json_finite(v)) {
+		cJSON_Delete(v);
+		*cause = xstrdup("invalid content: a number too large for a double (beyond 1.8e308)");
+		return NULL;
+	}
+	return v;
+}
+
 static int64_t value_time_ms(enum map_time time, dbstmt *s, int i, bool *ok)
 {
 	int64_t ms;
@@ -71,9 +125,16 @@ cJSON *value_read(const struct map_column *col, dbstmt *s, int i, bool secrets)
 		break;
 	case MAP_JSON:
 		if (t == SQLITE_TEXT) {
+			/* as strictly as a save reads it: cJSON would cut a string at
+			 * a \u0000 and show 1e400 as null; such text is shown as text */
+			const char *why;
+			size_t at, n = (size_t)db_column_bytes(s, i);
 			text = (const char *)db_column_text(s, i);
-			if ((v = cJSON_ParseWithLength(text, (size_t)db_column_bytes(s, i))))
-				return v;
+			if (json_check(text, n, &at, &why) && (v = cJSON_ParseWithLength(text, n))) {
+				if (json_finite(v))
+					return v;
+				cJSON_Delete(v);
+			}
 		}
 		break;
 	case MAP_TIMESTAMP:

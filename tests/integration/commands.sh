@@ -438,6 +438,15 @@ note "a mount point that is a regular file: Not a directory, exit status 1, noth
 : > "$T/afile"
 refused_mount "$T/afile" "cannot mount on $T/afile: Not a directory" "on a regular file"
 
+note "a mount point that holds the databases (orchfs mount . in the project, or in \$HOME): refused, nothing mounted"
+# The daemon opens and looks at its files by their paths as it runs: under
+# its own mount each look would wait on itself, and the mount hang.
+refused_mount "$T/home" "cannot mount on $(realpath "$T/home"): it holds $(realpath "$UDB"), which the daemon reads as it runs" "on the directory holding the user database"
+if [ -z "${PG_NAME:-}" ]; then
+	refused_mount "$T/project" "cannot mount on $(realpath "$T/project"): it holds $(realpath "$DB")" "on the project directory"
+	refused_mount "$T/project/.orchfs" "it holds $(realpath "$DB")" "on the .orchfs directory"
+fi
+
 note "orchfs umount of a directory that is not mounted: says so, exit status 1"
 rc=0
 "$ORCHFS" umount "$T" 2>"$T/umount.err" || rc=$?

@@ -152,6 +152,29 @@ check_eq EINVAL "$(echo '{"title":"nul\u0000inside"}' | close_errno "$B/BUG-001.
 refused bugs/BUG-001.json 'NUL character \(U\+0000\) in a string'
 check_eq EINVAL "$(echo '{"labels":["a\u0000b"]}' | close_errno "$B/BUG-001.json")" "$CASE: close, in an array"
 
+# JSON that only a lenient parser reads (cJSON's own takes each): EINVAL at the byte, nothing saved
+begin "a number with a leading zero: EINVAL, the reason says where"
+check_eq EINVAL "$(echo '{"priority":02}' | close_errno "$B/BUG-001.json")" "$CASE: close"
+refused bugs/BUG-001.json '^invalid JSON at line 1, column 14: a number with a leading zero$'
+
+begin "a number ending in its decimal point (3.): EINVAL"
+check_eq EINVAL "$(echo '{"priority":3.}' | close_errno "$B/BUG-001.json")" "$CASE: close"
+refused bugs/BUG-001.json '^invalid JSON at line 1, column 15: a number without digits after its decimal point$'
+
+begin "a raw TAB in a string: EINVAL, line and column"
+check_eq EINVAL "$(printf '{\n "title": "a\tb"\n}\n' | close_errno "$B/BUG-001.json")" "$CASE: close"
+refused bugs/BUG-001.json '^invalid JSON at line 2, column 13: a raw control character'
+
+begin "a trailing comma: EINVAL"
+check_eq EINVAL "$(echo '{"labels":["a","b",]}' | close_errno "$B/BUG-001.json")" "$CASE: close"
+refused bugs/BUG-001.json '^invalid JSON at line 1, column 20: a comma before \]$'
+
+begin "half a surrogate pair (\\ud83d alone): EINVAL; a whole pair is saved"
+check_eq EINVAL "$(echo '{"title":"half \ud83d"}' | close_errno "$B/BUG-001.json")" "$CASE: close"
+refused bugs/BUG-001.json 'high surrogate without its low one'
+echo '{"title":"caf\u00e9 \ud83d\ude00","priority":3}' > "$B/BUG-002.json" || bad "$CASE: a valid pair refused"
+check_eq "café 😀|3" "$(sql "SELECT title || '|' || priority FROM bugs WHERE id = 'BUG-002'")" "$CASE: sqlite3 after a valid save"
+
 begin "an escaped backslash before u0000 is text: saved as written"
 echo '{"description":"a \\u0000 b"}' > "$B/BUG-002.json" || bad "$CASE: close"
 check_eq 'a \u0000 b' "$(sql "SELECT description FROM bugs WHERE id = 'BUG-002'")" "$CASE: sqlite3"

@@ -65,6 +65,44 @@ fq "UPDATE bugs SET priority = 1, updated_at = updated_at + 5 WHERE id = '$bug'"
 check_eq ESTALE "$(close_errno "$MNT/bugs/$bug.json" <"$T/stale.json")" "orca: stale edit by updated_at"
 check_eq 1 "$(fq "SELECT priority FROM bugs WHERE id = '$bug'")" "orca: the newer change is kept"
 
+# an editor's second save of a tool's row (no revision: updated_at, to the
+# second, stands in): its own first save moved updated_at, and that is no
+# other writer's change; a change by another writer in between still is
+cat > "$T/own.py" <<'PY'
+import errno, json, os, subprocess, sys, time
+path, db, other = sys.argv[1], sys.argv[2], sys.argv[3] == "other"
+doc = json.load(open(path))    # read once, as an editor does; its buffer keeps updated_at
+def save(d):
+    fd, err = os.open(path, os.O_WRONLY | os.O_TRUNC), None
+    try:
+        os.write(fd, (json.dumps(d, indent=2) + "\n").encode())
+    except OSError as e:
+        err = e
+    try:
+        os.close(fd)
+    except OSError as e:
+        err = err or e
+    return errno.errorcode[err.errno] if err else "OK"
+out = []
+doc["assignee"] = "first"; out.append(save(doc))
+if other:
+    subprocess.run(["sqlite3", db, "UPDATE bugs SET title = 'retitled by the tool', updated_at = updated_at + 1"
+                    " WHERE id = '%s'" % os.path.basename(path)[:-5]], check=True)
+time.sleep(1.1)    # the next save's time, a second later
+doc["priority"] = 2; out.append(save(doc))
+time.sleep(1.1)
+doc["assignee"] = "third"; out.append(save(doc))
+print(" ".join(out))
+PY
+old=$(date -d '-1 hour' +%s)
+b2=$(fq "SELECT id FROM bugs WHERE id <> '$bug' ORDER BY id LIMIT 1 OFFSET 1")
+b3=$(fq "SELECT id FROM bugs WHERE id NOT IN ('$bug', '$b2') ORDER BY id LIMIT 1 OFFSET 1")
+fq "UPDATE bugs SET updated_at = $old, priority = 4 WHERE id IN ('$b2', '$b3')"
+check_eq "OK OK OK" "$(python3 "$T/own.py" "$MNT/bugs/$b2.json" "$FDB" none)" "orca: one process's three whole saves of one read"
+check_eq "third|2" "$(fq "SELECT assignee, priority FROM bugs WHERE id = '$b2'")" "orca: each of its saves applied"
+check_eq "OK ESTALE ESTALE" "$(python3 "$T/own.py" "$MNT/bugs/$b3.json" "$FDB" other)" "orca: its saves after the tool's own change"
+check_eq "first|4|retitled by the tool" "$(fq "SELECT assignee, priority, title FROM bugs WHERE id = '$b3'")" "orca: the tool's change kept"
+
 # create: a UUID key, epoch times
 out=$(echo '{"title":"made through the mount","labels":["fs"]}' | close_errno "$MNT/bugs/new")
 check_eq OK "$out" "orca: create through new"

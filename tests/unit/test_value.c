@@ -380,6 +380,103 @@ static void test_equal(void)
 	strbuf_release(&deep);
 }
 
+/* json_check: what RFC 8259 allows passes; the rest fails at its first wrong
+ * byte with a reason. json_parse: the same, with line and column. */
+static int check_fails_at(const char *text, size_t want_at, const char *want_why)
+{
+	const char *why = NULL;
+	size_t at = 0;
+	bool ok = json_check(text, strlen(text), &at, &why);
+
+	if (ok || at != want_at || !why || !strstr(why, want_why)) {
+		fprintf(stderr, "json_check %s: %s at %zu (%s), want failing at %zu (%s)\n", text,
+			ok ? "passed" : "failed", at, why ? why : "-", want_at, want_why);
+		return 0;
+	}
+	return 1;
+}
+
+static void test_json_check(void)
+{
+	static const char *good[] = {
+		"{}", "[]", " {\"a\" : [1, -0, 0.5, 1e3, 1E-3, -2.5e+10, true, false, null, \"\"]} \r\n",
+		"\"\\u00e9\\ud83d\\ude00 \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"", "0", "{\"a\":{\"b\":{}}}",
+		"\"caf\xc3\xa9\"",
+	};
+	const char *why;
+	size_t at;
+	char *cause = NULL;
+	cJSON *v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		bool ok = json_check(good[i], strlen(good[i]), &at, &why);
+		if (!ok)
+			fprintf(stderr, "json_check %s: failed at %zu: %s\n", good[i], at, why);
+		CHECK(ok);
+	}
+	/* what cJSON alone reads, and should not */
+	CHECK(check_fails_at("{\"a\":02}", 6, "leading zero"));
+	CHECK(check_fails_at("{\"a\":3.}", 7, "after its decimal point"));
+	CHECK(check_fails_at("{\"a\":.5}", 5, "expected a value"));
+	CHECK(check_fails_at("{\"a\":+1}", 5, "expected a value"));
+	CHECK(check_fails_at("{\"a\":1e}", 7, "exponent"));
+	CHECK(check_fails_at("{\"a\":\"x\ty\"}", 7, "control character"));
+	CHECK(check_fails_at("{\"a\":\"\\u0000\"}", 7, "U+0000"));
+	CHECK(check_fails_at("{\"a\":\"\\ud800\"}", 7, "high surrogate"));
+	CHECK(check_fails_at("{\"a\":\"\\udc00\"}", 7, "low surrogate"));
+	CHECK(check_fails_at("{\"a\":\"\\u12g4\"}", 7, "four hexadecimal"));
+	CHECK(check_fails_at("{\"a\":\"\\x41\"}", 7, "unknown escape"));
+	CHECK(check_fails_at("{\"a\":1,}", 7, "comma before }"));
+	CHECK(check_fails_at("[1,]", 3, "comma before ]"));
+	CHECK(check_fails_at("{'a':1}", 1, "double quotes"));
+	CHECK(check_fails_at("{\"a\" 1}", 5, "expected :"));
+	CHECK(check_fails_at("{\"a\":1 \"b\":2}", 7, "expected , or }"));
+	CHECK(check_fails_at("[1 2]", 3, "expected , or ]"));
+	CHECK(check_fails_at("{} {}", 3, "more after the value"));
+	CHECK(check_fails_at("{\"a\":tru}", 5, "expected a value"));
+	CHECK(check_fails_at("{\"a\":[1", 7, "inside an array"));
+	CHECK(check_fails_at("{\"a\":1", 6, "inside an object"));
+	CHECK(check_fails_at("{\"a\":\"b", 5, "closing quote"));
+	CHECK(check_fails_at("", 0, "before a value"));
+	CHECK(check_fails_at("{\"a\":NaN}", 5, "expected a value"));
+
+	/* nesting: as deep as cJSON reads, and no deeper */
+	struct strbuf sb = STRBUF_INIT;
+	for (int i = 0; i < JSON_MAX_DEPTH; i++)
+		strbuf_addch(&sb, '[');
+	for (int i = 0; i < JSON_MAX_DEPTH; i++)
+		strbuf_addch(&sb, ']');
+	CHECK(json_check(sb.buf, sb.len, &at, &why));
+	v = json_parse(sb.buf, sb.len, &cause);
+	CHECK(v != NULL);
+	cJSON_Delete(v);
+	strbuf_release(&sb);
+	for (int i = 0; i <= JSON_MAX_DEPTH; i++)
+		strbuf_addch(&sb, '[');
+	CHECK(check_fails_at(sb.buf, JSON_MAX_DEPTH, "nested deeper than 1000"));
+	strbuf_release(&sb);
+
+	/* json_parse: line and column (in characters) of the first wrong byte */
+	CHECK(!json_parse("{\n  \"t\": \"\xc3\xa9\",\n  \"p\": 01\n}", 25, &cause));
+	CHECK_STR(cause, "invalid JSON at line 3, column 9: a number with a leading zero");
+	free(cause);
+	CHECK(!json_parse("{\"a\":1e400}", 11, &cause));
+	CHECK_STR(cause, "invalid content: a number too large for a double (beyond 1.8e308)");
+	free(cause);
+	CHECK(!json_parse("{\"a\":\"\\u0000\"}", 14, &cause));
+	CHECK_STR(cause, "invalid content: a NUL character (U+0000) in a string cannot be stored");
+	free(cause);
+	CHECK(!json_parse("{\"a\":\"\xff\"}", 9, &cause));
+	CHECK_STR(cause, "invalid content: not UTF-8");
+	free(cause);
+	CHECK(!json_parse("{\"a\":1}\0", 8, &cause));
+	CHECK_STR(cause, "invalid content: NUL byte in a JSON file");
+	free(cause);
+	v = json_parse("{\"a\":[1,2.5,\"x\"]}  ", 19, &cause);
+	CHECK(cJSON_IsObject(v) && cJSON_GetArraySize(cJSON_GetObjectItem(v, "a")) == 3);
+	cJSON_Delete(v);
+}
+
 int main(void)
 {
 	struct mapping *m = NULL;
@@ -395,5 +492,6 @@ int main(void)
 	map_free(m);
 	test_time();
 	test_mask();
+	test_json_check();
 	return check_done();
 }
