@@ -130,7 +130,10 @@ void value_bind_now(enum map_time time, int64_t ms, dbstmt *s, int i)
 		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	case MAP_TIME_ISO:
-		time_format_iso(ms, buf, sizeof(buf));
+		if (s->pg) /* the same text for years 1 to 9999; the others as it reads them */
+			time_format_pg(TIME_FINITE(ms) ? ms * 1000 : ms, buf, sizeof(buf));
+		else
+			time_format_iso(ms, buf, sizeof(buf));
 		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	}
@@ -285,6 +288,12 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 					   "%s: expected an ISO 8601 time like 2026-01-31T12:00:00Z, got %s",
 					   col->name, value_kind(v));
 		time_format_iso(ms, buf, sizeof(buf));
+		/* numbers hold no infinity; SQLite's and Go's texts no year outside 0000-9999 */
+		if (col->time != MAP_TIME_ISO && (!TIME_FINITE(ms) || ((col->time == MAP_TIME_SQLITE ||
+		    col->time == MAP_TIME_RFC3339) && (buf[0] == '+' || buf[0] == '-'))))
+			return store_cause(cause, -EINVAL, "%s: %s does not fit the column (%s)", col->name, buf,
+					   col->time == MAP_TIME_EPOCH || col->time == MAP_TIME_EPOCH_MS
+						   ? "a number" : "a text with a four-digit year");
 		*norm = cJSON_CreateString(buf);
 		return 0;
 	}
