@@ -174,6 +174,8 @@ int conn_commit(struct conn *cn);
 /* conn_begin's answer while the old file cannot be let go yet (EAGAIN) */
 #define CONN_MOVING SQLITE_BUSY_RECOVERY
 void conn_rollback(struct conn *cn);
+/* conn_in_transaction - is a transaction open on cn? */
+bool conn_in_transaction(struct conn *cn);
 /* store_errno - negative errno for a SQLite result code */
 int store_errno(int sqlite_rc);
 /* store_cause - set *cause (if cause) to a formatted message, return err */

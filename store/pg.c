@@ -937,6 +937,18 @@ static const PGresult *pgstmt_shape(struct pgstmt *s)
 	return s->desc;
 }
 
+bool pgstmt_param_time(struct pgstmt *s, int i)
+{
+	Oid t;
+
+	if (!s->desc && !pg_broken(s->c) && !s->c->streaming) /* a stream's rows would come first */
+		s->desc = PQdescribePrepared(s->c->conn, s->name);
+	if (!s->desc || PQresultStatus(s->desc) != PGRES_COMMAND_OK || i < 1 || i > PQnparams(s->desc))
+		return false;
+	t = PQparamtype(s->desc, i - 1);
+	return t == OID_TIMESTAMPTZ || t == OID_TIMESTAMP;
+}
+
 int pgstmt_column_count(struct pgstmt *s)
 {
 	const PGresult *r = pgstmt_shape(s);

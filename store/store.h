@@ -362,7 +362,9 @@ int store_undo(store *st, int64_t id, const struct store_actor *who, char **caus
 /* Called once per exported line (with its newline); non-zero stops. */
 typedef int (*store_line_fn)(void *arg, const char *line, size_t len);
 /* store_export - every row of every table as JSON Lines, from one snapshot;
- * secret columns masked unless secrets. */
+ * secret columns masked unless secrets. Between store_import_begin and
+ * store_import_end, the rows the import holds so far, in its transaction
+ * (left open): a copy is checked before it is committed. */
 int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **cause);
 /* store_import_begin / _row / _clear_feed / _end - load an export into an
  * empty database in one transaction (foreign keys checked at the end). */
