@@ -51,9 +51,9 @@ static struct timespec view_doc_time(fs *f, const struct node *n, const cJSON *d
 	const struct map_column *col = n->c ? (n->c->updated ? n->c->updated : n->c->created) : NULL;
 
 	if (col && (v = cJSON_GetObjectItemCaseSensitive(doc, col->name)) && cJSON_IsString(v) &&
-	    time_parse_iso(v->valuestring, &ms) == 0) {
-		ts.tv_sec = ms / 1000;
-		ts.tv_nsec = (ms % 1000) * 1000000;
+	    time_parse_iso(v->valuestring, &ms) == 0 && TIME_FINITE(ms)) {
+		ts.tv_sec = ms / 1000 - (ms % 1000 < 0);
+		ts.tv_nsec = (ms - (int64_t)ts.tv_sec * 1000) * 1000000;
 	}
 	return ts;
 }
@@ -228,10 +228,10 @@ static int view_log_row(void *arg, const cJSON *row)
 		if (lc->log->columns[i].type != MAP_TIMESTAMP)
 			continue;
 		v = cJSON_GetObjectItemCaseSensitive(row, lc->log->columns[i].name);
-		if (cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0 &&
+		if (cJSON_IsString(v) && time_parse_iso(v->valuestring, &ms) == 0 && TIME_FINITE(ms) &&
 		    ms > (int64_t)lc->mtime->tv_sec * 1000 + lc->mtime->tv_nsec / 1000000) {
-			lc->mtime->tv_sec = ms / 1000;
-			lc->mtime->tv_nsec = (ms % 1000) * 1000000;
+			lc->mtime->tv_sec = ms / 1000 - (ms % 1000 < 0);
+			lc->mtime->tv_nsec = (ms - (int64_t)lc->mtime->tv_sec * 1000) * 1000000;
 		}
 		break;
 	}

@@ -145,13 +145,18 @@ int cmd_export(int argc, char **argv)
 /* Is store st one an import or export of only (NULL: every store) covers? */
 #define DATA_IN(st) (!only || strcmp(store_map(st)->name, only) == 0)
 
+/* Called with every row in and nothing committed yet: non-zero (and *cause)
+ * rolls the import back. */
+typedef int (*data_check_fn)(struct project *p, void *arg, char **cause);
+
 /*
  * Load an export from in into p's stores (only: the one of that name, the
  * other lines skipped), each new, in one transaction per store; *rows and
- * *unmasked count. Nothing is imported on failure.
+ * *unmasked count. check (or NULL) looks at what the transactions hold
+ * before they commit. Nothing is imported on failure.
  */
 static int data_import_from(struct project *p, FILE *in, const char *only, long *rows, int *unmasked,
-			    char **cause)
+			    data_check_fn check, void *arg, char **cause)
 {
 	cJSON **feed = NULL;
 	size_t nfeed = 0, lineno = 0, cap = 0;
@@ -245,6 +250,8 @@ static int data_import_from(struct project *p, FILE *in, const char *only, long 
 		rc = store_import_row(project_store(p, cJSON_GetObjectItemCaseSensitive(feed[i], "db")->valuestring),
 				      cJSON_GetObjectItemCaseSensitive(feed[i], "table")->valuestring,
 				      cJSON_GetObjectItemCaseSensitive(feed[i], "row"), cause);
+	if (!rc && check)
+		rc = check(p, arg, cause);
 	for (size_t i = 0; i < p->nstores; i++) {
 		int r = DATA_IN(p->stores[i]) ? store_import_end(p->stores[i], rc == 0, rc ? NULL : cause) : 0;
 		rc = rc ? rc : r;
@@ -280,7 +287,7 @@ int cmd_import(int argc, char **argv)
 		cmd_error("%s", cause ? cause : strerror(-rc));
 		goto out;
 	}
-	rc = data_import_from(p, in, NULL, &rows, &unmasked, &cause);
+	rc = data_import_from(p, in, NULL, &rows, &unmasked, NULL, NULL, &cause);
 	if (rc)
 		cmd_error("import: %s; nothing was imported", cause ? cause : strerror(-rc));
 	else
@@ -296,20 +303,11 @@ out:
 	return rc ? 1 : 0;
 }
 
-/* Can the time in s be compared in milliseconds without losing digits? */
-static bool data_time_exact(const char *s)
-{
-	const char *dot = strchr(s, '.');
-	size_t n = 0;
-
-	while (dot && dot[1 + n] >= '0' && dot[1 + n] <= '9')
-		n++;
-	return n <= 3;
-}
-
-/* Equal values of an exported row: the same JSON, or two texts that are the
- * same JSON document (PostgreSQL's jsonb keeps keys in an order of its own,
- * and spaces) or the same time (timestamptz comes back in orchfs's form). */
+/* Equal values of an exported row as a read shows them: the same JSON, or
+ * two texts that are the same JSON document (PostgreSQL's jsonb keeps keys in
+ * an order of its own, and spaces) or the same time to the millisecond (a
+ * read shows milliseconds; timestamptz keeps microseconds, and comes back in
+ * orchfs's form). */
 static bool data_same_value(const cJSON *a, const cJSON *b)
 {
 	cJSON *ja, *jb;
@@ -323,8 +321,7 @@ static bool data_same_value(const cJSON *a, const cJSON *b)
 		return true;
 	if (!cJSON_IsString(a) || !cJSON_IsString(b))
 		return false;
-	if (data_time_exact(a->valuestring) && data_time_exact(b->valuestring) &&
-	    time_parse_iso(a->valuestring, &ta) == 0 && time_parse_iso(b->valuestring, &tb) == 0)
+	if (time_parse_iso(a->valuestring, &ta) == 0 && time_parse_iso(b->valuestring, &tb) == 0)
 		return ta == tb;
 	ja = cJSON_Parse(a->valuestring);
 	jb = cJSON_Parse(b->valuestring);
@@ -332,6 +329,23 @@ static bool data_same_value(const cJSON *a, const cJSON *b)
 	cJSON_Delete(ja);
 	cJSON_Delete(jb);
 	return same;
+}
+
+/* v as JSON for a message, cut at 80 bytes (caller frees) */
+static char *data_shown(const cJSON *v)
+{
+	char num[40], *text = NULL, *out;
+	const char *shown = "nothing";
+
+	if (cJSON_IsNumber(v)) {
+		json_number(v->valuedouble, num, sizeof(num)); /* integers in full */
+		shown = num;
+	} else if (v && (text = cJSON_PrintUnformatted(v))) {
+		shown = text;
+	}
+	out = xasprintf("%.80s%s", shown, strlen(shown) > 80 ? "..." : "");
+	cJSON_free(text);
+	return out;
 }
 
 /* The first difference between two exports (caller frees), or NULL. */
@@ -357,11 +371,28 @@ static char *data_differ(const char *a, const char *b)
 		    cJSON_GetArraySize(ra) != cJSON_GetArraySize(rb))
 			why = xasprintf("line %d: %.200s", line, la);
 		cJSON_ArrayForEach(v, ra) {
+			const cJSON *w = cJSON_GetObjectItemCaseSensitive(rb, v->string);
+			char *key, *was, *now;
 			if (why)
 				break;
-			if (!data_same_value(v, cJSON_GetObjectItemCaseSensitive(rb, v->string)))
-				why = xasprintf("line %d: %s.%s differs", line,
-						cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(da, "table")), v->string);
+			if (data_same_value(v, w))
+				continue;
+			/* the row named by its first column (its key, in orchfs's tables) */
+			key = data_shown(ra->child);
+			was = data_shown(v);
+			now = data_shown(w);
+			if (cJSON_IsNumber(v) && cJSON_IsNumber(w) && fabs(v->valuedouble) >= 9007199254740992.0)
+				why = xasprintf("line %d, the row of %s with %s %s: %s is about %s, past 2^53, where "
+						"a copy is not known to be exact", line,
+						cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(da, "table")),
+						ra->child->string, key, v->string, was);
+			else
+				why = xasprintf("line %d, the row of %s with %s %s: %s is %s, and %s in the copy", line,
+						cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(da, "table")),
+						ra->child->string, key, v->string, was, now);
+			free(key);
+			free(was);
+			free(now);
 		}
 		cJSON_Delete(da);
 		cJSON_Delete(db);
@@ -385,11 +416,41 @@ static int data_export_project(struct project *p, char **buf, char **cause)
 	return rc;
 }
 
+struct data_copy {
+	const char *exported; /* the original's export */
+	const char *from;     /* its name, for messages */
+};
+
+/* Lossless, or it says where not: the copy, not committed yet, exports as
+ * the original does. */
+static int data_check_copy(struct project *q, void *arg, char **cause)
+{
+	const struct data_copy *c = arg;
+	char *copied = NULL, *why = NULL, *inner;
+	int rc;
+
+	if ((rc = data_export_project(q, &copied, cause))) {
+		inner = *cause;
+		*cause = xasprintf("cannot read the copy back: %s", inner ? inner : strerror(-rc));
+		free(inner);
+	} else if ((why = data_differ(c->exported, copied))) {
+		*cause = xasprintf("the copy would differ from %s at %s", c->from, why);
+		rc = -EIO;
+	}
+	free(why);
+	free(copied);
+	return rc;
+}
+
 int data_migrate_to(const struct project_opts *from, const char *dest)
 {
 	struct project_opts src = *from, dst = *from;
 	struct project *p = NULL, *q = NULL;
-	char *cause = NULL, *exported = NULL, *copied = NULL, *why = NULL, *name = store_display(dest);
+	struct data_copy copy = { NULL, NULL };
+	char *cause = NULL, *exported = NULL, *name = store_display(dest);
+	/* a file this makes goes again when nothing is copied into it (a
+	 * server's database keeps the schema, and can be copied into again) */
+	bool made = !store_is_server(dest) && access(dest, F_OK) < 0 && errno == ENOENT;
 	int rc, unmasked = 0;
 	long rows = 0;
 	FILE *in;
@@ -412,31 +473,30 @@ int data_migrate_to(const struct project_opts *from, const char *dest)
 		rc = -errno;
 		goto out;
 	}
-	rc = data_import_from(q, in, "project", &rows, &unmasked, &cause);
+	/* checked in the import's transaction: a copy that differs is never committed */
+	copy.exported = exported;
+	copy.from = p->db_name;
+	rc = data_import_from(q, in, "project", &rows, &unmasked, data_check_copy, &copy, &cause);
 	fclose(in);
 	if (rc) {
 		cmd_error("migrate --to %s: %s; nothing was copied", name, cause ? cause : strerror(-rc));
 		goto out;
 	}
-	/* Lossless, or it says where not: the copy exports as the original does. */
-	if ((rc = data_export_project(q, &copied, &cause))) {
-		cmd_error("migrate --to %s: cannot read the copy back: %s", name, cause ? cause : strerror(-rc));
-		goto out;
-	}
-	if ((why = data_differ(exported, copied))) {
-		cmd_error("migrate --to %s: the copy differs from %s at %s", name, p->db_name, why);
-		rc = -EIO;
-		goto out;
-	}
 	printf("copied %ld rows of %s to %s; verified: the copy exports as the original does\n", rows, p->db_name,
 	       name);
 out:
-	free(why);
 	free(exported);
-	free(copied);
 	free(cause);
 	free(name);
 	project_free(q);
 	project_free(p);
+	if (rc && made) {
+		char *wal = xasprintf("%s-wal", dest), *shm = xasprintf("%s-shm", dest);
+		unlink(dest);
+		unlink(wal);
+		unlink(shm);
+		free(wal);
+		free(shm);
+	}
 	return rc ? 1 : 0;
 }

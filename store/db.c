@@ -211,8 +211,7 @@ int64_t conn_changes(struct conn *cn)
 	return cn->pg ? pg_changes(cn->pg) : sqlite3_changes(cn->db);
 }
 
-/* Is a transaction open on cn? */
-static bool conn_in_transaction(struct conn *cn)
+bool conn_in_transaction(struct conn *cn)
 {
 	return cn->pg ? pg_in_transaction(cn->pg) : !sqlite3_get_autocommit(cn->db);
 }

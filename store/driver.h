@@ -94,6 +94,9 @@ int pgstmt_bind_blob(struct pgstmt *s, int i, const void *data, int len);
 int pgstmt_bind_int64(struct pgstmt *s, int i, int64_t v);
 int pgstmt_bind_double(struct pgstmt *s, int i, double v);
 int pgstmt_bind_null(struct pgstmt *s, int i);
+/* pgstmt_param_time - is parameter i (from 1) of s one the server takes as
+ * a time (timestamptz, timestamp)? Asks the server once per statement. */
+bool pgstmt_param_time(struct pgstmt *s, int i);
 int pgstmt_column_count(struct pgstmt *s);
 const char *pgstmt_column_name(struct pgstmt *s, int i);
 int pgstmt_column_type(struct pgstmt *s, int i);
@@ -156,6 +159,13 @@ static inline int db_bind_double(dbstmt *s, int i, double v)
 static inline int db_bind_null(dbstmt *s, int i)
 {
 	return s->pg ? pgstmt_bind_null(s->pg, i) : sqlite3_bind_null(s->lite, i);
+}
+
+/* db_param_time - does parameter i go to a time column that is not text
+ * (PostgreSQL's timestamptz)? SQLite keeps what it is given: never. */
+static inline bool db_param_time(dbstmt *s, int i)
+{
+	return s->pg && pgstmt_param_time(s->pg, i);
 }
 
 static inline int db_column_count(dbstmt *s)

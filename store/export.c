@@ -67,11 +67,13 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 	struct strbuf sb = STRBUF_INIT, sql = STRBUF_INIT;
 	dbstmt *tables = NULL, *rows = NULL;
 	struct conn *cn;
+	bool own; /* the transaction is the export's own (else an import's) */
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
 		return store_conn_cause(st, rc, cause);
-	if ((rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
+	own = !conn_in_transaction(cn);
+	if (own && (rc = conn_begin(cn, false)) != SQLITE_OK) /* one snapshot of everything */
 		return store_sqlerr(cn, rc, cause);
 	if ((rc = db_prepare(cn, export_tables_of(cn), &tables)) != SQLITE_OK) {
 		rc = store_sqlerr(cn, rc, cause);
@@ -147,7 +149,8 @@ int store_export(store *st, bool secrets, store_line_fn fn, void *arg, char **ca
 out:
 	db_finalize(rows);
 	db_finalize(tables);
-	conn_rollback(cn);
+	if (own)
+		conn_rollback(cn);
 	strbuf_release(&sb);
 	strbuf_release(&sql);
 	return rc;
@@ -225,6 +228,42 @@ static void import_forget(store *st)
 	st->import_sql = NULL;
 }
 
+/*
+ * A time for parameter i of s, a column PostgreSQL keeps as a time
+ * (timestamptz): orchfs reads a time in a text column of SQLite's only in
+ * the forms of docs/format.md, and shows any other text as it is. The server
+ * reads more ("yesterday", "20260101T0000", "2026-01-01T00:00+05") and
+ * keeps what it read, not the text: such a value would read otherwise in
+ * the copy, and is refused, naming the row. A time orchfs reads goes in the
+ * form the server keeps exactly: to the microsecond, digits past it dropped
+ * (the server would round them, and a read could show another millisecond),
+ * and a year before 1 as BC.
+ */
+static int import_time(dbstmt *s, int i, const char *table, const cJSON *row, const cJSON *v, char **cause)
+{
+	const cJSON *first = row->child;
+	char buf[48], *what;
+	int64_t us;
+	int rc;
+
+	if (cJSON_IsString(v) && time_parse_iso_us(v->valuestring, &us) == 0) {
+		time_format_pg(us, buf, sizeof(buf));
+		return db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : -ENOMEM;
+	}
+	what = cJSON_PrintUnformatted(v);
+	if (cJSON_IsString(first))
+		snprintf(buf, sizeof(buf), "%.40s", first->valuestring);
+	else
+		json_number(cJSON_GetNumberValue(first), buf, sizeof(buf));
+	rc = store_cause(cause, -EINVAL,
+			 "%s.%s of the row with %s %s: %.80s is not a time orchfs reads (ISO 8601, as "
+			 "2026-01-31T12:00:00.000Z), and PostgreSQL would keep another value for it; set it to one, "
+			 "or to null, first",
+			 table, v->string, first->string, buf, what ? what : "the value");
+	cJSON_free(what);
+	return rc;
+}
+
 int store_import_row(store *st, const char *table, const cJSON *row, char **cause)
 {
 	struct strbuf sql = STRBUF_INIT, vals = STRBUF_INIT;
@@ -266,7 +305,10 @@ int store_import_row(store *st, const char *table, const cJSON *row, char **caus
 	cJSON_ArrayForEach(v, row) {
 		const cJSON *hex;
 		i++;
-		if (cJSON_IsNumber(v)) {
+		if (!cJSON_IsNull(v) && db_param_time(s, i)) {
+			if ((rc = import_time(s, i, table, row, v, cause)))
+				goto out;
+		} else if (cJSON_IsNumber(v)) {
 			if (v->valuedouble == floor(v->valuedouble) && fabs(v->valuedouble) < 9.2e18)
 				db_bind_int64(s, i, (int64_t)v->valuedouble);
 			else

@@ -174,6 +174,8 @@ int conn_commit(struct conn *cn);
 /* conn_begin's answer while the old file cannot be let go yet (EAGAIN) */
 #define CONN_MOVING SQLITE_BUSY_RECOVERY
 void conn_rollback(struct conn *cn);
+/* conn_in_transaction - is a transaction open on cn? */
+bool conn_in_transaction(struct conn *cn);
 /* store_errno - negative errno for a SQLite result code */
 int store_errno(int sqlite_rc);
 /* store_cause - set *cause (if cause) to a formatted message, return err */
@@ -214,7 +216,9 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 void value_bind_now(enum map_time time, int64_t ms, dbstmt *s, int i);
 /* value_mask - "****" plus the last four characters of s (caller frees) */
 char *value_mask(const char *s);
-/* json_merge_patch - RFC 7396: apply patch to target (consumed); returns the result */
+/* json_merge_patch - RFC 7396: apply patch to target (consumed); returns the
+ * result. A member keeps its place, one added goes last; a name given twice
+ * changes its first member. n log n in the objects' members. */
 cJSON *json_merge_patch(cJSON *target, const cJSON *patch);
 
 /* --- entity.c --- */

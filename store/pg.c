@@ -937,6 +937,18 @@ static const PGresult *pgstmt_shape(struct pgstmt *s)
 	return s->desc;
 }
 
+bool pgstmt_param_time(struct pgstmt *s, int i)
+{
+	Oid t;
+
+	if (!s->desc && !pg_broken(s->c) && !s->c->streaming) /* a stream's rows would come first */
+		s->desc = PQdescribePrepared(s->c->conn, s->name);
+	if (!s->desc || PQresultStatus(s->desc) != PGRES_COMMAND_OK || i < 1 || i > PQnparams(s->desc))
+		return false;
+	t = PQparamtype(s->desc, i - 1);
+	return t == OID_TIMESTAMPTZ || t == OID_TIMESTAMP;
+}
+
 int pgstmt_column_count(struct pgstmt *s)
 {
 	const PGresult *r = pgstmt_shape(s);
@@ -996,21 +1008,50 @@ static int hexval(char h)
 	return h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : 0;
 }
 
+/* The number of n digits at *p, or -1; *p past them. */
+static int64_t pg_digits(const char **p, int n)
+{
+	int64_t v = 0;
+
+	for (int k = 0; k < n; k++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
+}
+
 /*
  * "2026-11-24 10:26:11.123456+00" -> "2026-11-24T10:26:11.123Z": the session
- * is in UTC; milliseconds, as orchfs writes times.
+ * is in UTC; milliseconds, as orchfs writes times. A year BC or past 9999 in
+ * ISO 8601's expanded form ("0044-03-15 12:00:00+00 BC" ->
+ * "-000043-03-15T12:00:00.000Z", "10000-01-01 ..." -> "+010000-01-01T..."),
+ * as time_format_iso; "infinity" and "-infinity" as they are.
  */
 static char *pg_time_iso(const char *v)
 {
-	char ms[4] = "000";
-	const char *frac = strchr(v, '.');
+	const char *p = v;
+	int64_t y, mo, d, h, mi, sec, ms = 0;
+	char buf[40];
+	int n = 0;
 
-	if (strlen(v) < 19 || v[10] != ' ')
+	while (p[n] >= '0' && p[n] <= '9')
+		n++;
+	if (n < 4 || (y = pg_digits(&p, n)) < 0 || *p++ != '-' || (mo = pg_digits(&p, 2)) < 1 || *p++ != '-' ||
+	    (d = pg_digits(&p, 2)) < 1 || *p++ != ' ' || (h = pg_digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (mi = pg_digits(&p, 2)) < 0 || *p++ != ':' || (sec = pg_digits(&p, 2)) < 0)
 		return xstrdup(v); /* infinity, or a form not expected: as it is */
-	if (frac && frac - v == 19)
-		for (int k = 0; k < 3 && frac[1 + k] >= '0' && frac[1 + k] <= '9'; k++)
-			ms[k] = frac[1 + k];
-	return xasprintf("%.10sT%.8s.%sZ", v, v + 11, ms);
+	if (*p == '.')
+		for (int k = 0, scale = 100; *++p >= '0' && *p <= '9'; k++, scale /= 10)
+			ms += (*p - '0') * scale;
+	if (strncmp(p, "+00", 3) == 0) /* timestamptz; a timestamp has no offset */
+		p += 3;
+	if (strcmp(p, " BC") == 0)
+		y = 1 - y; /* 1 BC is the year 0 */
+	else if (*p)
+		return xstrdup(v);
+	time_format_civil(y, (int)mo, (int)d, h * 3600 + mi * 60 + sec, (int)ms, buf, sizeof(buf));
+	return xstrdup(buf);
 }
 
 /* The current row's column i made SQLite's (cached until the next step). */

@@ -496,21 +496,25 @@ static char *time_put(char *p, int64_t v, int width)
 	return p + width;
 }
 
-void time_format_iso(int64_t ms, char *buf, size_t size)
+/* v / unit rounded down (before 1970 too), and in *rem what is past it (0..unit-1) */
+static int64_t time_floor(int64_t v, int64_t unit, int64_t *rem)
 {
-	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000, days, rem, y;
-	int frac = (int)(ms - secs * 1000), m, d;
+	int64_t q = v / unit;
+
+	if (v % unit < 0)
+		q--;
+	*rem = v - q * unit;
+	return q;
+}
+
+void time_format_civil(int64_t y, int m, int d, int64_t secs, int ms, char *buf, size_t size)
+{
 	char *p = buf;
 
-	days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-	rem = secs - days * 86400;
-	time_civil(days, &y, &m, &d);
-	if (y < 0 || y > 9999 || size < 25) {
-		time_t t = (time_t)secs;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	if (y < 0 || y > 9999 || size < 25) { /* outside, ISO 8601's expanded years, as ECMAScript's Date */
+		snprintf(buf, size, y < 0 || y > 9999 ? "%+07lld-%02d-%02dT%02d:%02d:%02d.%03dZ"
+						      : "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ",
+			 (long long)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60), ms);
 		return;
 	}
 	p = time_put(p, y, 4);
@@ -519,15 +523,47 @@ void time_format_iso(int64_t ms, char *buf, size_t size)
 	*p++ = '-';
 	p = time_put(p, d, 2);
 	*p++ = 'T';
-	p = time_put(p, rem / 3600, 2);
+	p = time_put(p, secs / 3600, 2);
 	*p++ = ':';
-	p = time_put(p, rem / 60 % 60, 2);
+	p = time_put(p, secs / 60 % 60, 2);
 	*p++ = ':';
-	p = time_put(p, rem % 60, 2);
+	p = time_put(p, secs % 60, 2);
 	*p++ = '.';
-	p = time_put(p, frac, 3);
+	p = time_put(p, ms, 3);
 	*p++ = 'Z';
 	*p = 0;
+}
+
+void time_format_iso(int64_t ms, char *buf, size_t size)
+{
+	int64_t frac, rem, days, y;
+	int m, d;
+
+	if (!TIME_FINITE(ms)) {
+		snprintf(buf, size, "%s", ms == TIME_INFINITY ? "infinity" : "-infinity");
+		return;
+	}
+	days = time_floor(time_floor(ms, 1000, &frac), 86400, &rem);
+	time_civil(days, &y, &m, &d);
+	time_format_civil(y, m, d, rem, (int)frac, buf, size);
+}
+
+void time_format_pg(int64_t us, char *buf, size_t size)
+{
+	int64_t frac, rem, days, y;
+	int m, d;
+
+	if (!TIME_FINITE(us)) {
+		time_format_iso(us, buf, size);
+		return;
+	}
+	days = time_floor(time_floor(us, 1000000, &frac), 86400, &rem);
+	time_civil(days, &y, &m, &d);
+	/* the ISO form, which PostgreSQL reads for years 1 to 9999; before, BC
+	 * (1 BC is year 0); after, a year of five digits or more */
+	snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d.%0*lldZ%s", (long long)(y > 0 ? y : 1 - y), m, d,
+		 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac % 1000 ? 6 : 3,
+		 (long long)(frac % 1000 ? frac : frac / 1000), y > 0 ? "" : " BC");
 }
 
 static int time_digits(const char **p, int n, int *out)
@@ -544,14 +580,28 @@ static int time_digits(const char **p, int n, int *out)
 	return 0;
 }
 
-int time_parse_iso(const char *s, int64_t *ms)
+/* s as seconds since the epoch and the microseconds past them (0..999999);
+ * the infinities as TIME_INFINITY and TIME_NEG_INFINITY seconds */
+static int time_parse(const char *s, int64_t *secs, int *usecs)
 {
 	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, offset = 0;
+	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, offset = 0, sign = 1;
 	const char *p = s;
 
-	if (time_digits(&p, 4, &y) || *p++ != '-' || time_digits(&p, 2, &mo) || *p++ != '-' ||
-	    time_digits(&p, 2, &d))
+	*usecs = 0;
+	if (strcmp(s, "infinity") == 0 || strcmp(s, "-infinity") == 0) {
+		*secs = *s == '-' ? TIME_NEG_INFINITY : TIME_INFINITY;
+		return 0;
+	}
+	if (*p == '+' || *p == '-') { /* an expanded year: a sign and six digits */
+		sign = *p++ == '-' ? -1 : 1;
+		if (time_digits(&p, 6, &y))
+			return -EINVAL;
+		y *= sign;
+	} else if (time_digits(&p, 4, &y)) {
+		return -EINVAL;
+	}
+	if (*p++ != '-' || time_digits(&p, 2, &mo) || *p++ != '-' || time_digits(&p, 2, &d))
 		return -EINVAL;
 	if (*p == 'T' || *p == ' ') {
 		p++;
@@ -562,33 +612,57 @@ int time_parse_iso(const char *s, int64_t *ms)
 			if (time_digits(&p, 2, &sec))
 				return -EINVAL;
 			if (*p == '.') {
-				int scale = 100;
+				int scale = 100000;
 				p++;
 				if (*p < '0' || *p > '9')
 					return -EINVAL;
 				for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-					frac += (*p - '0') * scale;
+					frac += (*p - '0') * scale; /* past the microsecond: dropped */
 			}
 		}
 		if (*p == 'Z') {
 			p++;
 		} else if (*p == '+' || *p == '-') {
-			int sign = *p++ == '-' ? -1 : 1, oh, om;
+			int osign = *p++ == '-' ? -1 : 1, oh, om;
 			if (time_digits(&p, 2, &oh))
 				return -EINVAL;
 			if (*p == ':')
 				p++;
 			if (time_digits(&p, 2, &om))
 				return -EINVAL;
-			offset = sign * (oh * 60 + om);
+			offset = osign * (oh * 60 + om);
 		}
 	}
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	if (d > mdays[mo - 1] || (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))
 		return -EINVAL; /* 2026-02-30 is not 2026-03-02 */
-	*ms = (time_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset * 60) * 1000 + frac;
+	*secs = time_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - (int64_t)offset * 60;
+	*usecs = frac;
 	return 0;
+}
+
+int time_parse_iso(const char *s, int64_t *ms)
+{
+	int64_t secs;
+	int usecs, rc = time_parse(s, &secs, &usecs);
+
+	if (!rc)
+		*ms = TIME_FINITE(secs) ? secs * 1000 + usecs / 1000 : secs;
+	return rc;
+}
+
+int time_parse_iso_us(const char *s, int64_t *us)
+{
+	int64_t secs;
+	int usecs, rc = time_parse(s, &secs, &usecs);
+
+	if (rc || !TIME_FINITE(secs))
+		*us = secs;
+	else if (__builtin_mul_overflow(secs, 1000000, us) || __builtin_add_overflow(*us, usecs, us) ||
+		 !TIME_FINITE(*us))
+		rc = -EINVAL; /* beyond the year 294000 or so, either way */
+	return rc;
 }
 
 void uuid_v4(char *buf)

@@ -66,15 +66,36 @@ void json_number(double d, char *buf, size_t size);
 bool json_check(const char *s, size_t len, size_t *at, const char **why);
 
 /* --- time: milliseconds since the epoch, and ISO 8601 UTC text --- */
+/* The two times with no date, as PostgreSQL's timestamptz has them: later and
+ * earlier than every other; read and written "infinity" and "-infinity". */
+#define TIME_INFINITY INT64_MAX
+#define TIME_NEG_INFINITY INT64_MIN
+#define TIME_FINITE(t) ((t) != TIME_INFINITY && (t) != TIME_NEG_INFINITY)
 int64_t time_now_ms(void);
-/* time_format_iso - "2026-11-24T05:28:23.123Z" into buf (at least 32 bytes) */
+/* time_format_iso - "2026-11-24T05:28:23.123Z" into buf (at least 32 bytes).
+ * A year outside 0000-9999 has a sign and six digits, as ECMAScript's Date
+ * writes it: "-000043-03-15T12:00:00.000Z" (0000 is 1 BC, -000043 44 BC),
+ * "+010000-01-01T00:00:00.000Z"; the infinities "infinity", "-infinity". */
 void time_format_iso(int64_t ms, char *buf, size_t size);
+/* time_format_civil - the same from the fields: the year (astronomical),
+ * month, day, seconds into the day and milliseconds. */
+void time_format_civil(int64_t y, int m, int d, int64_t secs, int ms, char *buf, size_t size);
+/* time_format_pg - us microseconds as PostgreSQL's timestamptz reads them
+ * back exactly (it reads no expanded year): the ISO form with milliseconds,
+ * or microseconds when there are any; years before 1 as BC
+ * ("0044-03-15T12:00:00.000Z BC"); the infinities as time_format_iso. */
+void time_format_pg(int64_t us, char *buf, size_t size);
 /* log_vline - one line on standard error: "TIME orchfs: MESSAGE", whole
  * even with threads writing at once (the daemon's log). */
 void log_vline(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
-/* time_parse_iso - accept YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM], also with a
- * space for T (SQLite's datetime()); 0 or -EINVAL */
+/* time_parse_iso - accept YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM], also
+ * with a space for T (SQLite's datetime()), a year as +YYYYYY or -YYYYYY, and
+ * "infinity", "-infinity" (TIME_INFINITY, TIME_NEG_INFINITY); digits past
+ * the millisecond are dropped, not rounded. 0 or -EINVAL */
 int time_parse_iso(const char *s, int64_t *ms);
+/* time_parse_iso_us - the same in microseconds (digits past them dropped);
+ * -EINVAL too for a time too far for 64 bits of them. */
+int time_parse_iso_us(const char *s, int64_t *us);
 
 /* uuid_v4 - a random UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", into buf[37] */
 void uuid_v4(char *buf);

@@ -7,8 +7,10 @@
  * Writing is strict: value_check() accepts only values of the field's type,
  * within its set and range, and the error names the field.
  */
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +193,10 @@ void value_bind_now(enum map_time time, int64_t ms, dbstmt *s, int i)
 		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	case MAP_TIME_ISO:
-		time_format_iso(ms, buf, sizeof(buf));
+		if (s->pg) /* the same text for years 1 to 9999; the others as it reads them */
+			time_format_pg(TIME_FINITE(ms) ? ms * 1000 : ms, buf, sizeof(buf));
+		else
+			time_format_iso(ms, buf, sizeof(buf));
 		db_bind_text(s, i, buf, -1, SQLITE_TRANSIENT);
 		break;
 	}
@@ -346,6 +351,12 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 					   "%s: expected an ISO 8601 time like 2026-01-31T12:00:00Z, got %s",
 					   col->name, value_kind(v));
 		time_format_iso(ms, buf, sizeof(buf));
+		/* numbers hold no infinity; SQLite's and Go's texts no year outside 0000-9999 */
+		if (col->time != MAP_TIME_ISO && (!TIME_FINITE(ms) || ((col->time == MAP_TIME_SQLITE ||
+		    col->time == MAP_TIME_RFC3339) && (buf[0] == '+' || buf[0] == '-'))))
+			return store_cause(cause, -EINVAL, "%s: %s does not fit the column (%s)", col->name, buf,
+					   col->time == MAP_TIME_EPOCH || col->time == MAP_TIME_EPOCH_MS
+						   ? "a number" : "a text with a four-digit year");
 		*norm = cJSON_CreateString(buf);
 		return 0;
 	}
@@ -380,10 +391,120 @@ char *json_text(const cJSON *v)
 	return text;
 }
 
+/*
+ * Wide objects. cJSON finds an object's member by name by walking its list,
+ * so comparing or merging two objects of n members one member at a time
+ * takes n^2 steps: a save of a field with 80,000 keys held the write lock
+ * for half a minute. Past JSON_WIDE members, each object's members are
+ * sorted once by name (a name given twice in the order of its members) and
+ * found by binary search: n log n. What the walk answers stays the answer,
+ * to a name given twice: a lookup finds its first member, a change changes
+ * that one, and a member added goes last. A member without a name (never in
+ * parsed JSON) stops cJSON's walk: such an object is walked.
+ */
+#define JSON_WIDE 16
+
+struct json_member {
+	const char *name;
+	cJSON *item;
+	size_t pos; /* in its object */
+};
+
+static int json_member_cmp(const void *a, const void *b)
+{
+	const struct json_member *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static size_t json_count(const cJSON *obj)
+{
+	size_t n = 0;
+
+	for (const cJSON *it = obj->child; it; it = it->next)
+		n++;
+	return n;
+}
+
+/* Has each of obj's members a name? */
+static bool json_named(const cJSON *obj)
+{
+	for (const cJSON *it = obj->child; it; it = it->next)
+		if (!it->string)
+			return false;
+	return true;
+}
+
+/* obj's n members by name, then place (caller frees); NULL if one has no name. */
+static struct json_member *json_members(const cJSON *obj, size_t n)
+{
+	struct json_member *m = xcalloc(n + 1, sizeof(*m));
+	size_t i = 0;
+
+	for (cJSON *it = obj->child; it; it = it->next, i++) {
+		if (!it->string) {
+			free(m);
+			return NULL;
+		}
+		m[i] = (struct json_member){ it->string, it, i };
+	}
+	qsort(m, n, sizeof(*m), json_member_cmp);
+	return m;
+}
+
+/* The first of m's n members named name, or NULL. */
+static const struct json_member *json_find(const struct json_member *m, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	if (!name)
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(m[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && strcmp(m[lo].name, name) == 0 ? &m[lo] : NULL;
+}
+
+/* Objects a and b: each member of a has its value in b, and b has no other
+ * names. Values are compared one way only (a name given twice in a is
+ * compared with its first member in b). */
+static bool json_equal_members(const cJSON *a, const cJSON *b)
+{
+	struct json_member *ma = NULL, *mb = NULL;
+	size_t n = json_count(a);
+	const cJSON *x, *y;
+	bool same = true;
+
+	if (json_count(b) != n)
+		return false;
+	if (n >= JSON_WIDE && (ma = json_members(a, n)) && (mb = json_members(b, n))) {
+		for (x = a->child; x && same; x = x->next) {
+			const struct json_member *f = json_find(mb, n, x->string);
+			same = f && json_equal(x, f->item);
+		}
+		for (y = b->child; y && same; y = y->next)
+			same = json_find(ma, n, y->string) != NULL;
+	} else {
+		cJSON_ArrayForEach(x, a) {
+			if (!(same = json_equal(x, cJSON_GetObjectItemCaseSensitive(b, x->string))))
+				break;
+		}
+		for (y = b->child; y && same; y = y->next)
+			same = cJSON_GetObjectItemCaseSensitive(a, y->string) != NULL;
+	}
+	free(ma);
+	free(mb);
+	return same;
+}
+
 bool json_equal(const cJSON *a, const cJSON *b)
 {
 	const cJSON *x, *y;
-	int n = 0;
 
 	if (!a || !b || (a->type & 0xff) != (b->type & 0xff))
 		return false;
@@ -405,26 +526,99 @@ bool json_equal(const cJSON *a, const cJSON *b)
 				return false;
 		return !x && !y;
 	case cJSON_Object:
-		/* each member of a has its value in b, and b has no other names:
-		 * values are compared one way only */
-		cJSON_ArrayForEach(x, a) {
-			n++;
-			if (!json_equal(x, cJSON_GetObjectItemCaseSensitive(b, x->string)))
-				return false;
-		}
-		cJSON_ArrayForEach(y, b) {
-			if (--n < 0 || !cJSON_GetObjectItemCaseSensitive(a, y->string))
-				return false;
-		}
-		return n == 0;
+		return json_equal_members(a, b);
 	default:
 		return false;
 	}
 }
 
+/* item named name, as cJSON_ReplaceItemInObject names its replacement */
+static void json_name(cJSON *item, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	char *copy = cJSON_malloc(len);
+
+	if (!copy)
+		abort(); /* as xmalloc */
+	memcpy(copy, name, len);
+	if (!(item->type & cJSON_StringIsConst))
+		cJSON_free(item->string);
+	item->string = copy;
+	item->type &= ~cJSON_StringIsConst;
+}
+
+/*
+ * The patch's members one by one onto target, an object, as RFC 7396 says;
+ * by name, a null removes the first member of that name, another value
+ * merges into it in its place, or is added last when there is none. A
+ * change touches members of its own name only: the patch's members are
+ * taken a name at a time (m, sorted), each name's members of target in a
+ * queue of their own, and what is added goes last, in the patch's order.
+ */
+static void json_merge_wide(cJSON *target, const cJSON *patch, size_t np)
+{
+	size_t nt = json_count(target), i = 0, j = 0;
+	struct json_member *t = json_members(target, nt), *m = json_members(patch, np);
+	cJSON **added = xcalloc(np + 1, sizeof(*added)); /* by the place in patch of what added them */
+	struct json_queued {
+		cJSON *item;
+		size_t added; /* its index in added, or SIZE_MAX: in target */
+	} *queue = xcalloc(nt + np + 1, sizeof(*queue));
+
+	assert(t && m); /* names: the caller looked */
+	while (j < np) {
+		const char *name = m[j].name;
+		size_t head = 0, tail = 0, j2 = j;
+		while (j2 < np && strcmp(m[j2].name, name) == 0)
+			j2++;
+		while (i < nt && strcmp(t[i].name, name) < 0)
+			i++;
+		for (; i < nt && strcmp(t[i].name, name) == 0; i++)
+			queue[tail++] = (struct json_queued){ t[i].item, SIZE_MAX };
+		for (; j < j2; j++) {
+			const cJSON *p = m[j].item;
+			struct json_queued *q = head < tail ? &queue[head] : NULL;
+			cJSON *merged;
+			if (cJSON_IsNull(p)) {
+				if (!q)
+					continue;
+				if (q->added == SIZE_MAX) {
+					cJSON_Delete(cJSON_DetachItemViaPointer(target, q->item));
+				} else {
+					cJSON_Delete(q->item);
+					added[q->added] = NULL;
+				}
+				head++;
+			} else if (q) { /* replaced in place: keys keep their order */
+				merged = json_merge_patch(cJSON_Duplicate(q->item, true), p);
+				if (q->added == SIZE_MAX) {
+					json_name(merged, name);
+					cJSON_ReplaceItemViaPointer(target, q->item, merged);
+				} else {
+					cJSON_Delete(q->item);
+					added[q->added] = merged;
+				}
+				q->item = merged;
+			} else {
+				added[m[j].pos] = json_merge_patch(NULL, p);
+				queue[tail++] = (struct json_queued){ added[m[j].pos], m[j].pos };
+			}
+		}
+	}
+	j = 0;
+	for (const cJSON *p = patch->child; p; p = p->next, j++)
+		if (added[j])
+			cJSON_AddItemToObject(target, p->string, added[j]);
+	free(queue);
+	free(added);
+	free(m);
+	free(t);
+}
+
 cJSON *json_merge_patch(cJSON *target, const cJSON *patch)
 {
 	const cJSON *p;
+	size_t np;
 
 	if (!cJSON_IsObject(patch)) {
 		cJSON_Delete(target);
@@ -433,6 +627,11 @@ cJSON *json_merge_patch(cJSON *target, const cJSON *patch)
 	if (!cJSON_IsObject(target)) {
 		cJSON_Delete(target);
 		target = cJSON_CreateObject();
+	}
+	np = json_count(patch);
+	if (np >= JSON_WIDE && json_named(patch) && json_named(target)) {
+		json_merge_wide(target, patch, np);
+		return target;
 	}
 	cJSON_ArrayForEach(p, patch) {
 		if (cJSON_IsNull(p)) {

@@ -248,6 +248,20 @@ static void test_check(const struct mapping *m)
 	REFUSES(map_log_column(&tasks->logs[0], "timestamp"), "\"now\"", "timestamp: expected an ISO 8601 time");
 	ACCEPTS(map_log_column(&tasks->logs[0], "timestamp"), "\"2026-01-31 12:00:00\"", "\"2026-01-31T12:00:00.000Z\"");
 	REFUSES(map_column(map_collection(db, "audit"), "created_at"), "\"garbage\"", "created_at");
+
+	/* Years outside 0000-9999 and the infinities, as they read; where the
+	 * column keeps times as numbers or SQLite's text, what fits only. */
+	ACCEPTS(map_column(tasks, "started_at"), "\"infinity\"", "\"infinity\"");
+	ACCEPTS(map_column(tasks, "started_at"), "\"-000043-03-15T12:00:00Z\"", "\"-000043-03-15T12:00:00.000Z\"");
+	{
+		struct map_column epoch = { .name = (char *)"at", .type = MAP_TIMESTAMP, .time = MAP_TIME_EPOCH };
+		struct map_column lite = { .name = (char *)"at", .type = MAP_TIMESTAMP, .time = MAP_TIME_SQLITE };
+		ACCEPTS(&epoch, "\"-000043-03-15T12:00:00Z\"", "\"-000043-03-15T12:00:00.000Z\"");
+		REFUSES(&epoch, "\"-infinity\"", "at: -infinity does not fit the column (a number)");
+		ACCEPTS(&lite, "\"0000-01-01\"", "\"0000-01-01T00:00:00.000Z\"");
+		REFUSES(&lite, "\"+010000-01-01T00:00:00Z\"", "does not fit the column (a text with a four-digit year)");
+		REFUSES(&lite, "\"infinity\"", "does not fit");
+	}
 }
 
 /* time_parse_iso of s, as milliseconds; -EINVAL is returned as is. */
@@ -307,6 +321,58 @@ static void test_time(void)
 	time_format_iso(-1, buf, sizeof(buf));
 	CHECK_STR(buf, "1969-12-31T23:59:59.999Z");
 	CHECK_INT(parse("1969-12-31T23:59:59.999Z"), -1);
+
+	/* Years outside 0000-9999 as ECMAScript's Date writes them (1 BC is
+	 * 0000), and the two infinities: each reads back as it is written. */
+	CHECK_INT(parse("0000-01-01T00:00:00Z"), -62167219200000LL);
+	CHECK_INT(parse("-000001-12-31T23:59:59.999Z"), -62167219200001LL);
+	CHECK_INT(parse("+010000-01-01T00:00:00Z"), 253402300800000LL);
+	CHECK_INT(parse("-000043-03-15T12:00:00.5Z"), -63517780800000LL + 500);
+	CHECK_INT(parse("0000-02-29"), -62162121600000LL); /* 1 BC was a leap year */
+	CHECK_INT(parse("-000001-02-29"), -EINVAL);
+	CHECK_INT(parse("infinity"), TIME_INFINITY);
+	CHECK_INT(parse("-infinity"), TIME_NEG_INFINITY);
+	CHECK_INT(parse("+infinity"), -EINVAL);
+	CHECK_INT(parse("Infinity"), -EINVAL);
+	CHECK_INT(parse("-00043-03-15"), -EINVAL);
+	CHECK_INT(parse("10000-01-01"), -EINVAL);
+	const char *forms[] = { "0000-01-01T00:00:00.000Z", "-000043-03-15T12:00:00.500Z", "-004713-11-24T00:00:00.000Z",
+				"+010000-01-01T00:00:00.000Z", "+294276-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z",
+				"0001-01-01T00:00:00.000Z", "infinity", "-infinity" };
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		time_format_iso(parse(forms[i]), buf, sizeof(buf));
+		CHECK_STR(buf, forms[i]);
+	}
+
+	/* Microseconds: digits past them dropped, not rounded. */
+	{
+		int64_t us = 0;
+		CHECK_INT(time_parse_iso_us("1970-01-01T00:00:00.1234567Z", &us), 0);
+		CHECK_INT(us, 123456);
+		CHECK_INT(time_parse_iso_us("1969-12-31T23:59:59.9999999Z", &us), 0);
+		CHECK_INT(us, -1);
+		CHECK_INT(parse("1969-12-31T23:59:59.9999999Z"), -1);
+		CHECK_INT(time_parse_iso_us("infinity", &us), 0);
+		CHECK_INT(us, TIME_INFINITY);
+		CHECK_INT(time_parse_iso_us("+294276-12-31T23:59:59Z", &us), -EINVAL); /* past 2^63 us */
+	}
+
+	/* PostgreSQL's form: the same text as time_format_iso's for years 1 to
+	 * 9999 and whole milliseconds; microseconds when there are; BC before 1. */
+	time_format_pg(1769860800007000LL, buf, sizeof(buf));
+	CHECK_STR(buf, "2026-01-31T12:00:00.007Z");
+	time_format_pg(1769860800007001LL, buf, sizeof(buf));
+	CHECK_STR(buf, "2026-01-31T12:00:00.007001Z");
+	time_format_pg(-1, buf, sizeof(buf));
+	CHECK_STR(buf, "1969-12-31T23:59:59.999999Z");
+	time_format_pg(-62167219200000000LL, buf, sizeof(buf));
+	CHECK_STR(buf, "0001-01-01T00:00:00.000Z BC");
+	time_format_pg((-63517780800000LL + 500) * 1000, buf, sizeof(buf));
+	CHECK_STR(buf, "0044-03-15T12:00:00.500Z BC");
+	time_format_pg(253402300800000000LL, buf, sizeof(buf));
+	CHECK_STR(buf, "10000-01-01T00:00:00.000Z");
+	time_format_pg(TIME_NEG_INFINITY, buf, sizeof(buf));
+	CHECK_STR(buf, "-infinity");
 }
 
 static void test_mask(void)
