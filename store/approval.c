@@ -9,9 +9,12 @@
  * change as the tool that asked for it (through the same validated store
  * call, audited as "approved") or drops it (audited as "rejected"), and
  * closes the approval. A change that no longer applies (the entity changed
- * meanwhile) is refused and the approval stays pending.
+ * meanwhile) is refused and the approval stays pending; a write applies only
+ * the fields it changes (approval_patch), so approving changes in any order
+ * undoes none of them. A refused decision is audited, by the decider.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +122,81 @@ static char *approval_text(dbstmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
+static bool approval_same(const cJSON *a, const cJSON *b)
+{
+	return a && b ? json_equal(a, b) : !a && !b;
+}
+
+/*
+ * A parked write is applied when a person approves it, maybe hours after it
+ * was parked, and others may have changed the entity since. What it sent is
+ * often the whole file as the tool read it (an editor's save, jq > tmp && mv),
+ * with its revision or without: applied as sent, it would put back every field
+ * changed since (without a revision), or be refused as a stale edit though it
+ * touches none of them (with one). The change the person approves is the one
+ * approvals/ID.json shows: what differs between before (the entity when it
+ * was parked) and after. So *patch holds only the fields the write changes,
+ * as it sent them, and applies as a merge patch on the entity as it is now.
+ * A field it changes that was changed since, to another value, would undo
+ * that change: -ESTALE, naming the field (as an editor's save that would
+ * undo a change is refused, entity.c), nothing applied, the approval left
+ * pending to be rejected. *patch is NULL when the row cannot tell (no
+ * before or after, or the entity is gone): the payload is applied as sent.
+ */
+static int approval_patch(struct conn *cn, const struct map_collection *c, const char *key, int64_t id,
+			  const cJSON *payload, const cJSON *before, const cJSON *after, cJSON **patch, char **cause)
+{
+	const cJSON *f, *rev, *now_rev;
+	cJSON *cur = NULL;
+	char who[96], since[160] = "";
+	int rc;
+
+	*patch = NULL;
+	if (!key || !cJSON_IsObject(payload) || !cJSON_IsObject(before) || !cJSON_IsObject(after))
+		return 0;
+	if ((rc = entity_load_locked(cn, c, key, false, &cur, cause))) /* masked, as before and after were */
+		return rc == -ENOENT ? 0 : rc;
+	*patch = cJSON_CreateObject();
+	cJSON_ArrayForEach(f, payload) {
+		const struct map_column *col = map_column(c, f->string);
+		const cJSON *was, *will, *now;
+		if (col && col->readonly)
+			continue; /* revision and times, sent back as they were: checked when parked */
+		if (!col) { /* refused when parked; left for the write to refuse */
+			cJSON_AddItemToObject(*patch, f->string, cJSON_Duplicate(f, true));
+			continue;
+		}
+		was = cJSON_GetObjectItemCaseSensitive(before, col->name);
+		will = cJSON_GetObjectItemCaseSensitive(after, col->name);
+		now = cJSON_GetObjectItemCaseSensitive(cur, col->name);
+		/* a secret sent back masked is kept; a new one masks like the old one may */
+		if (col->secret ? approval_same(f, was) : approval_same(was, will))
+			continue; /* sent as it was: not part of the change */
+		if (!approval_same(now, was) && !approval_same(now, will)) {
+			rev = c->revision ? cJSON_GetObjectItemCaseSensitive(before, c->revision->name) : NULL;
+			now_rev = c->revision ? cJSON_GetObjectItemCaseSensitive(cur, c->revision->name) : NULL;
+			entity_last_writer(cn, c, key, who, sizeof(who));
+			if (cJSON_IsNumber(rev) && cJSON_IsNumber(now_rev))
+				snprintf(since, sizeof(since), " (revision %.0f, now revision %.0f%s)", rev->valuedouble,
+					 now_rev->valuedouble, who);
+			else if (*who)
+				snprintf(since, sizeof(since), " (changed%s)", who);
+			rc = store_cause(cause, -ESTALE,
+					 "stale approval: %s/%s changed since approvals/%lld was parked%s, and approving it"
+					 " would undo the change to %s; reject it and ask again",
+					 c->dir, key, (long long)id, since, col->name);
+			break;
+		}
+		cJSON_AddItemToObject(*patch, f->string, cJSON_Duplicate(f, true));
+	}
+	cJSON_Delete(cur);
+	if (rc) {
+		cJSON_Delete(*patch);
+		*patch = NULL;
+	}
+	return rc;
+}
+
 /* Apply a parked change as the tool that asked for it (inside our transaction). */
 static int approval_apply(store *st, const struct map_collection *c, const char *key, const cJSON *payload,
 			  const struct store_actor *who, char **cause)
@@ -152,13 +230,14 @@ static int approval_apply(store *st, const struct map_collection *c, const char 
 	return store_cause(cause, -EINVAL, "cannot apply a parked \"%s\"", op);
 }
 
-int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t decider_pid, const char *reason,
-		 char **cause)
+/* Decide approval id in one transaction (store_decide, which audits a refusal). */
+static int approval_decide(store *st, int64_t id, bool approve, const struct store_actor *decider,
+			   const char *reason, char **cause)
 {
 	char *tool = NULL, *op = NULL, *path = NULL, *coll = NULL, *key = NULL, *status = NULL, *result = NULL;
 	const struct map_collection *c;
 	struct store_actor who = { 0 };
-	cJSON *payload = NULL;
+	cJSON *payload = NULL, *before = NULL, *after = NULL, *patch = NULL;
 	struct conn *cn;
 	dbstmt *s;
 	char when[40];
@@ -188,17 +267,19 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t
 	key = approval_text(s, 6);
 	payload = db_column_text(s, 7) ? cJSON_Parse((const char *)db_column_text(s, 7)) : NULL;
 	status = approval_text(s, 8);
+	before = db_column_text(s, 9) ? cJSON_Parse((const char *)db_column_text(s, 9)) : NULL;
+	after = db_column_text(s, 10) ? cJSON_Parse((const char *)db_column_text(s, 10)) : NULL;
 	db_reset(s);
-	if (strcmp(tool, decider) == 0) {
+	if (strcmp(tool, decider->tool) == 0) {
 		rc = store_cause(cause, -EACCES, "approvals/%lld: %s cannot decide on its own change", (long long)id,
-				 decider);
+				 decider->tool);
 		goto fail;
 	}
-	if (decider_pid > 0 && who.pid > 0 && proc_descends_from(decider_pid, who.pid)) {
+	if (decider->pid > 0 && who.pid > 0 && proc_descends_from(decider->pid, who.pid)) {
 		rc = store_cause(cause, -EACCES,
 				 "approvals/%lld: %s was started by %s[%d], whose change it is: a tool cannot decide "
 				 "on its own change",
-				 (long long)id, decider, tool, (int)who.pid);
+				 (long long)id, decider->tool, tool, (int)who.pid);
 		goto fail;
 	}
 	if (strcmp(status, "pending") != 0) {
@@ -212,11 +293,14 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t
 	who.tool = tool;
 	who.operation = op;
 	who.path = path;
-	who.process = decider;
+	who.process = decider->tool;
 	if (approve) {
+		if (strcmp(op, "write") == 0 &&
+		    (rc = approval_patch(cn, c, key, id, payload, before, after, &patch, cause)))
+			goto fail;
 		cn->nested++;
 		cn->approving = true; /* its audit row is written approved (audit_insert) */
-		rc = approval_apply(st, c, key, payload, &who, cause);
+		rc = approval_apply(st, c, key, patch ? patch : payload, &who, cause);
 		cn->approving = false;
 		cn->nested--;
 		if (rc)
@@ -224,7 +308,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t
 	} else {
 		struct audit_row row = { .who = &who, .c = c, .key = key, .status = "rejected", .arguments = payload,
 					 .changes_from = -1, .user_approval = 0, .start_ms = time_now_ms() };
-		result = xasprintf("rejected by %s%s%s", decider, reason ? ": " : "", reason ? reason : "");
+		result = xasprintf("rejected by %s%s%s", decider->tool, reason ? ": " : "", reason ? reason : "");
 		row.result = result;
 		if ((rc = audit_insert(cn, &row)) != SQLITE_OK) {
 			rc = store_sqlerr(cn, rc, cause);
@@ -240,7 +324,7 @@ int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t
 	db_bind_text(s, 2, approve ? "approved" : "rejected", -1, SQLITE_STATIC);
 	if (reason)
 		db_bind_text(s, 3, reason, -1, SQLITE_STATIC);
-	db_bind_text(s, 4, decider, -1, SQLITE_STATIC);
+	db_bind_text(s, 4, decider->tool, -1, SQLITE_STATIC);
 	db_bind_text(s, 5, when, -1, SQLITE_STATIC);
 	rc = db_step(s);
 	db_reset(s);
@@ -261,5 +345,26 @@ out:
 	free(status);
 	free(result);
 	cJSON_Delete(payload);
+	cJSON_Delete(before);
+	cJSON_Delete(after);
+	cJSON_Delete(patch);
+	return rc;
+}
+
+int store_decide(store *st, int64_t id, bool approve, const struct store_actor *decider, const char *reason,
+		 char **cause)
+{
+	char *why = NULL, key[24];
+	int rc = approval_decide(st, id, approve, decider, reason, &why);
+
+	if (rc) { /* a refused decision is audited like any refused change */
+		snprintf(key, sizeof(key), "%lld", (long long)id);
+		store_refused(st, st->db->approvals ? map_collection(st->db, st->db->approvals) : NULL, key, decider,
+			      rc, why ? why : strerror(-rc));
+	}
+	if (cause && !*cause)
+		*cause = why;
+	else
+		free(why);
 	return rc;
 }

@@ -12,7 +12,8 @@
 #  5. denied, restricted (paths, `..`, `//`, `./`, symlinks, renames; argument
 #     white and black lists) rules;
 #  6. requires_approval: parked, approved, rejected, decided by a file write,
-#     never by the tool itself, never twice;
+#     never by the tool itself, never twice; changes parked from one read
+#     approved in any order without undoing each other, and a stale one refused;
 #  7. `orchfs check` (allow 0, deny 1, requires_approval 3; each audited);
 #  8. `orchfs undo` of an update and of a delete (with its link), refused
 #     when the entity changed since and for a refused change;
@@ -689,6 +690,61 @@ check_eq "" "$(bug BUG-003 "coalesce(assignee, '')")" "$CASE: the row unchanged"
 check_contains "$(cat "$MNT/approvals/.error")" "was started by agentq" "$CASE: .error says why"
 "$ORCHFS" approve "$N5" >/dev/null || bad "$CASE: a person's orchfs approve"
 check_eq "eve" "$(bug BUG-003 assignee)" "$CASE: approved by a person"
+
+# Two changes parked from one reading of the entity, decided out of order:
+# each applies only the fields it changed, so neither undoes the other; one
+# that would undo a change made since it was parked is refused.
+# park JQ-FILTER: agentq saves what the filter makes of $W/read.json (the
+# bug as it was read); NP is the approval it waits in.
+park() {
+	jq "$1" "$W/read.json" > "$W/park.json" || bad "$CASE: jq $1"
+	write_as "$BIN/agentq" "$B/BUG-003.json" < "$W/park.json"
+	check_eq EACCES "$OUT" "$CASE: parked ($1)"
+	NP=$(sql "SELECT max(id) FROM approvals")
+}
+for form in "del(.revision, .updated_at) |" ""; do
+	begin "two saves parked at one revision, approved in the other order (${form:-the whole file, revision and all})"
+	R0=$(bug BUG-003 revision)
+	cp "$B/BUG-003.json" "$W/read.json"
+	park "$form .priority = 4"
+	NA=$NP
+	park "$form .title = \"Parked title $R0\""
+	NB=$NP
+	out=$("$ORCHFS" approve "$NB" 2>&1)
+	check_rc 0 "$?" "$CASE: orchfs approve $NB, the second ($out)"
+	check_eq "Parked title $R0|$((R0 + 1))" "$(bug BUG-003 "title || '|' || revision")" "$CASE: the second applied"
+	out=$("$ORCHFS" approve "$NA" 2>&1)
+	check_rc 0 "$?" "$CASE: orchfs approve $NA, the first ($out)"
+	check_eq "4|Parked title $R0|$((R0 + 2))" "$(bug BUG-003 "priority || '|' || title || '|' || revision")" \
+		"$CASE: the first applied, the second's title kept"
+	check_eq "approved|approved" "$(sql "SELECT status FROM approvals WHERE id IN ($NA, $NB) ORDER BY id" | paste -sd '|')" \
+		"$CASE: both approved"
+	echo '{"priority":5}' > "$B/BUG-003.json" || bad "$CASE: put the priority back"
+done
+
+begin "a parked change that would undo a change made since it was parked: approving is refused (ESTALE)"
+cp "$B/BUG-003.json" "$W/read.json"
+park '.priority = 3'
+NA=$NP
+park 'del(.revision, .updated_at) | .priority = 1'
+NB=$NP
+"$ORCHFS" approve "$NA" >/dev/null 2>&1 || bad "$CASE: orchfs approve $NA"
+check_eq 3 "$(bug BUG-003 priority)" "$CASE: the first applied"
+S0=$(state)
+A0=$(last_audit)
+out=$("$ORCHFS" approve "$NB" 2>&1)
+check_rc 1 "$?" "$CASE: orchfs approve $NB"
+check_contains "$out" "stale approval" "$CASE: the message ($out)"
+check_contains "$out" "priority" "$CASE: the message names the field"
+unchanged
+check_eq "pending" "$(sql "SELECT status FROM approvals WHERE id = $NB")" "$CASE: still pending"
+one_row "tool_name || '|' || status || '|' || path" "orchfs|failure|orchfs approve $NB"
+A0=$(last_audit)
+check_eq ESTALE "$(echo '{"status":"approved"}' | close_errno "$MNT/approvals/$NB.json")" "$CASE: approving by a file write"
+unchanged
+one_row "tool_name || '|' || status || '|' || path" "python3|failure|/approvals/$NB.json"
+check_contains "$(cat "$MNT/approvals/.error")" "stale approval" "$CASE: .error says why"
+"$ORCHFS" reject --reason stale "$NB" >/dev/null 2>&1 || bad "$CASE: a stale approval can be rejected"
 
 ###########################################################################
 # 7. orchfs check.
