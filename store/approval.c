@@ -12,6 +12,29 @@
  * meanwhile) is refused and the approval stays pending; a write applies only
  * the fields it changes (approval_patch), so approving changes in any order
  * undoes none of them. A refused decision is audited, by the decider.
+ *
+ * Who may decide. A tool cannot decide on its own change, nor can a process
+ * of its own: an agent that asks through one tool must not approve through
+ * another. Its live ancestry is not enough to tell: a process the tool
+ * leaves behind (`(sleep 1; echo ... > approvals/ID.json) &`, then exit) is
+ * handed to init when its parent exits, and its ancestors no longer name the
+ * tool. So store_park records the asking process's session (sid), process
+ * group (pgid) and start time (pid_start: with its pid, that process and no
+ * later one given the same number), and a decider is refused when it, or a
+ * live ancestor of it (approval_kin):
+ *   - is the asking process;
+ *   - is in the asking process's group, when that group is a job of its own
+ *     (pgid != sid: what a shell with job control makes of a command line,
+ *     an agent and every tool it runs included); or
+ *   - is in the asking process's session, not its leader, started after the
+ *     asking process, and has a parent outside that session: its own parent
+ *     exited and it was left behind, as the asking process's might be.
+ * A person deciding from a shell - another terminal's, or the one the
+ * agent ran in, the agent done - is none of these: a terminal's shell leads
+ * its session, and runs each command line as a job of its own. What these
+ * cannot tell from a person is a process that makes a session of its own
+ * (setsid) and leaves it, or a tool an agent runs in a group or session of
+ * its own: only another uid makes a decision surely a person's.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +56,50 @@ static void approval_bind_json(dbstmt *s, int i, const cJSON *v)
 	cJSON_free(text);
 }
 
+/* The process that asked for a change, as store_park records it (0: unknown). */
+struct approval_asker {
+	pid_t pid, sid, pgid;
+	int64_t start;
+};
+
+static void approval_bind_id(dbstmt *s, int i, int64_t v)
+{
+	if (v > 0)
+		db_bind_int64(s, i, v);
+	else
+		db_bind_null(s, i);
+}
+
+enum approval_kin { KIN_NONE, KIN_ASKER, KIN_JOB, KIN_LEFT };
+
+/*
+ * Is pid one of the asking process's own (the rationale above)? Walks up
+ * from pid through its live ancestors; *by is the process that says so.
+ * A row parked before its asker was recorded (no start, no session) is
+ * held to the asking pid among the ancestors, as it was then.
+ */
+static enum approval_kin approval_kin(pid_t pid, const struct approval_asker *a, pid_t *by)
+{
+	struct proc_info pi, up;
+
+	for (int depth = 0; pid > 0 && depth < 128; depth++) {
+		if (proc_info_read(pid, &pi))
+			break;
+		*by = pid;
+		if (pid == a->pid && (!a->start || pi.start == a->start))
+			return KIN_ASKER;
+		if (a->sid > 0 && pi.sid == a->sid) {
+			if (a->pgid > 0 && a->pgid != a->sid && pi.pgid == a->pgid)
+				return KIN_JOB;
+			if (a->start && pid != a->sid && pi.start >= a->start &&
+			    (pi.ppid <= 0 || proc_info_read(pi.ppid, &up) || up.sid != a->sid))
+				return KIN_LEFT;
+		}
+		pid = pi.ppid;
+	}
+	return KIN_NONE;
+}
+
 bool store_is_approvals(const store *st, const struct map_collection *c)
 {
 	return c && st->db->approvals && strcmp(c->dir, st->db->approvals) == 0;
@@ -44,6 +111,7 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 	const struct map_collection *ac = st->db->approvals ? map_collection(st->db, st->db->approvals) : NULL;
 	struct audit_row row = { .who = who, .c = c, .key = key, .status = "pending", .changes_from = -1,
 				 .user_approval = -1 };
+	struct proc_info asker = { 0 };
 	cJSON *before = NULL, *after = NULL;
 	struct conn *cn;
 	dbstmt *s;
@@ -84,6 +152,11 @@ int store_park(store *st, const struct map_collection *c, const char *key, const
 	approval_bind_json(s, 8, payload);
 	approval_bind_json(s, 9, before);
 	approval_bind_json(s, 10, after);
+	if (who->pid <= 0 || proc_info_read(who->pid, &asker)) /* it waits in close(): it is there */
+		memset(&asker, 0, sizeof(asker));
+	approval_bind_id(s, 11, asker.sid);
+	approval_bind_id(s, 12, asker.pgid);
+	approval_bind_id(s, 13, asker.start);
 	if ((rc = db_step(s)) == SQLITE_ROW) { /* RETURNING id */
 		*id = db_column_int64(s, 0);
 		rc = SQLITE_DONE;
@@ -237,10 +310,12 @@ static int approval_decide(store *st, int64_t id, bool approve, const struct sto
 	char *tool = NULL, *op = NULL, *path = NULL, *coll = NULL, *key = NULL, *status = NULL, *result = NULL;
 	const struct map_collection *c;
 	struct store_actor who = { 0 };
+	struct approval_asker asker;
 	cJSON *payload = NULL, *before = NULL, *after = NULL, *patch = NULL;
 	struct conn *cn;
 	dbstmt *s;
-	char when[40];
+	char when[40], comm[64];
+	pid_t by = 0;
 	int rc;
 
 	if ((rc = conn_get(st, &cn)))
@@ -269,17 +344,40 @@ static int approval_decide(store *st, int64_t id, bool approve, const struct sto
 	status = approval_text(s, 8);
 	before = db_column_text(s, 9) ? cJSON_Parse((const char *)db_column_text(s, 9)) : NULL;
 	after = db_column_text(s, 10) ? cJSON_Parse((const char *)db_column_text(s, 10)) : NULL;
+	asker.pid = who.pid;
+	asker.sid = (pid_t)db_column_int64(s, 11); /* NULL: 0 */
+	asker.pgid = (pid_t)db_column_int64(s, 12);
+	asker.start = db_column_int64(s, 13);
 	db_reset(s);
 	if (strcmp(tool, decider->tool) == 0) {
 		rc = store_cause(cause, -EACCES, "approvals/%lld: %s cannot decide on its own change", (long long)id,
 				 decider->tool);
 		goto fail;
 	}
-	if (decider->pid > 0 && who.pid > 0 && proc_descends_from(decider->pid, who.pid)) {
+	switch (decider->pid > 0 && who.pid > 0 ? approval_kin(decider->pid, &asker, &by) : KIN_NONE) {
+	case KIN_NONE:
+		break;
+	case KIN_ASKER:
 		rc = store_cause(cause, -EACCES,
 				 "approvals/%lld: %s was started by %s[%d], whose change it is: a tool cannot decide "
 				 "on its own change",
 				 (long long)id, decider->tool, tool, (int)who.pid);
+		goto fail;
+	case KIN_JOB:
+		rc = store_cause(cause, -EACCES,
+				 "approvals/%lld: %s runs in the job (process group %d) of %s[%d], whose change it is: a "
+				 "tool cannot decide on its own change; decide from a shell of your own",
+				 (long long)id, decider->tool, (int)asker.pgid, tool, (int)who.pid);
+		goto fail;
+	case KIN_LEFT:
+		proc_comm(by, comm, sizeof(comm));
+		rc = store_cause(cause, -EACCES,
+				 "approvals/%lld: %s%s%s[%d]%s was left behind in the session of %s[%d], whose change "
+				 "it is, when its parent exited: a tool cannot decide on its own change; decide from a "
+				 "shell of your own",
+				 (long long)id, by == decider->pid ? "" : decider->tool,
+				 by == decider->pid ? "" : " was started by ", comm, (int)by,
+				 by == decider->pid ? "" : ", which", tool, (int)who.pid);
 		goto fail;
 	}
 	if (strcmp(status, "pending") != 0) {
