@@ -183,20 +183,22 @@ int cmd_audit(int argc, char **argv)
 static int audit_decide(int argc, char **argv, bool approve)
 {
 	const char *cmd = approve ? "approve" : "reject";
+	struct store_actor who;
 	struct audit_args a;
 	struct project *p = NULL;
-	char *cause = NULL, *end;
+	char *cause = NULL, *end, line[256];
 	int64_t id;
 	int i, rc;
 	store *st;
 
+	cmd_actor(&who, cmd, line, sizeof(line), argc, argv); /* decided_by: orchfs */
 	if ((i = audit_parse(argc, argv, cmd, &a)) < 0)
 		return 2;
 	if (i != argc - 1 || (id = strtoll(argv[i], &end, 10), *end) || id <= 0)
 		return cmd_usage(cmd);
 	if (audit_open(&a, false, &p, &st))
 		return 1;
-	rc = store_decide(st, id, approve, "orchfs", getpid(), a.reason, &cause);
+	rc = store_decide(st, id, approve, &who, a.reason, &cause);
 	if (rc)
 		cmd_error("%s", cause ? cause : strerror(-rc));
 	else

@@ -419,8 +419,7 @@ static int entity_apply(struct conn *cn, const struct map_collection *c, cJSON *
 
 /* Who made the last change to key, from the change feed: "by vim[123]",
  * "by another writer" (outside orchfs), or "" when the feed cannot say. */
-static void entity_last_writer(struct conn *cn, const struct map_collection *c, const char *key, char *buf,
-			       size_t size)
+void entity_last_writer(struct conn *cn, const struct map_collection *c, const char *key, char *buf, size_t size)
 {
 	dbstmt *s;
 
@@ -1058,6 +1057,7 @@ static int entity_decide(store *st, const char *key, const cJSON *patch, const s
 {
 	const cJSON *status = cJSON_GetObjectItemCaseSensitive(patch, "status");
 	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(patch, "reason");
+	struct store_actor decider = { .tool = "orchfs" };
 	const cJSON *f;
 
 	cJSON_ArrayForEach(f, patch)
@@ -1067,13 +1067,12 @@ static int entity_decide(store *st, const char *key, const cJSON *patch, const s
 	if (!cJSON_IsString(status) || (strcmp(status->valuestring, "approved") != 0 &&
 					strcmp(status->valuestring, "rejected") != 0))
 		return store_cause(cause, -EINVAL, "status: write \"approved\" or \"rejected\" to decide");
-	int rc = store_decide(st, strtoll(key, NULL, 10), strcmp(status->valuestring, "approved") == 0,
-			      who && who->tool ? who->tool : "orchfs", who ? who->pid : 0,
-			      cJSON_IsString(reason) ? reason->valuestring : NULL, cause);
-	if (rc) /* a refused decision is audited like any refused change */
-		store_refused(st, map_collection(st->db, st->db->approvals), key, who, rc,
-			      cause && *cause ? *cause : strerror(-rc));
-	return rc;
+	if (who)
+		decider = *who;
+	if (!decider.tool)
+		decider.tool = "orchfs";
+	return store_decide(st, strtoll(key, NULL, 10), strcmp(status->valuestring, "approved") == 0, &decider,
+			    cJSON_IsString(reason) ? reason->valuestring : NULL, cause); /* audits a refusal */
 }
 
 int store_patch(store *st, const struct map_collection *c, const char *key, const cJSON *patch,

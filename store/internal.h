@@ -242,6 +242,9 @@ int entity_load_sql(struct conn *cn, const struct map_collection *c, const char 
 /* entity_preview - what key's document would be after patch, validated (masked). */
 int entity_preview(struct conn *cn, const struct map_collection *c, const char *key, const cJSON *patch,
 		   cJSON **after, char **cause);
+/* entity_last_writer - who made key's last change, from the change feed, into
+ * buf: " by vim[123]", " by another writer" (outside orchfs), or "". */
+void entity_last_writer(struct conn *cn, const struct map_collection *c, const char *key, char *buf, size_t size);
 /* entity_task - the task key the document names for the audit, or NULL (borrowed). */
 const char *entity_task(const struct map_collection *c, const char *key, const cJSON *doc);
 

@@ -356,10 +356,12 @@ void sql_build(store *st)
 	if (db->approvals && db->audit && map_collection(db, db->approvals)) {
 		const char *a = st->sql[map_collection(db, db->approvals)->index].table_q;
 		st->approval_insert = sql_fmt("INSERT INTO %s (tool_name, pid, uid, operation, path, collection,"
-					      " entity_key, payload, before_json, after_json) VALUES (?1, ?2, ?3, ?4,"
-					      " ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id", a);
+					      " entity_key, payload, before_json, after_json, sid, pgid, pid_start)"
+					      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+					      " RETURNING id", a);
 		st->approval_get = sql_fmt("SELECT tool_name, pid, uid, operation, path, collection, entity_key,"
-					   " payload, status FROM %s WHERE id = ?1", a);
+					   " payload, status, before_json, after_json, sid, pgid, pid_start FROM %s"
+					   " WHERE id = ?1", a);
 		st->approval_close = sql_fmt("UPDATE %s SET status = ?2, reason = ?3, decided_by = ?4, decided_at = ?5,"
 					     " revision = revision + 1, updated_at = ?5 WHERE id = ?1", a);
 	}

@@ -347,11 +347,13 @@ char *perm_normalize(const char *path);
 int store_park(store *st, const struct map_collection *c, const char *key, const cJSON *payload,
 	       const struct store_actor *who, int64_t *id, char **cause);
 /* store_decide - approve (apply, as the tool that asked) or reject a parked
- * change, in one transaction with its audit row. decider names the person or
- * process deciding, decider_pid its process (0: none); reason may be NULL.
- * -ENOENT, -EINVAL if decided already, -EACCES when the decider is the tool
- * that asked, or a process it started. */
-int store_decide(store *st, int64_t id, bool approve, const char *decider, pid_t decider_pid, const char *reason,
+ * change, in one transaction with its audit row. decider is who decides: its
+ * tool names the person or process (decided_by), its pid its process (0:
+ * none); the audit row of a refusal is its. reason may be NULL. -ENOENT,
+ * -EINVAL if decided already, -EACCES when the decider is the tool that
+ * asked, or a process it started; -ESTALE when a write would undo a change
+ * made to the entity since it was parked (the approval stays pending). */
+int store_decide(store *st, int64_t id, bool approve, const struct store_actor *decider, const char *reason,
 		 char **cause);
 /* store_is_approvals - is c the collection of parked changes? */
 bool store_is_approvals(const store *st, const struct map_collection *c);

@@ -180,17 +180,24 @@ const char *proc_stat(pid_t pid, char *buf, size_t size)
 	return proc_read(pid, "stat", buf, size) > 0 && (rp = strrchr(buf, ')')) ? rp + 1 : NULL;
 }
 
-bool proc_descends_from(pid_t pid, pid_t ancestor)
+int proc_info_read(pid_t pid, struct proc_info *pi)
 {
-	for (int depth = 0; pid > 1 && depth < 128; depth++) {
-		char buf[512];
-		const char *fields;
-		if (pid == ancestor)
-			return true;
-		if (!(fields = proc_stat(pid, buf, sizeof(buf))) || sscanf(fields, " %*c %d", &pid) != 1)
-			return false;
-	}
-	return false;
+	char buf[512];
+	const char *f = proc_stat(pid, buf, sizeof(buf));
+	unsigned long long start;
+	int ppid, pgid, sid;
+
+	/* fields 3 to 22 of proc(5): state ppid pgrp session tty_nr tpgid flags
+	 * minflt cminflt majflt cmajflt utime stime cutime cstime priority nice
+	 * num_threads itrealvalue starttime */
+	if (!f || sscanf(f, " %*c %d %d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &ppid,
+			 &pgid, &sid, &start) != 4)
+		return -1;
+	pi->ppid = ppid;
+	pi->pgid = pgid;
+	pi->sid = sid;
+	pi->start = (int64_t)start;
+	return 0;
 }
 
 void json_number(double d, char *buf, size_t size)

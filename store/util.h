@@ -49,9 +49,15 @@ void proc_comm(pid_t pid, char *buf, size_t size);
 /* proc_stat - the fields of /proc/PID/stat after the name (state, ppid, ...),
  * read into buf; NULL if there is no such process */
 const char *proc_stat(pid_t pid, char *buf, size_t size);
-/* proc_descends_from - is ancestor pid itself or one of pid's ancestors
- * (its parent, the parent's, ... as /proc says now)? */
-bool proc_descends_from(pid_t pid, pid_t ancestor);
+/* What /proc/PID/stat says of a process's place: its parent, process group
+ * and session, and when it started (clock ticks after boot: with the pid it
+ * names one process, not a later one given the same number). */
+struct proc_info {
+	pid_t ppid, pgid, sid;
+	int64_t start;
+};
+/* proc_info_read - pid's proc_info into *pi; 0, or -1 if there is no such process */
+int proc_info_read(pid_t pid, struct proc_info *pi);
 /* json_number - d as JSON: integers in full, others in the fewest digits
  * (15 to 17) that read back as the same double; "null" if not finite.
  * size >= 40. */

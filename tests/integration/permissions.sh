@@ -12,7 +12,9 @@
 #  5. denied, restricted (paths, `..`, `//`, `./`, symlinks, renames; argument
 #     white and black lists) rules;
 #  6. requires_approval: parked, approved, rejected, decided by a file write,
-#     never by the tool itself, never twice;
+#     never by the tool itself nor by a process of its own (a child, one it
+#     left behind, its agent's job), never twice; changes parked from one
+#     read approved in any order without undoing each other, a stale one refused;
 #  7. `orchfs check` (allow 0, deny 1, requires_approval 3; each audited);
 #  8. `orchfs undo` of an update and of a delete (with its link), refused
 #     when the entity changed since and for a refused change;
@@ -689,6 +691,141 @@ check_eq "" "$(bug BUG-003 "coalesce(assignee, '')")" "$CASE: the row unchanged"
 check_contains "$(cat "$MNT/approvals/.error")" "was started by agentq" "$CASE: .error says why"
 "$ORCHFS" approve "$N5" >/dev/null || bad "$CASE: a person's orchfs approve"
 check_eq "eve" "$(bug BUG-003 assignee)" "$CASE: approved by a person"
+
+# A process the tool leaves behind is handed to init when its parent exits:
+# its ancestors no longer name the tool, but it is still the tool's own.
+# wait_for FILE: until FILE exists (10 s at most).
+wait_for() {
+	for _ in $(seq 1 100); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	bad "$CASE: $1 never came"
+}
+# park_leaving SCRIPT: agentq parks a change of BUG-003's assignee to mallory,
+# then has sh start SCRIPT in the background with $1 the approval's file,
+# $2 its id and $3 the file to make when done, and exits at once, sh too.
+park_leaving() {
+	rm -f "$W/left.done" "$W/left.done.out"
+	"$BIN/agentq" - "$B/BUG-003.json" "$MNT/approvals" "$W/left.done" "$1" <<'PY'
+import errno, os, subprocess, sys
+bug, approvals, done, script = sys.argv[1:]
+fd = os.open(bug, os.O_WRONLY | os.O_TRUNC)
+os.write(fd, b'{"assignee":"mallory"}\n')
+try:
+    os.close(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+n = max(int(f[:-5]) for f in os.listdir(approvals) if f[:-5].isdigit())
+subprocess.run(["sh", "-c", "(sleep 1; " + script + ") > /dev/null 2>&1 &", "sh", "%s/%d.json" % (approvals, n),
+                str(n), done])
+PY
+}
+
+begin "the parked tool cannot approve its own change through a process it leaves behind (a file write)"
+A1=$(last_audit)
+check_eq EACCES "$(park_leaving 'echo "{\"status\":\"approved\"}" > "$1"; touch "$3"')" "$CASE: parked"
+N6=$(sql "SELECT max(id) FROM approvals")
+wait_for "$W/left.done"
+check_eq "pending" "$(sql "SELECT status FROM approvals WHERE id = $N6")" "$CASE: still pending"
+check_eq "eve" "$(bug BUG-003 assignee)" "$CASE: the row unchanged"
+check_eq "sh|denied" "$(new_rows "$A1" "tool_name || '|' || status" | grep -v '^agentq|pending$')" "$CASE: the refusal's audit row"
+check_contains "$(cat "$MNT/approvals/.error")" "was left behind in the session of agentq" "$CASE: .error says why"
+out=$("$ORCHFS" approve "$N6" 2>&1)
+check_rc 0 "$?" "$CASE: a person's orchfs approve, from the shell that ran the tool ($out)"
+check_eq "mallory" "$(bug BUG-003 assignee)" "$CASE: approved by a person"
+
+begin "the parked tool cannot approve its own change through a process it leaves behind (orchfs approve)"
+check_eq EACCES "$(park_leaving '"$ORCHFS" approve "$2" > "$3.out" 2>&1; echo $? > "$3"')" "$CASE: parked"
+N7=$(sql "SELECT max(id) FROM approvals")
+wait_for "$W/left.done"
+check_eq 1 "$(cat "$W/left.done")" "$CASE: its orchfs approve's exit status"
+check_contains "$(cat "$W/left.done.out")" "which was left behind in the session of agentq" "$CASE: the message"
+check_eq "pending" "$(sql "SELECT status FROM approvals WHERE id = $N7")" "$CASE: still pending"
+check_eq "mallory" "$(bug BUG-003 assignee)" "$CASE: the row unchanged"
+echo '{"status":"rejected","reason":"asked again"}' > "$MNT/approvals/$N7.json" ||
+	bad "$CASE: a person's rejection by a file write, from the shell that ran the tool"
+check_eq "rejected" "$(sql "SELECT status FROM approvals WHERE id = $N7")" "$CASE: rejected by a person"
+
+begin "an agent cannot approve what its tool asked for (a job of its own, as a shell with job control makes)"
+mktool agentp "$PY"
+out=$("$BIN/agentp" - "$BIN/agentq" "$FW" "$B/BUG-003.json" "$MNT/approvals" "$ORCHFS" <<'PY'
+import os, subprocess, sys
+tool, fw, bug, approvals, orchfs = sys.argv[1:]
+os.setpgid(0, 0)
+r = subprocess.run([tool, fw, bug], input=b'{"assignee":"trent"}\n', capture_output=True)
+print(r.stdout.decode().strip())
+n = max(int(f[:-5]) for f in os.listdir(approvals) if f[:-5].isdigit())
+r = subprocess.run([orchfs, "approve", str(n)], capture_output=True)
+print(r.returncode, r.stderr.decode().strip())
+r = subprocess.run(["sh", "-c", "echo '{\"status\":\"approved\"}' | cat > \"$1\"", "sh", "%s/%d.json" % (approvals, n)],
+                   capture_output=True)
+print(r.returncode)
+PY
+)
+N8=$(sql "SELECT max(id) FROM approvals")
+check_eq "EACCES" "$(sed -n 1p <<<"$out")" "$CASE: the tool's change parked"
+check_contains "$(sed -n 2p <<<"$out")" "1 orchfs: approvals/$N8: orchfs runs in the job" "$CASE: the agent's orchfs approve"
+check_eq "1" "$(sed -n 3p <<<"$out")" "$CASE: the agent's cat > approvals/$N8.json"
+check_eq "pending" "$(sql "SELECT status FROM approvals WHERE id = $N8")" "$CASE: still pending"
+check_eq "mallory" "$(bug BUG-003 assignee)" "$CASE: the row unchanged"
+"$ORCHFS" reject "$N8" >/dev/null || bad "$CASE: a person's orchfs reject"
+
+# Two changes parked from one reading of the entity, decided out of order:
+# each applies only the fields it changed, so neither undoes the other; one
+# that would undo a change made since it was parked is refused.
+# park JQ-FILTER: agentq saves what the filter makes of $W/read.json (the
+# bug as it was read); NP is the approval it waits in.
+park() {
+	jq "$1" "$W/read.json" > "$W/park.json" || bad "$CASE: jq $1"
+	write_as "$BIN/agentq" "$B/BUG-003.json" < "$W/park.json"
+	check_eq EACCES "$OUT" "$CASE: parked ($1)"
+	NP=$(sql "SELECT max(id) FROM approvals")
+}
+for form in "del(.revision, .updated_at) |" ""; do
+	begin "two saves parked at one revision, approved in the other order (${form:-the whole file, revision and all})"
+	R0=$(bug BUG-003 revision)
+	cp "$B/BUG-003.json" "$W/read.json"
+	park "$form .priority = 4"
+	NA=$NP
+	park "$form .title = \"Parked title $R0\""
+	NB=$NP
+	out=$("$ORCHFS" approve "$NB" 2>&1)
+	check_rc 0 "$?" "$CASE: orchfs approve $NB, the second ($out)"
+	check_eq "Parked title $R0|$((R0 + 1))" "$(bug BUG-003 "title || '|' || revision")" "$CASE: the second applied"
+	out=$("$ORCHFS" approve "$NA" 2>&1)
+	check_rc 0 "$?" "$CASE: orchfs approve $NA, the first ($out)"
+	check_eq "4|Parked title $R0|$((R0 + 2))" "$(bug BUG-003 "priority || '|' || title || '|' || revision")" \
+		"$CASE: the first applied, the second's title kept"
+	check_eq "approved|approved" "$(sql "SELECT status FROM approvals WHERE id IN ($NA, $NB) ORDER BY id" | paste -sd '|')" \
+		"$CASE: both approved"
+	echo '{"priority":5}' > "$B/BUG-003.json" || bad "$CASE: put the priority back"
+done
+
+begin "a parked change that would undo a change made since it was parked: approving is refused (ESTALE)"
+cp "$B/BUG-003.json" "$W/read.json"
+park '.priority = 3'
+NA=$NP
+park 'del(.revision, .updated_at) | .priority = 1'
+NB=$NP
+"$ORCHFS" approve "$NA" >/dev/null 2>&1 || bad "$CASE: orchfs approve $NA"
+check_eq 3 "$(bug BUG-003 priority)" "$CASE: the first applied"
+S0=$(state)
+A0=$(last_audit)
+out=$("$ORCHFS" approve "$NB" 2>&1)
+check_rc 1 "$?" "$CASE: orchfs approve $NB"
+check_contains "$out" "stale approval" "$CASE: the message ($out)"
+check_contains "$out" "priority" "$CASE: the message names the field"
+unchanged
+check_eq "pending" "$(sql "SELECT status FROM approvals WHERE id = $NB")" "$CASE: still pending"
+one_row "tool_name || '|' || status || '|' || path" "orchfs|failure|orchfs approve $NB"
+A0=$(last_audit)
+check_eq ESTALE "$(echo '{"status":"approved"}' | close_errno "$MNT/approvals/$NB.json")" "$CASE: approving by a file write"
+unchanged
+one_row "tool_name || '|' || status || '|' || path" "python3|failure|/approvals/$NB.json"
+check_contains "$(cat "$MNT/approvals/.error")" "stale approval" "$CASE: .error says why"
+"$ORCHFS" reject --reason stale "$NB" >/dev/null 2>&1 || bad "$CASE: a stale approval can be rejected"
 
 ###########################################################################
 # 7. orchfs check.

@@ -458,6 +458,9 @@ static const char *const project_fixture[] = {
 	" 'failure' FROM tool_executions;",
 	/* 10: feed order (PostgreSQL's; nothing in SQLite) */
 	"UPDATE bugs SET priority = 2 WHERE id = 'BUG-001';",
+	/* 11: requesters */
+	"INSERT INTO approvals (tool_name, pid, operation, path, collection, sid, pgid, pid_start) VALUES ('agent', 42,"
+	" 'write', '/bugs/BUG-002.json', 'bugs', 40, 42, 123456);",
 };
 
 static const char *const user_fixture[] = {
@@ -607,14 +610,15 @@ static void test_sidecar(void)
 	if (!st)
 		return;
 	raw = testdb_open(path);
-	CHECK_INT(version(st), 1);
+	CHECK_INT(version(st), 2);
 	up1 = testdb_dump(raw, SCHEMA);
 	CHECK_CONTAINS(up1, "tool_executions");
 	CHECK_CONTAINS(up1, "approvals");
+	CHECK_CONTAINS(up1, "pid_start"); /* 0002_requesters */
 	CHECK_INT(store_migrate_to(st, 0, &cause), 0);
 	down = testdb_dump(raw, SCHEMA);
 	CHECK(strstr(down, "tool_executions") == NULL && strstr(down, "approvals") == NULL);
-	CHECK_INT(store_migrate_to(st, 1, &cause), 0);
+	CHECK_INT(store_migrate_to(st, 2, &cause), 0);
 	up2 = testdb_dump(raw, SCHEMA);
 	CHECK_STR(up2, up1);
 	CHECK(cause == NULL);
@@ -756,7 +760,8 @@ int main(void)
 	test_foreign();
 	test_user();
 	/* Each step since the core schema round-trips (0004_agents, 0005_orc, 0006_more, 0007_documents,
-	 * 0008_rewrites, 0009_replaces, 0010_feed_order; user 0004_usage, 0005_rewrites, 0006_replaces). */
+	 * 0008_rewrites, 0009_replaces, 0010_feed_order, 0011_requesters; user 0004_usage, 0005_rewrites,
+	 * 0006_replaces). */
 	for (int step = 4; step < (int)ARRAY_SIZE(project_fixture); step++)
 		roundtrip("project", pdb, step, project_fixture);
 	for (int step = 4; step < (int)ARRAY_SIZE(user_fixture); step++)

@@ -1,0 +1,4 @@
+-- Undo 0011_requesters (PostgreSQL).
+ALTER TABLE approvals DROP COLUMN pid_start;
+ALTER TABLE approvals DROP COLUMN pgid;
+ALTER TABLE approvals DROP COLUMN sid;
