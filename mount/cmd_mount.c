@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,26 @@ static void mount_report(int fd, const char *msg)
 	if (write(fd, msg, strlen(msg)) < 0)
 		return;
 	close(fd);
+}
+
+/* Why the mount failed: to the parent, which prints it and exits 1, or on
+ * standard error in the foreground. The report is then spent (-1). */
+static void mount_fail(int *report, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mount_fail(int *report, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (*report >= 0)
+		mount_report(*report, msg ? msg : "cannot mount");
+	else
+		cmd_error("%s", msg ? msg : "cannot mount");
+	*report = -1;
+	free(msg);
 }
 
 /* The parent's side: wait for the child's word. */
@@ -226,23 +247,12 @@ int cmd_mount(int argc, char **argv)
 	}
 
 	if (project_open(&po, &p, &cause)) {
-		struct strbuf sb = STRBUF_INIT;
-		strbuf_addstr(&sb, cause ? cause : "cannot open the project");
-		if (report >= 0)
-			mount_report(report, sb.buf);
-		else
-			cmd_error("%s", sb.buf);
-		strbuf_release(&sb);
+		mount_fail(&report, "%s", cause ? cause : "cannot open the project");
 		goto out;
 	}
 	if ((hidden = mount_hides(mnt, p))) {
-		char *msg = xasprintf("cannot mount on %s: it holds %s, which the daemon reads as it runs; "
-				      "mount on a directory outside it", mnt, hidden);
-		if (report >= 0)
-			mount_report(report, msg);
-		else
-			cmd_error("%s", msg);
-		free(msg);
+		mount_fail(&report, "cannot mount on %s: it holds %s, which the daemon reads as it runs; "
+				    "mount on a directory outside it", mnt, hidden);
 		goto out;
 	}
 	fsname = xasprintf("-osubtype=orchfs,fsname=%s", p->db_name);
@@ -272,9 +282,7 @@ int cmd_mount(int argc, char **argv)
 	f = fs_new(&fo);
 	se = fuse_session_new(&args, fs_ops(), sizeof(*fs_ops()), f);
 	if (!se) {
-		mount_report(report, "cannot create the FUSE session (bad -o option?)");
-		if (report < 0)
-			cmd_error("cannot create the FUSE session (bad -o option?)");
+		mount_fail(&report, "cannot create the FUSE session (bad -o option?)");
 		goto out;
 	}
 	fs_set_session(f, se);
@@ -282,12 +290,7 @@ int cmd_mount(int argc, char **argv)
 		goto out;
 	handlers = true;
 	if (fuse_session_mount(se, mnt) != 0) {
-		char *msg = xasprintf("cannot mount on %s (is it a directory, and not in use?)", mnt);
-		if (report >= 0)
-			mount_report(report, msg);
-		else
-			cmd_error("%s", msg);
-		free(msg);
+		mount_fail(&report, "cannot mount on %s (is it a directory, and not in use?)", mnt);
 		goto out;
 	}
 	mounted = true;
