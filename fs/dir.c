@@ -122,6 +122,43 @@ out:
 	free(dir);
 }
 
+/*
+ * rm -r of a directory entity (tasks/T) unlinks what it lists there in
+ * order: the entity's own file first (refused: the entity goes whole, by
+ * rmdir), then the logs (refused), then each link in deps/ and the like,
+ * which alone would be removed: rm would fail and leave the entity without
+ * its links. So the refusal of the own file is remembered for its caller a
+ * while, and its links in that directory are refused after it.
+ */
+#define DIR_RM_REFUSED_MS 10000
+static void dir_rm_refused_note(fs *f, fuse_req_t req, const char *dir)
+{
+	pthread_mutex_lock(&f->lock);
+	free(f->rm_refused.dir);
+	f->rm_refused.dir = xstrdup(dir);
+	f->rm_refused.pid = fuse_req_ctx(req)->pid;
+	clock_gettime(CLOCK_MONOTONIC, &f->rm_refused.at);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Is path inside the directory whose own file its caller just failed to remove? */
+static bool dir_rm_refused(fs *f, fuse_req_t req, const char *path)
+{
+	struct timespec now;
+	size_t len;
+	bool inside;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&f->lock);
+	len = f->rm_refused.dir ? strlen(f->rm_refused.dir) : 0;
+	inside = len && strncmp(path, f->rm_refused.dir, len) == 0 && path[len] == '/' &&
+		 f->rm_refused.pid == fuse_req_ctx(req)->pid &&
+		 (now.tv_sec - f->rm_refused.at.tv_sec) * 1000 + (now.tv_nsec - f->rm_refused.at.tv_nsec) / 1000000 <
+			 DIR_RM_REFUSED_MS;
+	pthread_mutex_unlock(&f->lock);
+	return inside;
+}
+
 void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	fs *f = fs_of(req);
@@ -175,6 +212,11 @@ void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fs_actor(req, "purge", path, &oa);
 		if (!(rc = fs_permit(f, path, &n, &oa, NULL, &cause)))
 			rc = store_purge(n.st, n.c, n.key, &oa.a, &cause);
+	} else if (n.kind == NODE_REL_LINK && dir_rm_refused(f, req, path)) {
+		fs_refuse(req, f, path, &n, "unlink", -EPERM,
+			  "kept: this process could not remove the entity's own file just before (rm -r?); "
+			  "a directory entity is removed whole, with its links, by rmdir");
+		goto out;
 	} else if (n.kind == NODE_REL_LINK) {
 		cJSON *link = dir_link_payload(n.rel, n.target, false);
 		fs_actor(req, "unlink", path, &oa);
@@ -184,6 +226,8 @@ void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	} else if (n.kind == NODE_ENTITY || n.kind == NODE_COLLECTION) {
 		rc = -EISDIR;
 	} else {
+		if (n.kind == NODE_MAIN)
+			dir_rm_refused_note(f, req, dir);
 		fs_refuse(req, f, path, &n, "unlink", -EPERM,
 			   n.kind == NODE_MAIN ? "to delete the entity, remove its directory (rmdir)"
 					       : "cannot be removed");

@@ -101,6 +101,13 @@ struct fs {
 		uint64_t hash;         /* of the file's bytes */
 		struct timespec at;
 	} stale_rename;
+	struct {                   /* the last refused rm of a directory entity's own file
+				    * (dir.c): rm -r takes that file first, then the links
+				    * and would leave the entity without them. Protected by lock */
+		char *dir;             /* the entity's directory */
+		pid_t pid;             /* the calling thread */
+		struct timespec at;
+	} rm_refused;
 	struct watch *watch;       /* the watcher of the databases' paths, or NULL (watch.c) */
 	bool follow;               /* it follows commits and drops what the kernel caches (--cache) */
 	struct cache *cache;       /* renderings kept while the database is unchanged, or NULL */

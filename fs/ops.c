@@ -316,6 +316,7 @@ void fs_free(fs *f)
 	notes_free(f);
 	cache_free(f->cache);
 	free(f->stale_rename.from);
+	free(f->rm_refused.dir);
 	free(f->stale_rename.to);
 	free(f->spill_dir);
 	inode_table_free(f->inodes);

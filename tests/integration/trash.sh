@@ -142,6 +142,22 @@ except OSError as e:
     print(errno.errorcode[e.errno])' "$B/.trash/x")" "mkdir in .trash/"
 check_eq "bug 4" "$(jq -r .title "$B/BUG-004.json")" "mv into .trash/ changed nothing"
 
+note "rm -r and rm -rf of a task: refused, links kept (rm takes task.json first, then each link alone)"
+mkdir "$MNT/tasks/TASK-002" || fail "mkdir TASK-002"
+ln -s ../../TASK-002 "$MNT/tasks/TASK-001/deps/TASK-002" || fail "a dependency link"
+check_eq "BUG-002 BUG-003 TASK-002" "$(ls "$MNT/tasks/TASK-001/bugs" "$MNT/tasks/TASK-001/deps" | grep -v : | grep . | tr '\n' ' ' | sed 's/ $//')" "the links before"
+a0=$(sql "SELECT max(id) FROM tool_executions")
+for flags in -r -rf; do
+	rm $flags "$MNT/tasks/TASK-001" 2>"$T/rm.err" && bad "rm $flags of a task succeeded"
+	check_eq "BUG-002 BUG-003 TASK-002" "$(ls "$MNT/tasks/TASK-001/bugs" "$MNT/tasks/TASK-001/deps" | grep -v : | grep . | tr '\n' ' ' | sed 's/ $//')" "rm $flags: the links kept"
+	check_contains "$(cat "$T/rm.err")" "cannot remove '$MNT/tasks/TASK-001/deps/TASK-002': Operation not permitted" "rm $flags: the link refused"
+done
+check_eq 0 "$(sql "SELECT count(*) FROM tool_executions WHERE id > $a0 AND status = 'success'")" "nothing removed, by the audit log"
+check_contains "$(cat "$MNT/tasks/TASK-001/deps/.error")" "TASK-002: kept: this process could not remove the entity's own file" "deps/.error says why"
+rm "$MNT/tasks/TASK-001/deps/TASK-002" || bad "a link alone is still removed by rm"
+check_eq "" "$(ls "$MNT/tasks/TASK-001/deps")" "the link removed alone"
+rmdir "$MNT/tasks/TASK-002" && rm "$MNT/tasks/.trash/TASK-002.json" || bad "rmdir TASK-002, then rm from .trash/"
+
 note "a task: rmdir to .trash/ keeps its transcript until it is removed for good"
 rmdir "$MNT/tasks/TASK-001" || fail "rmdir TASK-001"
 check_eq 1 "$(sql "SELECT count(*) FROM transcripts WHERE task_id = 'TASK-001'")" "the transcript is kept"
