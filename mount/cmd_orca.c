@@ -157,7 +157,7 @@ static int orca_fields(int argc, char **argv, const char *optstr, const struct o
 		case 'i':
 			*id = optarg;
 			break;
-		case 'c':
+		case 'c': {
 			char *why = NULL;
 			if (!(v = json_parse(optarg, strlen(optarg), &why))) {
 				cmd_error("-c: the config is not valid JSON: %s", why);
@@ -166,6 +166,7 @@ static int orca_fields(int argc, char **argv, const char *optstr, const struct o
 			}
 			cJSON_AddItemToObject(doc, "config", v);
 			break;
+		}
 		default:
 			return -1;
 		}
