@@ -458,6 +458,30 @@ static double entity_doc_version(const struct map_collection *c, const char *jso
 	return v;
 }
 
+/* Do an audit row's before (column b) and after (column a) hold the same
+ * document: a save that changed nothing? */
+static bool entity_same_doc(dbstmt *s, int b, int a)
+{
+	const char *x = (const char *)db_column_text(s, b), *y;
+	cJSON *dx, *dy;
+	bool same;
+
+	x = x ? xstrdup(x) : NULL; /* the next column's text may move this one's */
+	y = (const char *)db_column_text(s, a);
+	if (!x || !y) {
+		same = !x && !y;
+		free((char *)x);
+		return same;
+	}
+	dx = cJSON_Parse(x);
+	dy = cJSON_Parse(y);
+	same = dx && dy && json_equal(dx, dy);
+	cJSON_Delete(dx);
+	cJSON_Delete(dy);
+	free((char *)x);
+	return same;
+}
+
 /*
  * Were all the changes since version want made by the writer itself, who
  * (the same process: its pid and name)? Then a document it sends with
@@ -495,11 +519,14 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 			double after = entity_doc_version(c, (const char *)db_column_text(s, 3));
 			double before = entity_doc_version(c, (const char *)db_column_text(s, 2));
 			const char *tool = (const char *)db_column_text(s, 1);
+			bool own = db_column_int64(s, 0) == who->pid && tool && strcmp(tool, who->tool) == 0;
 			if (after <= want)
 				break; /* past the version it read: a change was made by no audited one */
+			if (after == need && before == after && !own && !entity_same_doc(s, 2, 3))
+				break; /* someone else's change within the time's resolution (a second) */
 			if (after != need || before >= after || (c->revision && before != need - 1))
 				continue; /* made no new version (unchanged, a link) */
-			if (db_column_int64(s, 0) != who->pid || !tool || strcmp(tool, who->tool) != 0)
+			if (!own)
 				break; /* someone else's */
 			if ((need = before) == want)
 				*base = cJSON_Parse((const char *)db_column_text(s, 2));

@@ -70,7 +70,7 @@ check_eq 1 "$(fq "SELECT priority FROM bugs WHERE id = '$bug'")" "orca: the newe
 # other writer's change; a change by another writer in between still is
 cat > "$T/own.py" <<'PY'
 import errno, json, os, subprocess, sys, time
-path, db, other = sys.argv[1], sys.argv[2], sys.argv[3] == "other"
+path, db, other = sys.argv[1], sys.argv[2], sys.argv[3]
 doc = json.load(open(path))    # read once, as an editor does; its buffer keeps updated_at
 def save(d):
     fd, err = os.open(path, os.O_WRONLY | os.O_TRUNC), None
@@ -84,10 +84,14 @@ def save(d):
         err = err or e
     return errno.errorcode[err.errno] if err else "OK"
 out = []
+time.sleep(1.05 - time.time() % 1)    # just past a second: the next saves fall within it
 doc["assignee"] = "first"; out.append(save(doc))
-if other:
+if other == "tool":
     subprocess.run(["sqlite3", db, "UPDATE bugs SET title = 'retitled by the tool', updated_at = updated_at + 1"
                     " WHERE id = '%s'" % os.path.basename(path)[:-5]], check=True)
+elif other == "mount":    # another process reads and saves through the mount, in the same second
+    subprocess.run([sys.executable, "-c", "import json, sys; p = sys.argv[1]; d = json.load(open(p)); "
+                    "d['assignee'] = 'another'; open(p, 'w').write(json.dumps(d))", path], check=True)
 time.sleep(1.1)    # the next save's time, a second later
 doc["priority"] = 2; out.append(save(doc))
 time.sleep(1.1)
@@ -100,8 +104,12 @@ b3=$(fq "SELECT id FROM bugs WHERE id NOT IN ('$bug', '$b2') ORDER BY id LIMIT 1
 fq "UPDATE bugs SET updated_at = $old, priority = 4 WHERE id IN ('$b2', '$b3')"
 check_eq "OK OK OK" "$(python3 "$T/own.py" "$MNT/bugs/$b2.json" "$FDB" none)" "orca: one process's three whole saves of one read"
 check_eq "third|2" "$(fq "SELECT assignee, priority FROM bugs WHERE id = '$b2'")" "orca: each of its saves applied"
-check_eq "OK ESTALE ESTALE" "$(python3 "$T/own.py" "$MNT/bugs/$b3.json" "$FDB" other)" "orca: its saves after the tool's own change"
+check_eq "OK ESTALE ESTALE" "$(python3 "$T/own.py" "$MNT/bugs/$b3.json" "$FDB" tool)" "orca: its saves after the tool's own change"
 check_eq "first|4|retitled by the tool" "$(fq "SELECT assignee, priority, title FROM bugs WHERE id = '$b3'")" "orca: the tool's change kept"
+b4=$(fq "SELECT id FROM bugs WHERE id NOT IN ('$bug', '$b2', '$b3') ORDER BY id LIMIT 1 OFFSET 1")
+fq "UPDATE bugs SET updated_at = $old, priority = 4 WHERE id = '$b4'"
+check_eq "OK ESTALE ESTALE" "$(python3 "$T/own.py" "$MNT/bugs/$b4.json" "$FDB" mount)" "orca: its saves after another process's save in the same second"
+check_eq "another|4" "$(fq "SELECT assignee, priority FROM bugs WHERE id = '$b4'")" "orca: the other process's change kept"
 
 # create: a UUID key, epoch times
 out=$(echo '{"title":"made through the mount","labels":["fs"]}' | close_errno "$MNT/bugs/new")
