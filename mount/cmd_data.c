@@ -170,8 +170,14 @@ static int data_import_from(struct project *p, FILE *in, const char *only, long 
 		if (DATA_IN(p->stores[i]))
 			rc = store_import_begin(p->stores[i], cause);
 	while (!rc && (n = getline(&line, &cap, in)) > 0) {
+		/* An export holds a database's text as it is, not UTF-8 everywhere
+		 * (another tool's bytes): read as cJSON reads it; what it cannot
+		 * read is said by json_parse */
 		char *why = NULL;
-		cJSON *doc = strspn(line, " \t\r\n") == (size_t)n ? NULL : json_parse(line, (size_t)n, &why);
+		bool blank = strspn(line, " \t\r\n") == (size_t)n;
+		cJSON *doc = blank ? NULL : cJSON_ParseWithLength(line, (size_t)n);
+		if (!doc && !blank)
+			cJSON_Delete(json_parse(line, (size_t)n, &why));
 		const cJSON *db = cJSON_GetObjectItemCaseSensitive(doc, "db");
 		const cJSON *table = cJSON_GetObjectItemCaseSensitive(doc, "table");
 		store *st;

@@ -80,3 +80,14 @@ note "an export without secrets imports without the masked keys, and says so"
 ORCHFS_DB=$CUT_DB ORCHFS_USER_DB=$T/cut/home/user.db "$ORCHFS" import "$T/masked2.jsonl" >/dev/null 2>"$T/masked.err" || fail "import of a masked export"
 assert_contains "$(cat "$T/masked.err")" "masked key" "the import says the keys were masked"
 assert_eq 0 "$(sqlite3 "$T/cut/home/user.db" "SELECT count(*) FROM llm_providers WHERE api_key LIKE '****%'")" "no mask stored as a key"
+
+note "text that is not UTF-8 (another tool's bytes) is exported and imported as it is"
+mkdir -p "$T/raw/home" "$T/raw2/home"
+RAW_DB=$T/raw/.orchfs/project.db RAW2_DB=$T/raw2/.orchfs/project.db
+(cd "$T/raw" && ORCHFS_DB= ORCHFS_USER_DB=$T/raw/home/user.db "$ORCHFS" init >/dev/null) || fail "init"
+(cd "$T/raw2" && ORCHFS_DB= ORCHFS_USER_DB=$T/raw2/home/user.db "$ORCHFS" init >/dev/null) || fail "init"
+sqlite3 "$RAW_DB" "INSERT INTO bugs (id, title, description) VALUES ('BUG-001', 'raw', CAST(x'ff41e9' AS TEXT))"
+ORCHFS_DB=$RAW_DB ORCHFS_USER_DB=$T/raw/home/user.db "$ORCHFS" export -o "$T/raw.jsonl" || fail "export of raw bytes"
+ORCHFS_DB=$RAW2_DB ORCHFS_USER_DB=$T/raw2/home/user.db "$ORCHFS" import "$T/raw.jsonl" >/dev/null 2>"$T/raw.err" ||
+	fail "import of an export holding raw bytes: $(cat "$T/raw.err")"
+assert_eq "FF41E9" "$(sqlite3 "$RAW2_DB" "SELECT hex(description) FROM bugs WHERE id = 'BUG-001'")" "the bytes as they were"
