@@ -61,7 +61,8 @@ bool json_equal(const cJSON *a, const cJSON *b);
  * 0.3 and 9007199254740991 as 9.00719925474099e+15. */
 char *json_text(const cJSON *v);
 /* json_parse - the JSON text s (len bytes) as cJSON, strictly: one value as
- * RFC 8259 writes it (json_check), UTF-8, no NUL, numbers within a double.
+ * RFC 8259 writes it (json_check), UTF-8, no NUL, numbers within a double;
+ * a byte order mark before it is skipped.
  * NULL and *cause (caller frees) on failure, e.g. "invalid JSON at line 2,
  * column 14: a number with a leading zero"; the column counts characters. */
 cJSON *json_parse(const char *s, size_t len, char **cause);

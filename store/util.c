@@ -273,24 +273,26 @@ static const char *json_check_string(const char *s, size_t len, size_t *i)
 			continue;
 		if (*i + 1 >= len)
 			break;
+		size_t esc = *i; /* an escape's error is at its backslash */
 		c = (unsigned char)s[++*i];
 		if (strchr("\"\\/bfnrt", c) && c)
 			continue;
+		*i = esc;
 		if (c != 'u')
 			return "an unknown escape in a string";
-		if (!json_hex4(s, len, *i + 1, &u))
+		if (!json_hex4(s, len, esc + 2, &u))
 			return "a unicode escape without four hexadecimal digits";
 		if (u == 0)
 			return "a NUL character (U+0000) in a string cannot be stored";
 		if (u >= 0xDC00 && u <= 0xDFFF)
 			return "a unicode escape of half a character (a low surrogate alone)";
 		if (u >= 0xD800 && u <= 0xDBFF) {
-			if (*i + 6 >= len || s[*i + 5] != '\\' || s[*i + 6] != 'u' ||
-			    !json_hex4(s, len, *i + 7, &low) || low < 0xDC00 || low > 0xDFFF)
+			if (esc + 7 >= len || s[esc + 6] != '\\' || s[esc + 7] != 'u' ||
+			    !json_hex4(s, len, esc + 8, &low) || low < 0xDC00 || low > 0xDFFF)
 				return "a unicode escape of half a character (a high surrogate without its low one)";
 			*i += 6;
 		}
-		*i += 4;
+		*i += 5; /* the last hexadecimal digit: the loop steps past it */
 	}
 	*i = open;
 	return "a string without its closing quote";
@@ -301,12 +303,14 @@ static const char *json_check_string(const char *s, size_t len, size_t *i)
 static const char *json_check_number(const char *s, size_t len, size_t *i)
 {
 #define DIGIT(k) ((k) < len && s[k] >= '0' && s[k] <= '9')
+	size_t start = *i;
+
 	if (s[*i] == '-')
 		(*i)++;
 	if (!DIGIT(*i))
 		return "a number without digits";
 	if (s[*i] == '0' && DIGIT(*i + 1)) {
-		(*i)++;
+		*i = start;
 		return "a number with a leading zero";
 	}
 	while (DIGIT(*i))
@@ -378,8 +382,8 @@ bool json_check(const char *s, size_t len, size_t *at, const char **why)
 				i += 5;
 			else if (len - i >= 4 && memcmp(s + i, "null", 4) == 0)
 				i += 4;
-			else if ((c == ']' || c == '}') && want == JSON_VALUE && depth)
-				err = c == ']' ? "a comma before ]" : "expected a value";
+			else if (c == ']' && want == JSON_VALUE && depth && open[depth - 1] == '[')
+				err = "a comma before ]"; /* a value is wanted in an array after a comma only */
 			else
 				err = c == '\'' ? "expected a value (strings take double quotes)" : "expected a value";
 			want = JSON_AFTER;

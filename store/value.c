@@ -51,6 +51,10 @@ cJSON *json_parse(const char *s, size_t len, char **cause)
 	size_t at;
 	cJSON *v;
 
+	if (len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) { /* a byte order mark (Notepad's, vim's 'bomb'): */
+		s += 3;                                          /* RFC 8259 lets a reader skip it */
+		len -= 3;
+	}
 	if (memchr(s, 0, len)) {
 		*cause = xstrdup("invalid content: NUL byte in a JSON file");
 		return NULL;

@@ -155,7 +155,7 @@ check_eq EINVAL "$(echo '{"labels":["a\u0000b"]}' | close_errno "$B/BUG-001.json
 # JSON that only a lenient parser reads (cJSON's own takes each): EINVAL at the byte, nothing saved
 begin "a number with a leading zero: EINVAL, the reason says where"
 check_eq EINVAL "$(echo '{"priority":02}' | close_errno "$B/BUG-001.json")" "$CASE: close"
-refused bugs/BUG-001.json '^invalid JSON at line 1, column 14: a number with a leading zero$'
+refused bugs/BUG-001.json '^invalid JSON at line 1, column 13: a number with a leading zero$'
 
 begin "a number ending in its decimal point (3.): EINVAL"
 check_eq EINVAL "$(echo '{"priority":3.}' | close_errno "$B/BUG-001.json")" "$CASE: close"
@@ -174,6 +174,10 @@ check_eq EINVAL "$(echo '{"title":"half \ud83d"}' | close_errno "$B/BUG-001.json
 refused bugs/BUG-001.json 'high surrogate without its low one'
 echo '{"title":"caf\u00e9 \ud83d\ude00","priority":3}' > "$B/BUG-002.json" || bad "$CASE: a valid pair refused"
 check_eq "café 😀|3" "$(sql "SELECT title || '|' || priority FROM bugs WHERE id = 'BUG-002'")" "$CASE: sqlite3 after a valid save"
+
+begin "a byte order mark before the JSON (Notepad's, vim's 'bomb'): skipped, the save applied"
+check_eq OK "$(printf '\xef\xbb\xbf{"priority":2}\n' | close_errno "$B/BUG-002.json")" "$CASE: close"
+check_eq 2 "$(sql "SELECT priority FROM bugs WHERE id = 'BUG-002'")" "$CASE: sqlite3"
 
 begin "an escaped backslash before u0000 is text: saved as written"
 echo '{"description":"a \\u0000 b"}' > "$B/BUG-002.json" || bad "$CASE: close"

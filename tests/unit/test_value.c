@@ -481,18 +481,20 @@ static void test_json_check(void)
 		CHECK(ok);
 	}
 	/* what cJSON alone reads, and should not */
-	CHECK(check_fails_at("{\"a\":02}", 6, "leading zero"));
+	CHECK(check_fails_at("{\"a\":02}", 5, "leading zero"));
 	CHECK(check_fails_at("{\"a\":3.}", 7, "after its decimal point"));
 	CHECK(check_fails_at("{\"a\":.5}", 5, "expected a value"));
 	CHECK(check_fails_at("{\"a\":+1}", 5, "expected a value"));
 	CHECK(check_fails_at("{\"a\":1e}", 7, "exponent"));
 	CHECK(check_fails_at("{\"a\":\"x\ty\"}", 7, "control character"));
-	CHECK(check_fails_at("{\"a\":\"\\u0000\"}", 7, "U+0000"));
-	CHECK(check_fails_at("{\"a\":\"\\ud800\"}", 7, "high surrogate"));
-	CHECK(check_fails_at("{\"a\":\"\\udc00\"}", 7, "low surrogate"));
-	CHECK(check_fails_at("{\"a\":\"\\u12g4\"}", 7, "four hexadecimal"));
-	CHECK(check_fails_at("{\"a\":\"\\x41\"}", 7, "unknown escape"));
+	CHECK(check_fails_at("{\"a\":\"\\u0000\"}", 6, "U+0000"));
+	CHECK(check_fails_at("{\"a\":\"\\ud800\"}", 6, "high surrogate"));
+	CHECK(check_fails_at("{\"a\":\"\\udc00\"}", 6, "low surrogate"));
+	CHECK(check_fails_at("{\"a\":\"\\u12g4\"}", 6, "four hexadecimal"));
+	CHECK(check_fails_at("{\"a\":\"\\x41\"}", 6, "unknown escape"));
 	CHECK(check_fails_at("{\"a\":1,}", 7, "comma before }"));
+	CHECK(check_fails_at("{\"a\": ]}", 6, "expected a value")); /* no comma there */
+	CHECK(check_fails_at("\xef\xbb\xbf{}", 0, "expected a value")); /* json_check: no BOM; json_parse skips it */
 	CHECK(check_fails_at("[1,]", 3, "comma before ]"));
 	CHECK(check_fails_at("{'a':1}", 1, "double quotes"));
 	CHECK(check_fails_at("{\"a\" 1}", 5, "expected :"));
@@ -524,7 +526,7 @@ static void test_json_check(void)
 
 	/* json_parse: line and column (in characters) of the first wrong byte */
 	CHECK(!json_parse("{\n  \"t\": \"\xc3\xa9\",\n  \"p\": 01\n}", 25, &cause));
-	CHECK_STR(cause, "invalid JSON at line 3, column 9: a number with a leading zero");
+	CHECK_STR(cause, "invalid JSON at line 3, column 8: a number with a leading zero");
 	free(cause);
 	CHECK(!json_parse("{\"a\":1e400}", 11, &cause));
 	CHECK_STR(cause, "invalid content: a number too large for a double (beyond 1.8e308)");
@@ -538,6 +540,9 @@ static void test_json_check(void)
 	CHECK(!json_parse("{\"a\":1}\0", 8, &cause));
 	CHECK_STR(cause, "invalid content: NUL byte in a JSON file");
 	free(cause);
+	v = json_parse("\xef\xbb\xbf{\"a\":1}", 10, &cause);
+	CHECK(cJSON_IsObject(v));
+	cJSON_Delete(v);
 	v = json_parse("{\"a\":[1,2.5,\"x\"]}  ", 19, &cause);
 	CHECK(cJSON_IsObject(v) && cJSON_GetArraySize(cJSON_GetObjectItem(v, "a")) == 3);
 	cJSON_Delete(v);
