@@ -55,23 +55,43 @@ static int mount_clear_stale(const char *mnt)
 	return 0;
 }
 
-/* Which of the project's files would the mount on mnt (a real path) hide?
- * The daemon opens and looks at them by their paths as it runs (a new
- * connection, the -wal, a database replaced by mv): through its own mount,
- * each would wait on itself. NULL if none. */
+/* Which of the project's files would the mount on mnt hide? The daemon
+ * opens and looks at them by their paths as it runs (a new connection, the
+ * -wal, a database replaced by mv): through its own mount, each would wait
+ * on itself. A file is hidden when a directory on its path, as given, is
+ * mnt's: by device and inode, so that a symbolic link on the way, or a bind
+ * mount of mnt elsewhere, is seen. NULL if none. */
 static const char *mount_hides(const char *mnt, const struct project *p)
 {
-	static char real[PATH_MAX];
-	size_t len = strlen(mnt);
+	static char path[PATH_MAX];
+	struct stat m, d;
 
+	if (stat(mnt, &m) < 0)
+		return NULL;
 	for (size_t i = 0; i < 2 * p->nstores + 1; i++) {
 		const char *file = i == 2 * p->nstores ? p->dir
 				   : i % 2		 ? store_sidecar_file(p->stores[i / 2])
 							 : store_path(p->stores[i / 2]);
-		if (!file || !realpath(file, real))
-			continue; /* a PostgreSQL URL, or not made yet */
-		if (strcmp(mnt, "/") == 0 || (strncmp(real, mnt, len) == 0 && (real[len] == '/' || !real[len])))
-			return real;
+		char *slash;
+		if (!file || !strchr(file, '/') || strstr(file, "://"))
+			continue; /* a PostgreSQL URL */
+		if (*file == '/')
+			snprintf(path, sizeof(path), "%s", file);
+		else if (!getcwd(path, sizeof(path)) || strlen(path) + strlen(file) + 2 > sizeof(path))
+			continue;
+		else
+			strcat(strcat(path, "/"), file);
+		if (stat(path, &d) == 0 && d.st_dev == m.st_dev && d.st_ino == m.st_ino)
+			return path; /* p->dir itself */
+		while ((slash = strrchr(path, '/'))) {
+			slash[slash == path] = 0; /* "/a/b" -> "/a", "/a" -> "/" */
+			if (stat(path, &d) == 0 && d.st_dev == m.st_dev && d.st_ino == m.st_ino) {
+				snprintf(path, sizeof(path), "%s", file);
+				return path;
+			}
+			if (slash == path)
+				break;
+		}
 	}
 	return NULL;
 }

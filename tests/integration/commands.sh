@@ -442,6 +442,11 @@ note "a mount point that holds the databases (orchfs mount . in the project, or 
 # The daemon opens and looks at its files by their paths as it runs: under
 # its own mount each look would wait on itself, and the mount hang.
 refused_mount "$T/home" "cannot mount on $(realpath "$T/home"): it holds $(realpath "$UDB"), which the daemon reads as it runs" "on the directory holding the user database"
+mkdir -p "$T/q/data" "$T/q/m"
+(cd "$T/q/data" && ORCHFS_DB= "$ORCHFS" init >/dev/null) || fail "init q/data"
+ln -s ../data/.orchfs "$T/q/m/link"
+refused_mount "$T/q/m" "it holds $T/q/m/link/project.db" "on a directory the database's path goes through (a symbolic link in it)" \
+	--db "$T/q/m/link/project.db"
 if [ -z "${PG_NAME:-}" ]; then
 	refused_mount "$T/project" "cannot mount on $(realpath "$T/project"): it holds $(realpath "$DB")" "on the project directory"
 	refused_mount "$T/project/.orchfs" "it holds $(realpath "$DB")" "on the .orchfs directory"
