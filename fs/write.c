@@ -51,6 +51,14 @@ static void write_too_large(fuse_req_t req, fs *f, const char *path, const struc
 	free(msg);
 }
 
+/* Is a line of a JSON Lines append blank (spaces, TABs, a CR)? It holds no row. */
+static bool write_blank(const char *p, size_t n)
+{
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+		n--;
+	return n == 0;
+}
+
 /* Parse a document for a commit; on failure *cause says where. */
 static int write_parse(const char *data, size_t len, cJSON **out, char **cause)
 {
@@ -121,45 +129,64 @@ static const char *write_opname(const struct handle *h)
  */
 static int write_audit_lines(fs *f, struct handle *h, struct fs_actor *oa, char **cause)
 {
-	const char *p = h->data.buf + h->base, *end = h->data.buf + h->data.len;
+	const char *p, *end = h->data.buf + h->data.len;
+	cJSON *rows = cJSON_CreateArray(), *doc;
+	size_t *ends = NULL, nrows = 0, k = 0; /* where each row's line ends */
 	int line = 0, rc = 0;
 
-	while (!rc && p < end) {
+	/* every line checked first: a bad one refuses the whole append */
+	for (p = h->data.buf + h->base; !rc && p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *stop = nl ? nl : end;
-		const cJSON *tool, *status, *result, *task, *dur;
-		cJSON *doc = NULL;
+		const cJSON *tool;
 		char *inner = NULL;
 		line++;
-		if (stop > p && (rc = write_parse(p, (size_t)(stop - p), &doc, &inner)) == 0) {
-			struct store_actor who = oa->a;
+		if (!write_blank(p, (size_t)(stop - p)) && (rc = write_parse(p, (size_t)(stop - p), &doc, &inner)) == 0) {
 			tool = cJSON_GetObjectItemCaseSensitive(doc, "tool_name");
-			status = cJSON_GetObjectItemCaseSensitive(doc, "status");
-			result = cJSON_GetObjectItemCaseSensitive(doc, "result");
-			task = cJSON_GetObjectItemCaseSensitive(doc, "task_id");
-			dur = cJSON_GetObjectItemCaseSensitive(doc, "duration_ms");
+			cJSON_AddItemToArray(rows, doc);
+			ends = xrealloc(ends, (nrows + 1) * sizeof(*ends));
+			ends[nrows++] = (size_t)((nl ? nl + 1 : end) - h->data.buf);
+			const cJSON *status = cJSON_GetObjectItemCaseSensitive(doc, "status");
 			if (!cJSON_IsString(tool) || !*tool->valuestring) {
 				inner = xstrdup("tool_name: required, a string");
 				rc = -EINVAL;
 			} else {
-				who.tool = tool->valuestring;
-				who.process = oa->comm;
-				who.operation = "tool_call";
-				who.path = NULL;
-				rc = store_audit_append(h->n.st, &who, cJSON_IsString(status) ? status->valuestring : "success",
-							cJSON_IsString(result) ? result->valuestring : NULL,
-							cJSON_GetObjectItemCaseSensitive(doc, "arguments"),
-							cJSON_IsString(task) ? task->valuestring : NULL,
-							cJSON_IsNumber(dur) ? dur->valuedouble : 0, &inner);
+				rc = store_audit_status(cJSON_IsString(status) ? status->valuestring : "success", &inner);
 			}
 		}
 		if (rc)
 			*cause = xasprintf("line %d: %s", line, inner ? inner : strerror(-rc));
 		free(inner);
-		cJSON_Delete(doc);
 		p = nl ? nl + 1 : end;
-		if (!rc)
-			h->base = (size_t)(p - h->data.buf);
 	}
+	/* then each row in its own transaction, as a tool's calls come one by one */
+	cJSON_ArrayForEach(doc, rows) {
+		const cJSON *status = cJSON_GetObjectItemCaseSensitive(doc, "status");
+		const cJSON *result = cJSON_GetObjectItemCaseSensitive(doc, "result");
+		const cJSON *task = cJSON_GetObjectItemCaseSensitive(doc, "task_id");
+		const cJSON *dur = cJSON_GetObjectItemCaseSensitive(doc, "duration_ms");
+		struct store_actor who = oa->a;
+		char *inner = NULL;
+		if (rc)
+			break;
+		who.tool = cJSON_GetObjectItemCaseSensitive(doc, "tool_name")->valuestring;
+		who.process = oa->comm;
+		who.operation = "tool_call";
+		who.path = NULL;
+		rc = store_audit_append(h->n.st, &who, cJSON_IsString(status) ? status->valuestring : "success",
+					cJSON_IsString(result) ? result->valuestring : NULL,
+					cJSON_GetObjectItemCaseSensitive(doc, "arguments"),
+					cJSON_IsString(task) ? task->valuestring : NULL,
+					cJSON_IsNumber(dur) ? dur->valuedouble : 0, &inner);
+		if (rc)
+			*cause = xasprintf("%s", inner ? inner : strerror(-rc));
+		else
+			h->base = ends[k++]; /* kept: a later failure does not send it again */
+		free(inner);
+	}
+	if (!rc)
+		h->base = h->data.len; /* and the blank lines after the last row */
+	cJSON_Delete(rows);
+	free(ends);
 	return rc;
 }
 
@@ -193,7 +220,7 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 			const char *stop = nl ? nl : end;
 			char *sub;
 			line++;
-			if (stop > p) {
+			if (!write_blank(p, (size_t)(stop - p))) {
 				if ((rc = write_parse(p, (size_t)(stop - p), &doc, &cause))) {
 					sub = cause;
 					cause = xasprintf("line %d: %s", line, sub);

@@ -375,22 +375,30 @@ bool store_is_audit(const store *st, const struct map_collection *c)
 	return c && st->db->audit && strcmp(c->table, st->db->audit) == 0 && c->sidecar == st->db->sidecar;
 }
 
-int store_audit_append(store *st, const struct store_actor *who, const char *status, const char *result,
-		       const cJSON *args, const char *task, double duration_ms, char **cause)
+int store_audit_status(const char *status, char **cause)
 {
 	static const char *const statuses[] = { "success", "failure", "denied", "approved", "rejected", "pending",
 						NULL };
-	struct audit_row row = { .who = who, .status = status, .result = result, .arguments = args, .task = task,
-				 .changes_from = -1, .user_approval = -1 };
 	const char *const *sp;
-	struct conn *cn;
-	int rc;
 
 	for (sp = statuses; *sp && strcmp(*sp, status ? status : "") != 0; sp++)
 		;
 	if (!*sp)
 		return store_cause(cause, -EINVAL, "status: must be one of success, failure, denied, approved, "
 				   "rejected, pending (got \"%.40s\")", status ? status : "");
+	return 0;
+}
+
+int store_audit_append(store *st, const struct store_actor *who, const char *status, const char *result,
+		       const cJSON *args, const char *task, double duration_ms, char **cause)
+{
+	struct audit_row row = { .who = who, .status = status, .result = result, .arguments = args, .task = task,
+				 .changes_from = -1, .user_approval = -1 };
+	struct conn *cn;
+	int rc;
+
+	if ((rc = store_audit_status(status, cause)))
+		return rc;
 	if (!st->audit_insert)
 		return store_cause(cause, -ENOENT, "this database keeps no audit log");
 	if (st->flags & STORE_READONLY)

@@ -300,6 +300,9 @@ int store_link(store *st, const struct map_collection *c, const struct map_relat
 int store_unlink(store *st, const struct map_collection *c, const struct map_relation *r, const char *key,
 		 const char *target, const struct store_actor *who, char **cause);
 
+/* store_audit_status - 0 if status is one of the audit log's, else -EINVAL
+ * and *cause (store_audit_append asks it too) */
+int store_audit_status(const char *status, char **cause);
 /* store_audit_append - record a tool call in the audit log as an agent
  * reports it (or a decision of `orchfs check`): status one of the audit's
  * values, result and args may be NULL; orchfs stamps time, pid, uid and the

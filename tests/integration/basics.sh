@@ -41,6 +41,9 @@ note ">> appends transcript rows in one transaction"
 printf '%s\n' '{"role":"user","content":"hello"}' '{"role":"assistant","content":"hi there"}' >> "$MNT/tasks/TASK-100/transcript.jsonl"
 assert_eq "2" "$(sql "SELECT count(*) FROM transcripts WHERE task_id='TASK-100'")" "rows appended"
 assert_eq "hi there" "$(tail -n 1 "$MNT/tasks/TASK-100/transcript.jsonl" | jq -r .content)" "tail of the log"
+printf '{"role":"user","content":"from windows"}\r\n\r\n   \n' >> "$MNT/tasks/TASK-100/transcript.jsonl" ||
+	fail "an append with CRLF and blank lines"
+assert_eq "3" "$(sql "SELECT count(*) FROM transcripts WHERE task_id='TASK-100'")" "a CRLF line appended, blank lines no rows"
 if on_pg; then
 	fts="SELECT count(*) FROM transcripts_fts WHERE document @@ websearch_to_tsquery('simple', 'hello')"
 else

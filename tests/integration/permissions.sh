@@ -335,6 +335,22 @@ check_eq 0 "$(audit_count "tool_name = 'bad_status_tool'")" "$CASE: no row for t
 one_row "tool_name || '|' || status" "python3|failure"
 unchanged
 
+begin "a good line, then a bad one: EINVAL, nothing inserted (the whole append is refused)"
+printf '%s\n%s\n' '{"tool_name":"batch_good","status":"success"}' '{"tool_name":"batch_bad","duration_ms":01}' > "$W/l.jsonl"
+spawn "$W/l.jsonl" python3 "$FW" "$MNT/audit.jsonl" append
+check_eq EINVAL "$OUT" "$CASE: close"
+check_eq 0 "$(audit_count "tool_name IN ('batch_good', 'batch_bad')")" "$CASE: no row for either line"
+printf '%s\n%s\n' '{"tool_name":"batch_good2"}' '{"tool_name":"batch_bad2","status":"done"}' > "$W/l.jsonl"
+spawn "$W/l.jsonl" python3 "$FW" "$MNT/audit.jsonl" append
+check_eq EINVAL "$OUT" "$CASE: close, a status outside the set on the second line"
+check_eq 0 "$(audit_count "tool_name IN ('batch_good2', 'batch_bad2')")" "$CASE: no row for either line"
+
+begin "blank lines (CRLF, spaces) in an append hold no row and are no error"
+printf '{"tool_name":"crlf_tool"}\r\n\r\n   \n{"tool_name":"crlf_tool"}\r\n' > "$W/l.jsonl"
+spawn "$W/l.jsonl" python3 "$FW" "$MNT/audit.jsonl" append
+check_eq OK "$OUT" "$CASE: close"
+check_eq 2 "$(audit_count "tool_name = 'crlf_tool'")" "$CASE: two rows"
+
 begin "a line without tool_name: EINVAL, nothing inserted for it"
 echo '{"arguments":{"x":1},"status":"success","result":"no_tool_marker"}' > "$W/l.jsonl"
 spawn "$W/l.jsonl" python3 "$FW" "$MNT/audit.jsonl" append
