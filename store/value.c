@@ -316,9 +316,12 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 		break;
 	case MAP_INTEGER:
 	case MAP_REVISION:
-		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 9e15)
+		if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
 			return store_cause(cause, -EINVAL, "%s: expected an integer, got %s", col->name,
 					   cJSON_IsNumber(v) ? "a fraction" : value_kind(v));
+		if (fabs(v->valuedouble) > 9e15) /* past what a double holds exactly (2^53) */
+			return store_cause(cause, -EINVAL, "%s: expected an integer of at most 15 digits, got %s",
+					   col->name, v->valuedouble > 0 ? "a larger one" : "a smaller one");
 		if (col->enumv) {
 			snprintf(buf, sizeof(buf), "%lld", (long long)v->valuedouble);
 			if ((rc = value_enum(col, buf, cause)))

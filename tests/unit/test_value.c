@@ -179,6 +179,8 @@ static void test_check(const struct mapping *m)
 	REFUSES(map_column(bugs, "priority"), "0", "priority: must be at least 1 (got 0)");
 	REFUSES(map_column(bugs, "priority"), "6", "priority: must be at most 5 (got 6)");
 	REFUSES(map_column(bugs, "priority"), "2.5", "priority: expected an integer, got a fraction");
+	REFUSES(map_column(bugs, "priority"), "1e20", "priority: expected an integer of at most 15 digits, got a larger one");
+	REFUSES(map_column(bugs, "priority"), "-1e20", "priority: expected an integer of at most 15 digits, got a smaller one");
 	REFUSES(map_column(bugs, "priority"), "\"3\"", "priority: expected an integer, got a string");
 	REFUSES(map_column(bugs, "priority"), "true", "got a boolean");
 	REFUSES(map_column(bugs, "priority"), "null", "priority: cannot be null");
