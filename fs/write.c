@@ -137,15 +137,15 @@ static int write_audit_lines(fs *f, struct handle *h, struct fs_actor *oa, char 
 	/* every line checked first: a bad one refuses the whole append */
 	for (p = h->data.buf + h->base; !rc && p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p)), *stop = nl ? nl : end;
-		const cJSON *tool;
+		const cJSON *tool, *status;
 		char *inner = NULL;
 		line++;
 		if (!write_blank(p, (size_t)(stop - p)) && (rc = write_parse(p, (size_t)(stop - p), &doc, &inner)) == 0) {
 			tool = cJSON_GetObjectItemCaseSensitive(doc, "tool_name");
+			status = cJSON_GetObjectItemCaseSensitive(doc, "status");
 			cJSON_AddItemToArray(rows, doc);
 			ends = xrealloc(ends, (nrows + 1) * sizeof(*ends));
 			ends[nrows++] = (size_t)((nl ? nl + 1 : end) - h->data.buf);
-			const cJSON *status = cJSON_GetObjectItemCaseSensitive(doc, "status");
 			if (!cJSON_IsString(tool) || !*tool->valuestring) {
 				inner = xstrdup("tool_name: required, a string");
 				rc = -EINVAL;
@@ -196,7 +196,7 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 	struct fs_actor oa;
 	char *cause = NULL, *key = NULL, *parent, *name;
 	cJSON *doc = NULL;
-	bool audited = false;
+	bool audited = false, unchanged = false;
 	int rc;
 
 	if (!h->dirty || !h->written || h->scratch)
@@ -266,7 +266,10 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 		} else if (h->creating) {
 			rc = store_create(h->n.st, h->n.c, h->n.key, doc, &oa.a, NULL, &cause);
 		} else {
-			rc = store_patch(h->n.st, h->n.c, h->n.key, doc, &oa.a, &cause);
+			/* a save that changes nothing (an editor writing back what it
+			 * read after a refused save) leaves .error saying why that was */
+			if ((rc = store_patch(h->n.st, h->n.c, h->n.key, doc, &oa.a, &cause)) == STORE_UNCHANGED)
+				unchanged = true, rc = 0;
 		}
 	}
 	if (rc && h->n.kind == NODE_NEW) {
@@ -288,7 +291,8 @@ static int write_commit(fs *f, fuse_req_t req, struct handle *h)
 	} else {
 		h->dirty = false;
 		h->creating = false;
-		note_clear(f, h->path);
+		if (!unchanged)
+			note_clear(f, h->path);
 		if (hidden_state(f, h->path) != BACKUP_NONE)
 			hidden_set(f, h->path, BACKUP_SAVED);
 	}

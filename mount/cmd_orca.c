@@ -268,10 +268,12 @@ static int orca_patch(int argc, char **argv, const char *coll, const char *key, 
 		rc = cmd_permit(o.p, o.st, o.c, key, path, patch, &o.who, &cause);
 		free(path);
 	}
-	if (!rc)
-		rc = store_patch(o.st, o.c, key, patch, &o.who, &cause);
-	if (!rc)
+	if (!rc && (rc = store_patch(o.st, o.c, key, patch, &o.who, &cause)) == STORE_UNCHANGED) {
+		printf("%s/%s unchanged\n", coll, key);
+		rc = 0;
+	} else if (!rc) {
 		printf("%s/%s updated\n", coll, key);
+	}
 	cJSON_Delete(patch);
 	return orca_done(&o, rc, cause);
 }

@@ -277,8 +277,10 @@ static int approval_apply(store *st, const struct map_collection *c, const char 
 	const char *op = who->operation;
 	const cJSON *v;
 
-	if (strcmp(op, "write") == 0)
-		return store_patch(st, c, key, payload, who, cause);
+	if (strcmp(op, "write") == 0) {
+		int rc = store_patch(st, c, key, payload, who, cause);
+		return rc == STORE_UNCHANGED ? 0 : rc;
+	}
 	if (strcmp(op, "create") == 0)
 		return store_create(st, c, key, payload, who, NULL, cause);
 	if (strcmp(op, "delete") == 0)

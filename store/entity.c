@@ -1107,6 +1107,7 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 {
 	struct change ch;
 	cJSON *cur = NULL;
+	bool unchanged = false;
 	int rc;
 
 	if (store_is_approvals(st, c) && cJSON_IsObject(patch))
@@ -1122,9 +1123,11 @@ int store_patch(store *st, const struct map_collection *c, const char *key, cons
 	}
 	ch.before = entity_redact(c->columns, c->ncolumns, cur); /* as a reader sees it */
 	rc = entity_edit(&ch, c, key, patch, cur, cause);
+	unchanged = !rc && ch.row.result && strcmp(ch.row.result, "unchanged") == 0;
 out:
 	cJSON_Delete(cur);
-	return change_end(&ch, rc, cause);
+	rc = change_end(&ch, rc, cause);
+	return !rc && unchanged ? STORE_UNCHANGED : rc;
 }
 
 struct entity_links_ctx {

@@ -264,8 +264,10 @@ int store_create(store *st, const struct map_collection *c, const char *key, con
  * store_patch - apply a JSON Merge Patch (RFC 7396) to the entity. Unknown
  * fields, wrong types, values outside a field's set and changed read-only
  * fields are -EINVAL; a "revision" older than the row's is -ESTALE. A patch
- * that changes nothing is audited but does not touch the row.
+ * that changes nothing is audited but does not touch the row, and returns
+ * STORE_UNCHANGED (> 0) rather than 0.
  */
+#define STORE_UNCHANGED 1
 int store_patch(store *st, const struct map_collection *c, const char *key, const cJSON *patch,
 		const struct store_actor *who, char **cause);
 

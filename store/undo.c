@@ -99,7 +99,8 @@ static int undo_apply(store *st, const char *op, const struct map_collection *c,
 			rc = store_delete(st, c, key, who, cause);
 		else {
 			patch = undo_patch(c, before, cur);
-			rc = store_patch(st, c, key, patch, who, cause);
+			if ((rc = store_patch(st, c, key, patch, who, cause)) == STORE_UNCHANGED)
+				rc = 0;
 			cJSON_Delete(patch);
 		}
 	} else if (strcmp(op, "delete") == 0) {

@@ -358,6 +358,9 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 					   "%s: expected an ISO 8601 time like 2026-01-31T12:00:00Z, got %s",
 					   col->name, value_kind(v));
 		time_format_iso(ms, buf, sizeof(buf));
+		if (TIME_FINITE(ms) && (ms > INT64_MAX / 1000 || ms < -(INT64_MAX / 1000)))
+			return store_cause(cause, -EINVAL, "%s: %s is past the times orchfs stores (to the year 292,000)",
+					   col->name, buf); /* in microseconds, PostgreSQL's, they overflow */
 		/* numbers hold no infinity; SQLite's and Go's texts no year outside 0000-9999 */
 		if (col->time != MAP_TIME_ISO && (!TIME_FINITE(ms) || ((col->time == MAP_TIME_SQLITE ||
 		    col->time == MAP_TIME_RFC3339) && (buf[0] == '+' || buf[0] == '-'))))

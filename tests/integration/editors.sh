@@ -104,6 +104,18 @@ assert_eq "" "$(scratch_left)" "nothing left after the failed and the good save"
 assert_eq "1" "$(sql "SELECT count(*) FROM task_bugs WHERE bug_id='BUG-001'")" "relation kept"
 assert_eq "$(echo "$before" | cut -d'|' -f9)" "$(sql "SELECT created_at FROM bugs WHERE id='BUG-001'")" "the row was never recreated"
 
+note "vim -es (batch): a refused save's reason stays in .error after vim writes back what it read"
+before=$(row BUG-001)
+vim -u NONE -es -c '%s/"priority": 5/"priority": 9/' -c wq "$MNT/bugs/BUG-001.json" </dev/null >/dev/null 2>&1 &&
+	fail "vim -es saved a priority out of range"
+assert_eq "$before" "$(row BUG-001)" "the refused batch save changed nothing"
+assert_eq "success|unchanged" "$(sql "SELECT status, result FROM tool_executions ORDER BY id DESC LIMIT 1")" \
+	"vim wrote back what it read: a save that changes nothing"
+assert_contains "$(cat "$MNT/bugs/.error")" "BUG-001.json: priority: must be at most" ".error keeps the refusal's reason"
+echo '{"priority":4}' | close_errno "$MNT/bugs/BUG-001.json" >/dev/null
+[ -e "$MNT/bugs/.error" ] && fail ".error should be gone after a save that changes the row: $(cat "$MNT/bugs/.error")"
+echo '{"priority":5}' | close_errno "$MNT/bugs/BUG-001.json" >/dev/null
+
 note "vim warns when the row changed behind its buffer, and the stale save is refused"
 edit '"priority": 5' vim BUG-001.json
 sleep 1.1 # a new second, so the change is visible in st_mtime even at second precision

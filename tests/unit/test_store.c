@@ -109,11 +109,14 @@ static char *q(const char *sql)
  * exactly one audit row with status success and this operation; its id is
  * left in last_audit.
  */
-#define CHANGED(call, op)                                                       \
+#define CHANGED(call, op) CHANGED_AS(call, op, 0)
+/* UNCHANGED - as CHANGED, for a store_patch that changes nothing */
+#define UNCHANGED(call, op) CHANGED_AS(call, op, STORE_UNCHANGED)
+#define CHANGED_AS(call, op, want)                                              \
 	do {                                                                    \
 		long long mark_ = audit_mark();                                 \
 		char *cause = NULL;                                             \
-		CHECK_INT((call), 0);                                           \
+		CHECK_INT((call), (want));                                      \
 		if (cause)                                                      \
 			fprintf(stderr, "%s:%d: cause: %s\n", __FILE__, __LINE__, cause); \
 		CHECK(cause == NULL);                                           \
@@ -534,25 +537,25 @@ static void test_patch(void)
 	whole = get(st, bugs, "BUG-001", 0);
 	{
 		char *before = testdb_dump(raw, ALL_BUGS), *after;
-		CHANGED(store_patch(st, bugs, "BUG-001", whole, W("write"), &cause), "write");
+		UNCHANGED(store_patch(st, bugs, "BUG-001", whole, W("write"), &cause), "write");
 		s = audit_col(last_audit, "result");
 		CHECK_STR(s, "unchanged");
 		free(s);
 		s = audit_col(last_audit, "before_json = after_json AND before_json IS NOT NULL");
 		CHECK_STR(s, "1");
 		free(s);
-		CHANGED(store_patch(st, bugs, "BUG-001", J("{'title':'edited','id':'BUG-001','labels':['z']}"),
+		UNCHANGED(store_patch(st, bugs, "BUG-001", J("{'title':'edited','id':'BUG-001','labels':['z']}"),
 				    W("write"), &cause),
 			"write");
 		s = audit_col(last_audit, "result");
 		CHECK_STR(s, "unchanged");
 		free(s);
-		CHANGED(store_patch(st, bugs, "BUG-001", J("{'resolved_at':'2026-01-31T13:00:00+01:00'}"), W("write"),
+		UNCHANGED(store_patch(st, bugs, "BUG-001", J("{'resolved_at':'2026-01-31T13:00:00+01:00'}"), W("write"),
 				    &cause),
 			"write");
-		CHANGED(store_patch(st, bugs, "BUG-001", J("{'metadata':{'b':{'c':2}}}"), W("write"), &cause),
+		UNCHANGED(store_patch(st, bugs, "BUG-001", J("{'metadata':{'b':{'c':2}}}"), W("write"), &cause),
 			"write");
-		CHANGED(store_patch(st, bugs, "BUG-001", J("{}"), W("write"), &cause), "write");
+		UNCHANGED(store_patch(st, bugs, "BUG-001", J("{}"), W("write"), &cause), "write");
 		s = audit_col(last_audit, "result");
 		CHECK_STR(s, "unchanged");
 		free(s);
@@ -1042,7 +1045,7 @@ static void test_secrets(void)
 	s = testdb_text(uraw, "SELECT api_key || ' ' || model FROM llm_providers WHERE id = 'anthropic'");
 	CHECK_STR(s, "sk-ant-SECRETVALUE-9876 m3");
 	free(s);
-	CHANGED(store_patch(ust, prov, "anthropic", J("{'api_key':'****9876'}"), W("write"), &cause), "write");
+	UNCHANGED(store_patch(ust, prov, "anthropic", J("{'api_key':'****9876'}"), W("write"), &cause), "write");
 	s = audit_col(last_audit, "result");
 	CHECK_STR(s, "unchanged");
 	free(s);

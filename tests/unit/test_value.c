@@ -247,6 +247,8 @@ static void test_check(const struct mapping *m)
 	REFUSES(map_column(tasks, "started_at"), "1769860800", "started_at: expected an ISO 8601 time");
 	REFUSES(map_column(tasks, "started_at"), "\"2026-01-31T12:00:00Zjunk\"", "started_at");
 	REFUSES(map_column(tasks, "completed_at"), "\"31/01/2026\"", "completed_at: expected an ISO 8601 time");
+	REFUSES(map_column(tasks, "started_at"), "\"+294276-12-31T23:59:59.999Z\"", "started_at: +294276-12-31T23:59:59.999Z is past the times orchfs stores");
+	REFUSES(map_column(tasks, "started_at"), "\"-294276-01-01T00:00:00.000Z\"", "is past the times orchfs stores");
 	REFUSES(map_log_column(&tasks->logs[0], "timestamp"), "\"now\"", "timestamp: expected an ISO 8601 time");
 	ACCEPTS(map_log_column(&tasks->logs[0], "timestamp"), "\"2026-01-31 12:00:00\"", "\"2026-01-31T12:00:00.000Z\"");
 	REFUSES(map_column(map_collection(db, "audit"), "created_at"), "\"garbage\"", "created_at");
