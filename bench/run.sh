@@ -184,9 +184,9 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no -- fs store mount 2>/dev/null)" ] ||
 	commit="$commit + uncommitted changes in fs/, store/ or mount/"
 
-wait_mount() { # wait_mount MNT PID LOG
+wait_mount() { # wait_mount MNT PID LOG: a minute at most (floorfs reads a 100k tree into memory first)
 	i=0
-	while [ $i -lt 200 ]; do
+	while [ $i -lt 1200 ]; do
 		is_mounted "$1" && return 0
 		kill -0 "$2" 2>/dev/null || break
 		sleep 0.05
