@@ -698,6 +698,9 @@ int write_apply_scratch(fuse_req_t req, fs *f, struct scratch *s, const char *fr
 	return rc;
 }
 
+/* A log opened to be rewritten (O_TRUNC: `>`, not `>>`): refused, EPERM */
+#define WRITE_LOG_TRUNCATED "a log is only appended to (>>): its rows are not rewritten"
+
 /* Open path (as node n) for a handle; fills fi. */
 static int write_open_node(fuse_req_t req, fs *f, const char *path, const struct node *n, struct fuse_file_info *fi,
 			 bool creating)
@@ -812,10 +815,13 @@ void write_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&f->lock);
 	if ((rc = node_resolve(f, path, &n)) == 0) {
 		rc = write_open_node(req, f, path, &n, fi, false);
-		if (rc == -EROFS)
-			fs_refuse(req, f, path, &n, "open", rc, "read-only");
+		if (rc == -EROFS || (rc == -EPERM && n.kind == NODE_LOG)) {
+			fs_refuse(req, f, path, &n, "open", rc,
+				  rc == -EROFS ? "read-only" : WRITE_LOG_TRUNCATED);
+			rc = 1; /* answered */
+		}
 	}
-	if (rc == -EROFS)
+	if (rc == 1)
 		;
 	else if (rc)
 		fuse_reply_err(req, -rc);
@@ -831,7 +837,7 @@ void write_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mo
 	char *dir = inode_path(f->inodes, parent), *path = NULL;
 	struct scratch *s;
 	struct stat st;
-	struct node n;
+	struct node n = { .kind = NODE_ROOT };
 	int rc, ex;
 
 	if (!dir) {
@@ -947,7 +953,10 @@ reply:
 	}
 	goto out;
 fail:
-	fuse_reply_err(req, -rc);
+	if (rc == -EPERM && n.kind == NODE_LOG)
+		fs_refuse(req, f, path, &n, "create", rc, WRITE_LOG_TRUNCATED);
+	else
+		fuse_reply_err(req, -rc);
 out:
 	free(path);
 	free(dir);

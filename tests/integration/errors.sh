@@ -352,6 +352,10 @@ begin "rm tasks/TASK-001/task.json: EPERM"
 tool_fails rm "Operation not permitted" rm "$MNT/tasks/TASK-001/task.json"
 refused tasks/TASK-001/task.json 'rmdir'
 
+begin "> onto a task's transcript (a log is appended to, not rewritten): EPERM, audited"
+tool_fails cp "Operation not permitted" cp /dev/null "$MNT/tasks/TASK-001/transcript.jsonl"
+refused tasks/TASK-001/transcript.jsonl 'only appended to \(>>\)'
+
 begin "mv tasks/TASK-001 tasks/TASK-040: EPERM (a key does not change)"
 tool_fails mv "Operation not permitted" mv "$MNT/tasks/TASK-001" "$MNT/tasks/TASK-040"
 refused tasks/TASK-001 "key cannot be changed"
