@@ -192,6 +192,19 @@ umount_fs() { # unmount and check the daemon's exit and stderr
 	return 0
 }
 
+# A second daemon, for the tests that mount twice: at $MNT2, started by the
+# test with its pid in PID2; umount2 unmounts it and gives its exit status.
+MNT2=$T/mnt2
+PID2=
+umount2() {
+	[ -n "$PID2" ] || return 0
+	grep -q " $MNT2 fuse" /proc/mounts && { "$ORCHFS" umount "$MNT2" || "$ORCHFS" umount -l "$MNT2"; }
+	wait "$PID2"
+	local rc=$?
+	PID2=
+	return $rc
+}
+
 fixture_exit() {
 	local rc=$?
 	cd /

@@ -15,8 +15,6 @@
 PGS="sh $(dirname "$0")/../../scripts/pg-server.sh"
 $PGS up >/dev/null 2>"$T/pg-up.err" || { cat "$T/pg-up.err"; fail "no PostgreSQL server"; }
 NAME=t_pg_times_$$
-MNT2=$T/mnt2
-PID2=
 # mount2 DB: a second daemon at $MNT2
 mount2() {
 	mkdir -p "$MNT2"
@@ -28,14 +26,6 @@ mount2() {
 	done
 	cat "$T/daemon2.err" >&2
 	fail "the second mount did not come up"
-}
-umount2() {
-	[ -n "$PID2" ] || return 0
-	grep -q " $MNT2 fuse" /proc/mounts && { "$ORCHFS" umount "$MNT2" || "$ORCHFS" umount -l "$MNT2"; }
-	wait "$PID2"
-	local rc=$?
-	PID2=
-	return $rc
 }
 FIXTURE_CLEANUP='umount2; for d in a b; do $PGS dropdb ${NAME}_$d >/dev/null 2>&1; done'
 URLA=$($PGS newdb "${NAME}_a" 2>/dev/null) || fail "newdb ${NAME}_a"

@@ -15,16 +15,6 @@ $PGS up >/dev/null 2>"$T/pg-up.err" || { cat "$T/pg-up.err"; fail "no PostgreSQL
 NAME=t_postgres_$$
 URL=$($PGS newdb "$NAME" 2>/dev/null) || fail "newdb $NAME"
 psql_() { psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 -d "$URL" -c "$1"; }
-MNT2=$T/mnt2
-PID2=
-umount2() {
-	[ -n "$PID2" ] || return 0
-	grep -q " $MNT2 fuse" /proc/mounts && { "$ORCHFS" umount "$MNT2" || "$ORCHFS" umount -l "$MNT2"; }
-	wait "$PID2"
-	local rc=$?
-	PID2=
-	return $rc
-}
 FIXTURE_CLEANUP='umount2; [ -n "${RPORT_UP:-}" ] && PGPORT=$RPORT $PGS stop >/dev/null 2>&1; $PGS dropdb $NAME >/dev/null 2>&1'
 
 # two daemons start together on the new database: it is migrated once
