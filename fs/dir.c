@@ -137,24 +137,22 @@ static void dir_rm_refused_note(fs *f, fuse_req_t req, const char *dir)
 	free(f->rm_refused.dir);
 	f->rm_refused.dir = xstrdup(dir);
 	f->rm_refused.pid = fuse_req_ctx(req)->pid;
-	clock_gettime(CLOCK_MONOTONIC, &f->rm_refused.at);
+	f->rm_refused.at = time_mono_ms();
 	pthread_mutex_unlock(&f->lock);
 }
 
 /* Is path inside the directory whose own file its caller just failed to remove? */
 static bool dir_rm_refused(fs *f, fuse_req_t req, const char *path)
 {
-	struct timespec now;
+	int64_t now = time_mono_ms();
 	size_t len;
 	bool inside;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&f->lock);
 	len = f->rm_refused.dir ? strlen(f->rm_refused.dir) : 0;
 	inside = len && strncmp(path, f->rm_refused.dir, len) == 0 && path[len] == '/' &&
 		 f->rm_refused.pid == fuse_req_ctx(req)->pid &&
-		 (now.tv_sec - f->rm_refused.at.tv_sec) * 1000 + (now.tv_nsec - f->rm_refused.at.tv_nsec) / 1000000 <
-			 DIR_RM_REFUSED_MS;
+		 now - f->rm_refused.at < DIR_RM_REFUSED_MS;
 	pthread_mutex_unlock(&f->lock);
 	return inside;
 }
@@ -414,22 +412,20 @@ static void dir_stale_note(fs *f, fuse_req_t req, const struct scratch *s, const
 	f->stale_rename.from = xstrdup(from);
 	f->stale_rename.to = xstrdup(to);
 	f->stale_rename.pid = fuse_req_ctx(req)->pid;
-	clock_gettime(CLOCK_MONOTONIC, &f->stale_rename.at);
+	f->stale_rename.at = time_mono_ms();
 	pthread_mutex_unlock(&f->lock);
 }
 
 static bool dir_stale_retry(fs *f, fuse_req_t req, const struct scratch *s, const char *from, const char *to)
 {
-	struct timespec now;
+	int64_t now = time_mono_ms();
 	bool retry;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	pthread_mutex_lock(&f->lock);
 	retry = f->stale_rename.from && strcmp(f->stale_rename.from, from) == 0 &&
 		strcmp(f->stale_rename.to, to) == 0 && f->stale_rename.pid == fuse_req_ctx(req)->pid &&
 		f->stale_rename.hash == dir_bytes_hash(s) &&
-		(now.tv_sec - f->stale_rename.at.tv_sec) * 1000 + (now.tv_nsec - f->stale_rename.at.tv_nsec) / 1000000 <
-			DIR_STALE_RETRY_MS;
+		now - f->stale_rename.at < DIR_STALE_RETRY_MS;
 	if (retry) { /* once */
 		free(f->stale_rename.from);
 		f->stale_rename.from = NULL;

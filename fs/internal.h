@@ -99,14 +99,14 @@ struct fs {
 		char *from, *to;
 		pid_t pid;             /* the calling thread */
 		uint64_t hash;         /* of the file's bytes */
-		struct timespec at;
+		int64_t at;            /* time_mono_ms() */
 	} stale_rename;
 	struct {                   /* the last refused rm of a directory entity's own file
 				    * (dir.c): rm -r takes that file first, then the links
 				    * and would leave the entity without them. Protected by lock */
 		char *dir;             /* the entity's directory */
 		pid_t pid;             /* the calling thread */
-		struct timespec at;
+		int64_t at;            /* time_mono_ms() */
 	} rm_refused;
 	struct watch *watch;       /* the watcher of the databases' paths, or NULL (watch.c) */
 	bool follow;               /* it follows commits and drops what the kernel caches (--cache) */

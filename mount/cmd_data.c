@@ -496,13 +496,7 @@ out:
 	free(name);
 	project_free(q);
 	project_free(p);
-	if (rc && made) {
-		char *wal = xasprintf("%s-wal", dest), *shm = xasprintf("%s-shm", dest);
-		unlink(dest);
-		unlink(wal);
-		unlink(shm);
-		free(wal);
-		free(shm);
-	}
+	if (rc && made)
+		store_remove_file(dest);
 	return rc ? 1 : 0;
 }

@@ -195,11 +195,6 @@ static char *approval_text(dbstmt *s, int i)
 	return t ? xstrdup((const char *)t) : NULL;
 }
 
-static bool approval_same(const cJSON *a, const cJSON *b)
-{
-	return a && b ? json_equal(a, b) : !a && !b;
-}
-
 /*
  * A parked write is applied when a person approves it, maybe hours after it
  * was parked, and others may have changed the entity since. What it sent is
@@ -243,9 +238,9 @@ static int approval_patch(struct conn *cn, const struct map_collection *c, const
 		will = cJSON_GetObjectItemCaseSensitive(after, col->name);
 		now = cJSON_GetObjectItemCaseSensitive(cur, col->name);
 		/* a secret sent back masked is kept; a new one masks like the old one may */
-		if (col->secret ? approval_same(f, was) : approval_same(was, will))
+		if (col->secret ? json_same(f, was) : json_same(was, will))
 			continue; /* sent as it was: not part of the change */
-		if (!approval_same(now, was) && !approval_same(now, will)) {
+		if (!json_same(now, was) && !json_same(now, will)) {
 			rev = c->revision ? cJSON_GetObjectItemCaseSensitive(before, c->revision->name) : NULL;
 			now_rev = c->revision ? cJSON_GetObjectItemCaseSensitive(cur, c->revision->name) : NULL;
 			entity_last_writer(cn, c, key, who, sizeof(who));

@@ -1162,18 +1162,25 @@ int store_open(const char *path, const struct map_database *db, const char *kind
 	return 0;
 fail:
 	if (st->sidecar && st->sidecar_made) { /* leave nothing behind beside a file we did not mount */
-		char *sidecar = xstrdup(st->sidecar), *wal = xasprintf("%s-wal", sidecar), *shm = xasprintf("%s-shm", sidecar);
+		char *sidecar = xstrdup(st->sidecar);
 		store_free(st);
-		unlink(sidecar);
-		unlink(wal);
-		unlink(shm);
+		store_remove_file(sidecar);
 		free(sidecar);
-		free(wal);
-		free(shm);
 		return rc;
 	}
 	store_free(st);
 	return rc;
+}
+
+void store_remove_file(const char *path)
+{
+	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+
+	unlink(path);
+	unlink(wal);
+	unlink(shm);
+	free(wal);
+	free(shm);
 }
 
 void store_free(store *st)

@@ -443,43 +443,14 @@ void entity_last_writer(struct conn *cn, const struct map_collection *c, const c
 /* The version a row's document (an audit row's before or after) holds: its
  * revision, or in a table without one the time of its last change, in ms;
  * -1 if it holds none. */
-static double entity_doc_version(const struct map_collection *c, const char *json)
+static double entity_doc_version(const struct map_collection *c, const cJSON *doc)
 {
-	cJSON *doc = json ? cJSON_Parse(json) : NULL;
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(doc, c->revision ? c->revision->name : c->updated->name);
-	double v = -1;
 	int64_t ms;
 
-	if (c->revision && cJSON_IsNumber(r))
-		v = r->valuedouble;
-	else if (!c->revision && cJSON_IsString(r) && time_parse_iso(r->valuestring, &ms) == 0)
-		v = (double)ms;
-	cJSON_Delete(doc);
-	return v;
-}
-
-/* Do an audit row's before (column b) and after (column a) hold the same
- * document: a save that changed nothing? */
-static bool entity_same_doc(dbstmt *s, int b, int a)
-{
-	const char *x = (const char *)db_column_text(s, b), *y;
-	cJSON *dx, *dy;
-	bool same;
-
-	x = x ? xstrdup(x) : NULL; /* the next column's text may move this one's */
-	y = (const char *)db_column_text(s, a);
-	if (!x || !y) {
-		same = !x && !y;
-		free((char *)x);
-		return same;
-	}
-	dx = cJSON_Parse(x);
-	dy = cJSON_Parse(y);
-	same = dx && dy && json_equal(dx, dy);
-	cJSON_Delete(dx);
-	cJSON_Delete(dy);
-	free((char *)x);
-	return same;
+	if (c->revision)
+		return cJSON_IsNumber(r) ? r->valuedouble : -1;
+	return cJSON_IsString(r) && time_parse_iso(r->valuestring, &ms) == 0 ? (double)ms : -1;
 }
 
 /*
@@ -515,21 +486,25 @@ static bool entity_own_revisions(struct conn *cn, const struct map_collection *c
 	if (db_prepare(cn, sql.buf, &s) == SQLITE_OK) {
 		db_bind_text(s, 1, c->dir, -1, SQLITE_STATIC);
 		db_bind_text(s, 2, key, -1, SQLITE_STATIC);
-		while (need > want && db_step(s) == SQLITE_ROW) {
-			double after = entity_doc_version(c, (const char *)db_column_text(s, 3));
-			double before = entity_doc_version(c, (const char *)db_column_text(s, 2));
+		bool stop = false;
+		while (!stop && need > want && db_step(s) == SQLITE_ROW) {
 			const char *tool = (const char *)db_column_text(s, 1);
 			bool own = db_column_int64(s, 0) == who->pid && tool && strcmp(tool, who->tool) == 0;
+			cJSON *bdoc = db_column_text(s, 2) ? cJSON_Parse((const char *)db_column_text(s, 2)) : NULL;
+			cJSON *adoc = db_column_text(s, 3) ? cJSON_Parse((const char *)db_column_text(s, 3)) : NULL;
+			double before = entity_doc_version(c, bdoc), after = entity_doc_version(c, adoc);
 			if (after <= want)
-				break; /* past the version it read: a change was made by no audited one */
-			if (after == need && before == after && !own && !entity_same_doc(s, 2, 3))
-				break; /* someone else's change within the time's resolution (a second) */
-			if (after != need || before >= after || (c->revision && before != need - 1))
-				continue; /* made no new version (unchanged, a link) */
-			if (!own)
-				break; /* someone else's */
-			if ((need = before) == want)
-				*base = cJSON_Parse((const char *)db_column_text(s, 2));
+				stop = true; /* past the version it read: a change was made by no audited one */
+			else if (after == need && before == after && !own && !json_equal(bdoc, adoc))
+				stop = true; /* someone else's change within the time's resolution (a second) */
+			else if (after != need || before >= after || (c->revision && before != need - 1))
+				; /* made no new version (unchanged, a link) */
+			else if (!own)
+				stop = true; /* someone else's */
+			else if ((need = before) == want)
+				*base = bdoc, bdoc = NULL;
+			cJSON_Delete(bdoc);
+			cJSON_Delete(adoc);
 		}
 	}
 	db_finalize(s);
@@ -558,7 +533,7 @@ static const char *entity_unheld_change(const struct map_collection *c, const cJ
 		const cJSON *now = cJSON_GetObjectItemCaseSensitive(seen, col->name);
 		if (col->readonly || !sent)
 			continue; /* read-only fields are checked apart; a field not sent is kept */
-		if (!(was && now ? json_equal(was, now) : !was && !now) && /* changed since base */
+		if (!json_same(was, now) && /* changed since base */
 		    !(now && json_equal(sent, now)) && was && json_equal(sent, was))
 			field = col->name;
 	}
@@ -585,75 +560,53 @@ static int entity_check_revision(struct conn *cn, const struct map_collection *c
 				 const cJSON *cur, const cJSON *patch, const struct store_actor *writer, cJSON **base,
 				 char **cause)
 {
-	const cJSON *want, *have;
-	char who[96];
+	const cJSON *want, *have, *at = NULL;
+	const char *field = NULL; /* a change since that the document would undo */
+	char who[96], since[192];
+	int64_t wms, hms;
+	double w, h;
 
 	if (!c->revision && c->updated) {
 		/* A table without a revision (a tool's own file): the time of the
 		 * last change stands in for it, to its resolution (docs/mapping.md). */
-		int64_t wms, hms;
 		want = cJSON_GetObjectItemCaseSensitive(patch, c->updated->name);
 		have = cJSON_GetObjectItemCaseSensitive(cur, c->updated->name);
 		if (!cJSON_IsString(want) || !cJSON_IsString(have) || time_parse_iso(want->valuestring, &wms) ||
 		    time_parse_iso(have->valuestring, &hms) || wms >= hms)
 			return 0; /* later than the row's: the read-only check refuses it */
-		if (base && entity_own_revisions(cn, c, key, (double)wms, (double)hms, writer, base)) {
-			const char *field = entity_unheld_change(c, *base, cur, patch);
-			if (!field)
-				return 0;
-			cJSON_Delete(*base);
-			*base = NULL;
-			return store_cause(cause, -ESTALE,
-					   "stale edit: %s changed since it was read (%s %s, now %s), and this save "
-					   "would undo its %s; reload and save again",
-					   key, c->updated->name, want->valuestring, have->valuestring, field);
-		}
-		if (base) {
-			cJSON_Delete(*base);
-			*base = NULL;
-		}
-		entity_last_writer(cn, c, key, who, sizeof(who));
-		return store_cause(cause, -ESTALE,
-				   "stale edit: %s changed since it was read (%s %s, now %s%s); reload and save again",
-				   key, c->updated->name, want->valuestring, have->valuestring, who);
-	}
-	if (!c->revision || !(want = cJSON_GetObjectItemCaseSensitive(patch, c->revision->name)))
-		return 0;
-	have = cJSON_GetObjectItemCaseSensitive(cur, c->revision->name);
-	if (!cJSON_IsNumber(want) || want->valuedouble != floor(want->valuedouble))
-		return store_cause(cause, -EINVAL, "%s: expected an integer", c->revision->name);
-	if (!cJSON_IsNumber(have) || want->valuedouble == have->valuedouble)
-		return 0;
-	if (want->valuedouble < have->valuedouble && base &&
-	    entity_own_revisions(cn, c, key, want->valuedouble, have->valuedouble, writer, base)) {
-		const char *field = entity_unheld_change(c, *base, cur, patch);
-		if (!field)
+		w = (double)wms, h = (double)hms;
+		snprintf(since, sizeof(since), "it was read (%s %s, now %s", c->updated->name, want->valuestring,
+			 have->valuestring);
+	} else {
+		if (!c->revision || !(want = cJSON_GetObjectItemCaseSensitive(patch, c->revision->name)))
 			return 0;
-		/* the same process, but not the same edit: its document was read
-		 * before a change it does not hold (two reads, two saves) */
-		entity_last_writer(cn, c, key, who, sizeof(who));
-		cJSON_Delete(*base);
-		*base = NULL;
-		return store_cause(cause, -ESTALE,
-				   "stale edit: %s changed since revision %.0f was read (now revision %.0f%s), and this "
-				   "save would undo its %s; reload and save again",
-				   key, want->valuedouble, have->valuedouble, who, field);
+		have = cJSON_GetObjectItemCaseSensitive(cur, c->revision->name);
+		if (!cJSON_IsNumber(want) || want->valuedouble != floor(want->valuedouble))
+			return store_cause(cause, -EINVAL, "%s: expected an integer", c->revision->name);
+		if (!cJSON_IsNumber(have) || want->valuedouble == have->valuedouble)
+			return 0;
+		if (want->valuedouble > have->valuedouble)
+			return store_cause(cause, -EINVAL, "%s: %.0f is newer than the entity's revision %.0f",
+					   c->revision->name, want->valuedouble, have->valuedouble);
+		w = want->valuedouble, h = have->valuedouble;
+		snprintf(since, sizeof(since), "revision %.0f was read (now revision %.0f", w, h);
+		at = c->updated ? cJSON_GetObjectItemCaseSensitive(cur, c->updated->name) : NULL;
 	}
+	if (base && entity_own_revisions(cn, c, key, w, h, writer, base) &&
+	    !(field = entity_unheld_change(c, *base, cur, patch)))
+		return 0; /* every change since was its own earlier save */
 	if (base) {
 		cJSON_Delete(*base);
 		*base = NULL;
 	}
-	if (want->valuedouble < have->valuedouble) {
-		const cJSON *at = c->updated ? cJSON_GetObjectItemCaseSensitive(cur, c->updated->name) : NULL;
-		entity_last_writer(cn, c, key, who, sizeof(who));
+	entity_last_writer(cn, c, key, who, sizeof(who));
+	if (field) /* the same process, but not the same edit: its document was read
+		    * before a change it does not hold (two reads, two saves) */
 		return store_cause(cause, -ESTALE,
-				   "stale edit: %s changed since revision %.0f was read (now revision %.0f%s%s%s);"
-				   " reload and save again",
-				   key, want->valuedouble, have->valuedouble, cJSON_IsString(at) ? ", updated " : "",
-				   cJSON_IsString(at) ? at->valuestring : "", who);
-	}
-	return store_cause(cause, -EINVAL, "%s: %.0f is newer than the entity's revision %.0f",
-			   c->revision->name, want->valuedouble, have->valuedouble);
+				   "stale edit: %s changed since %s%s), and this save would undo its %s; reload and save "
+				   "again", key, since, who, field);
+	return store_cause(cause, -ESTALE, "stale edit: %s changed since %s%s%s%s); reload and save again", key, since,
+			   cJSON_IsString(at) ? ", updated " : "", cJSON_IsString(at) ? at->valuestring : "", who);
 }
 
 /*

@@ -55,6 +55,8 @@ typedef struct store store;
  * object's n members, not n^2. Numbers are equal when they are the same
  * double. */
 bool json_equal(const cJSON *a, const cJSON *b);
+/* json_same - json_equal, and an absent value (NULL) the same as another */
+bool json_same(const cJSON *a, const cJSON *b);
 /* json_text - v as compact JSON text (caller frees with cJSON_free), its numbers
  * as json_number writes them: cJSON's own printer writes 15 digits when
  * they read back within an epsilon, so 0.30000000000000004 was stored as
@@ -106,6 +108,10 @@ bool store_is_server(const char *path);
 int store_libpq_version(void);
 /* store_display - path as it may be shown: a URL without its password. */
 char *store_display(const char *path);
+
+/* store_remove_file - unlink a SQLite database file made by mistake, with its
+ * -wal and -shm (a refused copy, a sidecar of a refused mount) */
+void store_remove_file(const char *path);
 
 /* store_sidecar_path - where orchfs keeps its own tables beside a tool's
  * database file that it may not alter ("x.db" -> "x.orchfs.db"; map.h). */

@@ -106,14 +106,6 @@ int store_purge(store *st, const struct map_collection *c, const char *key, cons
 	return trash_change(st, c, key, false, who, cause);
 }
 
-static int64_t trash_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void trash_note_clear(struct trash_note *n)
 {
 	free(n->key);
@@ -133,7 +125,7 @@ void trash_note(store *st, const struct map_collection *c, const char *key, cons
 	n->c = c;
 	n->key = xstrdup(key);
 	n->pid = who ? who->pid : 0;
-	n->at_ms = trash_clock();
+	n->at_ms = time_mono_ms();
 	n->seq = ++st->ntrashed;
 	n->before = before;
 	n->trashed = trashed;
@@ -156,7 +148,7 @@ cJSON *trash_recent(store *st, const struct map_collection *c, const char *key, 
 	}
 	/* the newest move of it to .trash/ was this process's, a moment ago, and
 	 * the entity is still as that move left it */
-	if (best && best->pid == who->pid && trash_clock() - best->at_ms <= TRASH_RESAVE_MS &&
+	if (best && best->pid == who->pid && time_mono_ms() - best->at_ms <= TRASH_RESAVE_MS &&
 	    json_equal(best->trashed, now))
 		doc = cJSON_Duplicate(best->before, true);
 	pthread_mutex_unlock(&st->lock);

@@ -78,6 +78,9 @@ bool json_check(const char *s, size_t len, size_t *at, const char **why);
 #define TIME_NEG_INFINITY INT64_MIN
 #define TIME_FINITE(t) ((t) != TIME_INFINITY && (t) != TIME_NEG_INFINITY)
 int64_t time_now_ms(void);
+/* time_mono_ms - milliseconds of a clock that only moves on (CLOCK_MONOTONIC):
+ * for how long ago, not when */
+int64_t time_mono_ms(void);
 /* time_format_iso - "2026-11-24T05:28:23.123Z" into buf (at least 32 bytes).
  * A year outside 0000-9999 has a sign and six digits, as ECMAScript's Date
  * writes it: "-000043-03-15T12:00:00.000Z" (0000 is 1 BC, -000043 44 BC),

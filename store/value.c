@@ -7,7 +7,6 @@
  * Writing is strict: value_check() accepts only values of the field's type,
  * within its set and range, and the error names the field.
  */
-#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -296,7 +295,7 @@ static int value_range(const struct map_column *col, double d, char **cause)
 int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char **cause)
 {
 	char buf[40];
-	int64_t ms;
+	int64_t ms, us;
 	int rc;
 
 	*norm = NULL;
@@ -358,9 +357,9 @@ int value_check(const struct map_column *col, const cJSON *v, cJSON **norm, char
 					   "%s: expected an ISO 8601 time like 2026-01-31T12:00:00Z, got %s",
 					   col->name, value_kind(v));
 		time_format_iso(ms, buf, sizeof(buf));
-		if (TIME_FINITE(ms) && (ms > INT64_MAX / 1000 || ms < -(INT64_MAX / 1000)))
+		if (time_parse_iso_us(v->valuestring, &us) < 0) /* PostgreSQL's microseconds overflow */
 			return store_cause(cause, -EINVAL, "%s: %s is past the times orchfs stores (to the year 292,000)",
-					   col->name, buf); /* in microseconds, PostgreSQL's, they overflow */
+					   col->name, buf);
 		/* numbers hold no infinity; SQLite's and Go's texts no year outside 0000-9999 */
 		if (col->time != MAP_TIME_ISO && (!TIME_FINITE(ms) || ((col->time == MAP_TIME_SQLITE ||
 		    col->time == MAP_TIME_RFC3339) && (buf[0] == '+' || buf[0] == '-'))))
@@ -435,15 +434,6 @@ static size_t json_count(const cJSON *obj)
 	for (const cJSON *it = obj->child; it; it = it->next)
 		n++;
 	return n;
-}
-
-/* Has each of obj's members a name? */
-static bool json_named(const cJSON *obj)
-{
-	for (const cJSON *it = obj->child; it; it = it->next)
-		if (!it->string)
-			return false;
-	return true;
 }
 
 /* obj's n members by name, then place (caller frees); NULL if one has no name. */
@@ -542,6 +532,11 @@ bool json_equal(const cJSON *a, const cJSON *b)
 	}
 }
 
+bool json_same(const cJSON *a, const cJSON *b)
+{
+	return a && b ? json_equal(a, b) : !a && !b;
+}
+
 /* item named name, as cJSON_ReplaceItemInObject names its replacement */
 static void json_name(cJSON *item, const char *name)
 {
@@ -565,17 +560,22 @@ static void json_name(cJSON *item, const char *name)
  * taken a name at a time (m, sorted), each name's members of target in a
  * queue of their own, and what is added goes last, in the patch's order.
  */
-static void json_merge_wide(cJSON *target, const cJSON *patch, size_t np)
+static bool json_merge_wide(cJSON *target, const cJSON *patch, size_t np)
 {
 	size_t nt = json_count(target), i = 0, j = 0;
-	struct json_member *t = json_members(target, nt), *m = json_members(patch, np);
-	cJSON **added = xcalloc(np + 1, sizeof(*added)); /* by the place in patch of what added them */
+	struct json_member *t = json_members(target, nt), *m = t ? json_members(patch, np) : NULL;
+	cJSON **added;
 	struct json_queued {
 		cJSON *item;
 		size_t added; /* its index in added, or SIZE_MAX: in target */
-	} *queue = xcalloc(nt + np + 1, sizeof(*queue));
+	} *queue;
 
-	assert(t && m); /* names: the caller looked */
+	if (!m) { /* a member without a name: walked */
+		free(t);
+		return false;
+	}
+	added = xcalloc(np + 1, sizeof(*added)); /* by the place in patch of what added them */
+	queue = xcalloc(nt + np + 1, sizeof(*queue));
 	while (j < np) {
 		const char *name = m[j].name;
 		size_t head = 0, tail = 0, j2 = j;
@@ -623,6 +623,7 @@ static void json_merge_wide(cJSON *target, const cJSON *patch, size_t np)
 	free(added);
 	free(m);
 	free(t);
+	return true;
 }
 
 cJSON *json_merge_patch(cJSON *target, const cJSON *patch)
@@ -639,10 +640,8 @@ cJSON *json_merge_patch(cJSON *target, const cJSON *patch)
 		target = cJSON_CreateObject();
 	}
 	np = json_count(patch);
-	if (np >= JSON_WIDE && json_named(patch) && json_named(target)) {
-		json_merge_wide(target, patch, np);
+	if (np >= JSON_WIDE && json_merge_wide(target, patch, np))
 		return target;
-	}
 	cJSON_ArrayForEach(p, patch) {
 		if (cJSON_IsNull(p)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
